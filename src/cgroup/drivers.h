@@ -1,0 +1,22 @@
+// The drivers behind cgroup::Manager. Internal to cgroup/.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "cgroup/manager.h"
+
+namespace hull::cgroup {
+
+// v1, and hybrid (v1 controllers plus the cgroup2 mount, which tracks processes).
+std::unique_ptr<Manager> make_v1_manager(const HostLayout& layout, const std::string& path);
+std::unique_ptr<Manager> make_v2_manager(const HostLayout& layout, const std::string& path);
+
+// Shared helpers.
+std::vector<pid_t> read_pids(const std::string& procs_file);
+// rmdir, retrying while the kernel still counts exiting tasks (EBUSY). False if it stays busy.
+bool remove_cgroup_dir(const std::string& dir);
+// mkdir -p; returns true if the last component was created now.
+bool make_cgroup_dir(const std::string& dir);
+
+}  // namespace hull::cgroup

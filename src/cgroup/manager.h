@@ -1,0 +1,68 @@
+// cgroup::Manager: one container's cgroup in every hierarchy of the host, behind one
+// interface with a driver per layout (v1, v2, hybrid). Takes oci::Resources, the plain
+// structs of oci/spec.h, never JSON.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cgroup/layout.h"
+#include "cgroup/stats.h"
+#include "oci/spec.h"
+
+namespace hull::cgroup {
+
+// A file system the container sees under /sys/fs/cgroup.
+struct ContainerMount {
+  std::string subdir;     // "" for v2 (the whole /sys/fs/cgroup), "memory", "unified", ...
+  std::string fstype;     // "cgroup" or "cgroup2"; "symlink" for co-mount aliases
+  std::string data;       // v1 mount data: "memory", "none,name=systemd"; symlink target
+  std::string host_path;  // the container's cgroup dir on the host, to bind without a cgroupns
+};
+
+// The container's cgroup path from linux.cgroupsPath: absolute as given, relative under the
+// hierarchy root, empty -> "/hull/<id>". Refuses ".." escapes and systemd's "slice:prefix:name".
+std::string resolve_path(const std::string& cgroups_path, const std::string& id);
+
+class Manager {
+ public:
+  static std::unique_ptr<Manager> open(const std::string& path);
+  static std::unique_ptr<Manager> open(const HostLayout& layout, const std::string& path);
+  virtual ~Manager() = default;
+
+  const std::string& path() const { return path_; }
+  const HostLayout& layout() const { return layout_; }
+  // The container's directory in a hierarchy.
+  std::string dir(const Hierarchy& h) const;
+
+  // Creates the directories (v2: enables the needed controllers along the path).
+  virtual void create() = 0;
+  // v2: an fd of the cgroup directory for clone3(CLONE_INTO_CGROUP); -1 when not possible.
+  virtual int clone_fd() { return -1; }
+  // Moves pid into the cgroup in every hierarchy.
+  virtual void add(pid_t pid) = 0;
+  // Applies linux.resources. `update` is true for `update`, where absent fields stay as they are.
+  virtual void apply(const oci::Resources& resources, bool update) = 0;
+  virtual void freeze() = 0;
+  virtual void thaw() = 0;
+  virtual bool frozen() = 0;
+  virtual std::vector<pid_t> pids() = 0;
+  // Signals every process in the cgroup (v2 SIGKILL: cgroup.kill).
+  virtual void kill_all(int sig) = 0;
+  // Kills what is left and removes the directories in every hierarchy.
+  virtual void destroy() = 0;
+  virtual std::vector<ContainerMount> container_mounts() = 0;
+  virtual Stats stats() = 0;
+  // memory.events / memory.oom_control: how many times the OOM killer struck.
+  virtual uint64_t oom_kills() = 0;
+
+ protected:
+  Manager(const HostLayout& layout, std::string path) : layout_(layout), path_(std::move(path)) {}
+  const HostLayout& layout_;
+  std::string path_;
+};
+
+}  // namespace hull::cgroup

@@ -1,0 +1,167 @@
+// The v1 driver: one directory per hierarchy. On hybrid hosts the container also gets a
+// directory in the cgroup2 mount, which tracks its processes (as systemd does).
+#include <signal.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "cgroup/controller.h"
+#include "cgroup/drivers.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/strings.h"
+
+namespace hull::cgroup {
+namespace {
+
+class V1Manager : public Manager {
+ public:
+  V1Manager(const HostLayout& layout, std::string path) : Manager(layout, std::move(path)) {}
+
+  void create() override {
+    for (const auto& h : layout_.hierarchies) {
+      std::string d = dir(h);
+      make_cgroup_dir(d);
+      // A new v1 cpuset starts with no cpus and no mems: tasks cannot join it until they
+      // are copied from the parent, at every level we created.
+      if (h.has("cpuset")) init_cpuset(h.mount_point, path_);
+    }
+  }
+
+  void add(pid_t pid) override {
+    std::string p = std::to_string(pid);
+    for (const auto& h : layout_.hierarchies)
+      with_context(fmt::format("join cgroup {}", dir(h)), [&] { write_existing(path_join(dir(h), "cgroup.procs"), p); });
+  }
+
+  void apply(const oci::Resources& r, bool update) override {
+    for (const Controller* c : controllers()) {
+      if (!c->applies(r)) continue;
+      const Hierarchy* h = layout_.v1(c->name);
+      // Units without a v1 hierarchy of their own (unified) refuse in apply_v1 themselves.
+      if (!h && c->apply_v1) {
+        c->apply_v1("", r, update);
+        continue;
+      }
+      if (!h) fail("linux.resources: the {} controller is not mounted on this host", c->name);
+      c->apply_v1(dir(*h), r, update);
+    }
+  }
+
+  void freeze() override { set_freezer("FROZEN"); }
+  void thaw() override { set_freezer("THAWED"); }
+  bool frozen() override {
+    const Hierarchy* h = layout_.v1("freezer");
+    if (!h) return false;
+    auto state = read_file_if_exists(path_join(dir(*h), "freezer.state"));
+    return state && trim(*state) != "THAWED";
+  }
+
+  std::vector<pid_t> pids() override {
+    const Hierarchy* h = layout_.tracking();
+    return h ? read_pids(path_join(dir(*h), "cgroup.procs")) : std::vector<pid_t>{};
+  }
+
+  void kill_all(int sig) override {
+    // Freeze first so nothing forks between reading the list and signalling it.
+    bool can_freeze = layout_.v1("freezer") != nullptr;
+    if (can_freeze) freeze();
+    for (pid_t p : pids()) ::kill(p, sig);
+    if (can_freeze) thaw();
+  }
+
+  void destroy() override {
+    if (!pids().empty()) kill_all(SIGKILL);
+    for (const auto& h : layout_.hierarchies) {
+      std::string d = dir(h);
+      if (!remove_cgroup_dir(d)) {
+        log::warn("cgroup {} is still busy; left in place", d);
+        continue;
+      }
+      remove_empty_parent(h);
+    }
+  }
+
+  std::vector<ContainerMount> container_mounts() override {
+    std::vector<ContainerMount> out;
+    for (const auto& h : layout_.hierarchies) {
+      ContainerMount m;
+      m.subdir = h.v2 ? "unified" : h.dir_name();
+      m.fstype = h.v2 ? "cgroup2" : "cgroup";
+      m.data = h.v2 ? "" : !h.name.empty() ? "none,name=" + h.name : join(h.controllers, ",");
+      m.host_path = dir(h);
+      out.push_back(m);
+      // Co-mounted controllers ("cpu,cpuacct") are also reachable by each name.
+      if (!h.v2 && h.controllers.size() > 1 && m.subdir.find(',') != std::string::npos)
+        for (const auto& c : h.controllers) out.push_back({c, "symlink", m.subdir, ""});
+    }
+    return out;
+  }
+
+  Stats stats() override {
+    Stats s;
+    for (const Controller* c : controllers()) {
+      const Hierarchy* h = layout_.v1(c->name);
+      if (h && c->stats_v1) c->stats_v1(dir(*h), s);
+    }
+    return s;
+  }
+
+  uint64_t oom_kills() override {
+    const Hierarchy* h = layout_.v1("memory");
+    if (!h) return 0;
+    auto text = read_file_if_exists(path_join(dir(*h), "memory.oom_control"));
+    if (!text) return 0;
+    for (const auto& line : split(*text, '\n'))
+      if (line.rfind("oom_kill ", 0) == 0) return parse_u64(trim(line.substr(9))).value_or(0);
+    return 0;
+  }
+
+ private:
+  void set_freezer(const char* state) {
+    const Hierarchy* h = layout_.v1("freezer");
+    if (!h) fail("the freezer controller is not mounted on this host");
+    std::string file = path_join(dir(*h), "freezer.state");
+    write_existing(file, state);
+    // FREEZING -> FROZEN takes a moment while tasks reach the refrigerator.
+    for (int i = 0; i < 2000; ++i) {
+      auto now = trim(read_file(file));
+      if (now == state) return;
+      if (std::string_view(state) == "FROZEN" && i % 50 == 49) write_existing(file, state);
+      struct timespec ts = {0, 1000000L};
+      ::nanosleep(&ts, nullptr);
+    }
+    fail("cgroup {} did not reach {}", dir(*h), state);
+  }
+
+  static void init_cpuset(const std::string& mount, const std::string& path) {
+    std::string cur = mount;
+    for (const auto& part : split(path, '/')) {
+      if (part.empty()) continue;
+      std::string parent = cur;
+      cur = path_join(cur, part);
+      for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
+        std::string mine = std::string(trim(read_file(path_join(cur, f))));
+        if (!mine.empty()) continue;
+        std::string theirs = std::string(trim(read_file(path_join(parent, f))));
+        with_context(fmt::format("initialise {}", path_join(cur, f)), [&] { write_existing(path_join(cur, f), theirs); });
+      }
+    }
+  }
+
+  void remove_empty_parent(const Hierarchy& h) {
+    // "/hull/<id>": drop "/hull" once the last container is gone (it is ours, not the user's).
+    if (path_.rfind("/hull/", 0) != 0 || std::count(path_.begin(), path_.end(), '/') != 2) return;
+    ::rmdir(path_join(h.mount_point, "hull").c_str());
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Manager> make_v1_manager(const HostLayout& layout, const std::string& path) {
+  return std::make_unique<V1Manager>(layout, path);
+}
+
+}  // namespace hull::cgroup

@@ -1,0 +1,153 @@
+// The v2 driver: one directory in the unified hierarchy; controllers enabled in
+// cgroup.subtree_control along the path; the init cloned straight into it.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "cgroup/controller.h"
+#include "cgroup/drivers.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/strings.h"
+
+namespace hull::cgroup {
+namespace {
+
+class V2Manager : public Manager {
+ public:
+  V2Manager(const HostLayout& layout, std::string path)
+      : Manager(layout, std::move(path)), h_(*layout.unified()) {}
+
+  void create() override {
+    // Enable every available controller from the root down to our parent: a controller is
+    // usable in a cgroup only if its parent delegates it.
+    std::string wanted;
+    for (const auto& c : h_.controllers) wanted += (wanted.empty() ? "+" : " +") + c;
+    std::string cur = h_.mount_point;
+    auto parts = split(path_, '/');
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (parts[i].empty()) continue;
+      enable_controllers(cur, wanted);
+      cur = path_join(cur, parts[i]);
+      make_cgroup_dir(cur);
+    }
+  }
+
+  int clone_fd() override {
+    if (!dir_fd_) dir_fd_ = open_or_fail(dir(h_), O_RDONLY | O_DIRECTORY);
+    return dir_fd_.get();
+  }
+
+  void add(pid_t pid) override {
+    with_context(fmt::format("join cgroup {}", dir(h_)),
+                 [&] { write_existing(path_join(dir(h_), "cgroup.procs"), std::to_string(pid)); });
+  }
+
+  void apply(const oci::Resources& r, bool update) override {
+    for (const Controller* c : controllers())
+      if (c->applies(r) && c->apply_v2) c->apply_v2(dir(h_), r, update);
+  }
+
+  void freeze() override { set_frozen(true); }
+  void thaw() override { set_frozen(false); }
+  bool frozen() override {
+    auto v = read_file_if_exists(path_join(dir(h_), "cgroup.freeze"));
+    return v && trim(*v) == "1";
+  }
+
+  std::vector<pid_t> pids() override { return read_pids(path_join(dir(h_), "cgroup.procs")); }
+
+  void kill_all(int sig) override {
+    if (sig == SIGKILL && path_exists(path_join(dir(h_), "cgroup.kill"))) {
+      write_existing(path_join(dir(h_), "cgroup.kill"), "1");
+      return;
+    }
+    freeze();
+    for (pid_t p : pids()) ::kill(p, sig);
+    thaw();
+  }
+
+  void destroy() override {
+    std::string d = dir(h_);
+    if (!path_exists(d)) return;
+    if (!pids().empty()) kill_all(SIGKILL);
+    if (!remove_cgroup_dir(d)) {
+      log::warn("cgroup {} is still busy; left in place", d);
+      return;
+    }
+    if (path_.rfind("/hull/", 0) == 0 && std::count(path_.begin(), path_.end(), '/') == 2)
+      ::rmdir(path_join(h_.mount_point, "hull").c_str());
+  }
+
+  std::vector<ContainerMount> container_mounts() override {
+    return {{"", "cgroup2", "", dir(h_)}};
+  }
+
+  Stats stats() override {
+    Stats s;
+    for (const Controller* c : controllers())
+      if (c->stats_v2) c->stats_v2(dir(h_), s);
+    return s;
+  }
+
+  uint64_t oom_kills() override {
+    auto text = read_file_if_exists(path_join(dir(h_), "memory.events"));
+    if (!text) return 0;
+    for (const auto& line : split(*text, '\n'))
+      if (line.rfind("oom_kill ", 0) == 0) return parse_u64(trim(line.substr(9))).value_or(0);
+    return 0;
+  }
+
+ private:
+  static void enable_controllers(const std::string& dir, const std::string& wanted) {
+    if (wanted.empty()) return;
+    std::string file = path_join(dir, "cgroup.subtree_control");
+    auto have = split(std::string(trim(read_file_if_exists(file).value_or(""))), ' ');
+    bool all = true;
+    for (const auto& w : split(wanted, ' '))
+      if (std::find(have.begin(), have.end(), w.substr(1)) == have.end()) all = false;
+    if (all) return;
+    try {
+      write_existing(file, wanted);
+    } catch (const Error&) {
+      // One at a time, so one controller the parent cannot delegate does not block the rest.
+      for (const auto& w : split(wanted, ' ')) {
+        try {
+          write_existing(file, w);
+        } catch (const Error& e) {
+          log::debug("cannot enable {} in {}: {}", w, dir, e.what());
+        }
+      }
+    }
+  }
+
+  void set_frozen(bool on) {
+    std::string d = dir(h_);
+    write_existing(path_join(d, "cgroup.freeze"), on ? "1" : "0");
+    // Wait for cgroup.events to say "frozen 1" (or 0).
+    std::string want = on ? "frozen 1" : "frozen 0";
+    for (int i = 0; i < 2000; ++i) {
+      auto ev = read_file_if_exists(path_join(d, "cgroup.events")).value_or("");
+      if (ev.find(want) != std::string::npos) return;
+      struct timespec ts = {0, 1000000L};
+      ::nanosleep(&ts, nullptr);
+    }
+    fail("cgroup {} did not become {}", d, on ? "frozen" : "thawed");
+  }
+
+  const Hierarchy& h_;
+  Fd dir_fd_;
+};
+
+}  // namespace
+
+std::unique_ptr<Manager> make_v2_manager(const HostLayout& layout, const std::string& path) {
+  return std::make_unique<V2Manager>(layout, path);
+}
+
+}  // namespace hull::cgroup

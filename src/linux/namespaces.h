@@ -1,0 +1,32 @@
+// Namespace kinds: clone flags, /proc/PID/ns names, opening and joining by path.
+#pragma once
+
+#include <sched.h>
+#include <sys/types.h>
+
+#include <string>
+
+#include "util/fd.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+namespace hull::linux {
+
+// "net", "mnt", ... as in /proc/PID/ns/; nullptr for an unknown flag.
+const char* ns_proc_name(int clone_flag);
+// What the namespace isolates, in a few words (for `hull inspect`).
+const char* ns_description(int clone_flag);
+
+// Opens a namespace file and checks that it is a namespace of the expected kind
+// (NS_GET_NSTYPE), so "path" pointing at the wrong file fails clearly.
+Fd open_namespace(const std::string& path, int clone_flag);
+void join_namespace(int fd, int clone_flag, const std::string& path);
+
+// Sets time namespace offsets for the namespace the caller's children will be in, then
+// moves the caller into it (offsets can only be written before a process enters it).
+void enter_new_time_namespace(long long monotonic_secs, long monotonic_nsecs,
+                              long long boottime_secs, long boottime_nsecs);
+
+}  // namespace hull::linux

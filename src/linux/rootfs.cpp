@@ -1,0 +1,250 @@
+#include "linux/rootfs.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "linux/mountinfo.h"
+#include "linux/path.h"
+#include "linux/syscalls.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
+
+#ifndef MOUNT_ATTR_RDONLY
+#include <linux/mount.h>
+#endif
+
+namespace hull::linux {
+namespace {
+
+constexpr unsigned long kBindRemountable =
+    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME |
+    MS_STRICTATIME | MS_SYNCHRONOUS | MS_DIRSYNC | MS_LAZYTIME | MS_MANDLOCK;
+
+bool is_dir_source(const std::string& source, const std::string& what) {
+  struct stat st;
+  if (::stat(source.c_str(), &st) < 0) fail_errno("{}: stat bind source {}", what, source);
+  return S_ISDIR(st.st_mode);
+}
+
+// CVE-2019-19921, CVE-2023-27561: proc and sysfs go on a real directory, never on a symlink
+// that would carry them elsewhere; and what got mounted must really be procfs/sysfs.
+void check_special_target(int root_fd, const MountSpec& m) {
+  if (m.type != "proc" && m.type != "sysfs") return;
+  Fd fd = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);
+  if (!fd) return;  // missing: created below as a directory
+  struct stat st = stat_fd(fd.get(), m.destination);
+  if (!S_ISDIR(st.st_mode))
+    fail("{}: {} must be mounted on a directory, and {} is not one", m.what, m.type, m.destination);
+}
+
+void check_fs_magic(int fd, long magic, const MountSpec& m) {
+  struct statfs sf;
+  if (::fstatfs(fd, &sf) < 0) fail_errno("{}: statfs {}", m.what, m.destination);
+  if (sf.f_type != magic) fail("{}: {} on {} is not a real {}", m.what, m.type, m.destination, m.type);
+}
+
+void mount_one(int root_fd, const MountSpec& m) {
+  const MountOptions& o = m.options;
+  if (m.type == "symlink") {
+    Fd parent = mkdir_all_in_root(root_fd, dirname_of(m.destination));
+    if (::symlinkat(m.source.c_str(), parent.get(), basename_of(m.destination).c_str()) < 0 &&
+        errno != EEXIST)
+      fail_errno("{}: symlink {}", m.what, m.destination);
+    return;
+  }
+  bool bind = o.bind || m.type == "bind";
+  check_special_target(root_fd, m);
+  bool dir = bind ? is_dir_source(m.source, m.what) : true;
+  Fd target = with_context(m.what, [&] { return make_mount_target(root_fd, m.destination, dir); });
+  if (bind) {
+    unsigned long flags = MS_BIND | (o.recursive ? MS_REC : 0);
+    with_context(m.what, [&] { mount_at_fd(m.source, target.get(), m.destination, "", flags, ""); });
+    // The kernel ignores flags on MS_BIND itself: remount to apply them. Re-open the target
+    // so the fd refers to the new mount, not the directory underneath it.
+    target = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);
+    if (!target) fail_errno("{}: open {}", m.what, m.destination);
+    if (o.flags & kBindRemountable)
+      with_context(m.what, [&] { remount_bind(target.get(), m.destination, o.flags & kBindRemountable); });
+  } else {
+    std::string fstype = m.type;
+    std::string source = m.source.empty() ? m.type : m.source;
+    unsigned long flags = o.flags;
+    with_context(m.what, [&] { mount_at_fd(source, target.get(), m.destination, fstype, flags, o.data); });
+    if (m.type == "proc" || m.type == "sysfs") {
+      target = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW | O_DIRECTORY);
+      if (!target) fail_errno("{}: open {}", m.what, m.destination);
+      check_fs_magic(target.get(), m.type == "proc" ? PROC_SUPER_MAGIC : SYSFS_MAGIC, m);
+    }
+  }
+  if (o.propagation) {
+    if (!target.valid() || bind) target = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);
+    with_context(m.what, [&] { mount_at_fd("", target.get(), m.destination, "", o.propagation, ""); });
+  }
+  if (o.attr_set || o.attr_clr) {
+    sys::MountAttr attr{o.attr_set, o.attr_clr, 0, 0};
+    Fd t = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);
+    if (sys::mount_setattr(t.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
+      fail_errno("{}: set recursive mount attributes on {}", m.what, m.destination);
+  }
+}
+
+void make_device(int root_fd, const DeviceNode& d, bool bind) {
+  std::string clean = clean_path(d.path);
+  Fd parent = mkdir_all_in_root(root_fd, dirname_of(clean));
+  std::string name = basename_of(clean);
+  if (bind) {
+    // mknod is refused in a user namespace: bind the host's node on an empty file.
+    Fd target = make_mount_target(root_fd, clean, false);
+    mount_at_fd(clean, target.get(), clean, "", MS_BIND, "");
+    return;
+  }
+  mode_t type = d.type == 'b' ? S_IFBLK : d.type == 'p' ? S_IFIFO : S_IFCHR;
+  ::unlinkat(parent.get(), name.c_str(), 0);
+  dev_t dev = d.type == 'p' ? 0 : makedev(d.major, d.minor);
+  if (::mknodat(parent.get(), name.c_str(), type | (d.mode & 07777), dev) < 0)
+    fail_errno("mknod {}", clean);
+  if (::fchownat(parent.get(), name.c_str(), d.uid, d.gid, AT_SYMLINK_NOFOLLOW) < 0)
+    fail_errno("chown {}", clean);
+  // mknod's mode went through the umask; set it exactly.
+  if (::fchmodat(parent.get(), name.c_str(), d.mode & 07777, 0) < 0) fail_errno("chmod {}", clean);
+}
+
+void make_dev_symlinks(int root_fd) {
+  static const std::pair<const char*, const char*> kLinks[] = {
+      {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+      {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"}};
+  Fd dev = mkdir_all_in_root(root_fd, "/dev");
+  for (const auto& [target, name] : kLinks) {
+    if (::symlinkat(target, dev.get(), name) == 0 || errno == EEXIST) continue;
+    fail_errno("symlink /dev/{}", name);
+  }
+  if (::mkdirat(dev.get(), "shm", 01777) < 0 && errno != EEXIST) fail_errno("mkdir /dev/shm");
+  if (::mkdirat(dev.get(), "pts", 0755) < 0 && errno != EEXIST) fail_errno("mkdir /dev/pts");
+}
+
+// Makes the mount holding `path` private, so pivot_root's "parent must not be shared" holds
+// even when the host's tree is shared (rootfsPropagation shared/rshared).
+void make_parent_private(const std::string& path) {
+  auto mounts = read_mountinfo();
+  const MountInfo* m = mount_containing(mounts, path);
+  if (m && ::mount(nullptr, m->mount_point.c_str(), nullptr, MS_PRIVATE, nullptr) < 0)
+    fail_errno("make {} private", m->mount_point);
+}
+
+}  // namespace
+
+std::vector<DeviceNode> default_devices() {
+  return {
+      {'c', "/dev/null", 1, 3, 0666, 0, 0},    {'c', "/dev/zero", 1, 5, 0666, 0, 0},
+      {'c', "/dev/full", 1, 7, 0666, 0, 0},    {'c', "/dev/random", 1, 8, 0666, 0, 0},
+      {'c', "/dev/urandom", 1, 9, 0666, 0, 0}, {'c', "/dev/tty", 5, 0, 0666, 0, 0},
+  };
+}
+
+Fd prepare_rootfs(const RootfsPlan& plan) {
+  bool shared = plan.propagation & MS_SHARED;
+  unsigned long prop = MS_REC | (shared ? MS_SHARED : plan.propagation & MS_PRIVATE ? MS_PRIVATE : MS_SLAVE);
+  // Nothing the container mounts may propagate back to the host, unless it asked for shared.
+  if (::mount(nullptr, "/", nullptr, prop, nullptr) < 0) fail_errno("set propagation of /");
+  if (shared) make_parent_private(clean_path(plan.rootfs));
+  if (::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+    fail_errno("bind mount rootfs {}", plan.rootfs);
+  int fd = ::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) fail_errno("open rootfs {}", plan.rootfs);
+  return Fd(fd);
+}
+
+void mount_all(const RootfsPlan& plan, int root_fd) {
+  for (const auto& m : plan.mounts) mount_one(root_fd, m);
+  for (const auto& d : plan.devices)
+    with_context(fmt::format("create device {}", d.path), [&] { make_device(root_fd, d, plan.bind_devices); });
+  make_dev_symlinks(root_fd);
+}
+
+void mount_console(int root_fd, int pty_fd) {
+  // CVE-2025-52565: /dev/console is never followed through a symlink; whatever is there
+  // that is not a plain file is replaced by one, and the pty is bound on that.
+  Fd dev = open_in_root(root_fd, "/dev", O_PATH | O_DIRECTORY);
+  if (!dev) fail_errno("open /dev");
+  struct stat st;
+  if (::fstatat(dev.get(), "console", &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+    if (::unlinkat(dev.get(), "console", 0) < 0) fail_errno("remove /dev/console");
+  }
+  Fd created(::openat(dev.get(), "console", O_CREAT | O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600));
+  if (!created) fail_errno("create /dev/console");
+  Fd target(::openat(dev.get(), "console", O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!target || !S_ISREG(stat_fd(target.get(), "/dev/console").st_mode)) fail("/dev/console changed under us");
+  mount_at_fd(fd_path(pty_fd), target.get(), "/dev/console", "", MS_BIND, "");
+}
+
+void enter_rootfs(const RootfsPlan& plan, int root_fd) {
+  if (::fchdir(root_fd) < 0) fail_errno("chdir to rootfs {}", plan.rootfs);
+  if (plan.no_pivot) {
+    if (::mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) fail_errno("move rootfs {} to /", plan.rootfs);
+    if (::chroot(".") < 0) fail_errno("chroot {}", plan.rootfs);
+  } else {
+    // pivot_root(".", "."): the old root ends up stacked under the new one and is detached
+    // at once, without needing a directory for it inside the rootfs (runc, lxc).
+    if (sys::pivot_root(".", ".") < 0) fail_errno("pivot_root {}", plan.rootfs);
+    // The old root must not propagate our unmount to the host.
+    if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) fail_errno("make old root slave");
+    if (::umount2(".", MNT_DETACH) < 0) fail_errno("unmount old root");
+  }
+  if (::chdir("/") < 0) fail_errno("chdir /");
+}
+
+void finish_rootfs(const RootfsPlan& plan) {
+  if (plan.propagation && ::mount(nullptr, "/", nullptr, plan.propagation, nullptr) < 0)
+    fail_errno("set rootfsPropagation of /");
+  Fd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) fail_errno("open /");
+  if (!plan.masked_paths.empty()) {
+    // CVE-2025-31133: mask with a /dev/null that really is the null device, char 1:3.
+    Fd null = open_in_root(root.get(), "/dev/null", O_PATH | O_NOFOLLOW);
+    if (!null) fail_errno("open /dev/null for masking");
+    struct stat st = stat_fd(null.get(), "/dev/null");
+    if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 1 || minor(st.st_rdev) != 3)
+      fail("/dev/null is not the null device (char 1:3): refusing to mask paths with it");
+    for (const auto& path : plan.masked_paths) {
+      Fd target = open_in_root(root.get(), path, O_PATH | O_NOFOLLOW);
+      if (!target) {
+        if (errno == ENOENT) continue;
+        fail_errno("mask {}", path);
+      }
+      struct stat t = stat_fd(target.get(), path);
+      if (S_ISDIR(t.st_mode)) {
+        with_context("mask " + path, [&] { mount_at_fd("tmpfs", target.get(), path, "tmpfs", MS_RDONLY, ""); });
+      } else if (!S_ISLNK(t.st_mode)) {
+        with_context("mask " + path, [&] { mount_at_fd(fd_path(null.get()), target.get(), path, "", MS_BIND, ""); });
+      }
+    }
+  }
+  for (const auto& path : plan.readonly_paths) {
+    Fd target = open_in_root(root.get(), path, O_PATH | O_NOFOLLOW);
+    if (!target) {
+      if (errno == ENOENT) continue;
+      fail_errno("make {} read-only", path);
+    }
+    with_context("make read-only", [&] {
+      mount_at_fd(fd_path(target.get()), target.get(), path, "", MS_BIND | MS_REC, "");
+      Fd bound = open_in_root(root.get(), path, O_PATH | O_NOFOLLOW);
+      remount_bind(bound.get(), path, MS_RDONLY);
+    });
+  }
+  if (plan.readonly) {
+    if (::mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) < 0) {
+      Fd r(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+      with_context("make root read-only", [&] { remount_bind(r.get(), "/", MS_RDONLY); });
+    }
+  }
+}
+
+}  // namespace hull::linux

@@ -1,0 +1,59 @@
+// The container's file system view, built by the init inside its new mount namespace:
+// propagation, the rootfs bind, every mount in order, /dev, pivot_root, then masked and
+// read-only paths. Every target inside the rootfs is reached by fd (linux/path.h).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "linux/mount.h"
+#include "util/fd.h"
+
+namespace hull::linux {
+
+struct MountSpec {
+  std::string destination;  // absolute, inside the container
+  std::string type;         // "bind" for binds; "symlink" makes a symlink to `source`
+  std::string source;       // absolute host path for binds
+  MountOptions options;
+  std::string what;         // for errors: "mounts[3]"
+};
+
+struct DeviceNode {
+  char type = 'c';  // c, b, u, p
+  std::string path;
+  unsigned major = 0, minor = 0;
+  mode_t mode = 0666;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// runc's default devices: null, zero, full, random, urandom, tty.
+std::vector<DeviceNode> default_devices();
+
+struct RootfsPlan {
+  std::string rootfs;              // absolute host path
+  bool readonly = false;
+  unsigned long propagation = 0;   // rootfsPropagation as MS_* flags; 0 = rslave
+  std::vector<MountSpec> mounts;
+  std::vector<DeviceNode> devices;  // created under the rootfs (defaults + linux.devices)
+  bool bind_devices = false;        // in a user namespace mknod is refused: bind the host's nodes
+  std::vector<std::string> masked_paths, readonly_paths;
+  bool no_pivot = false;
+};
+
+// Step 1: propagation of the copied host tree, the rootfs bound onto itself. Returns an fd
+// to the rootfs that later steps resolve paths in.
+Fd prepare_rootfs(const RootfsPlan& plan);
+// Step 2: config.json mounts in order, then devices and the /dev symlinks.
+void mount_all(const RootfsPlan& plan, int root_fd);
+// Bind-mounts `slave_fd` (a pty) onto /dev/console, as runc does for terminals.
+void mount_console(int root_fd, int pty_fd);
+// Step 3: pivot_root (or MS_MOVE + chroot with no_pivot) into the rootfs.
+void enter_rootfs(const RootfsPlan& plan, int root_fd);
+// Step 4 (inside the new root): propagation, read-only root, masked and read-only paths.
+void finish_rootfs(const RootfsPlan& plan);
+
+}  // namespace hull::linux

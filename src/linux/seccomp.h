@@ -1,0 +1,48 @@
+// seccomp through libseccomp: a profile (the OCI schema as plain structs) is compiled to a
+// BPF program by the parent — once per distinct profile, then cached on disk (crun does the
+// same) — and the init loads the bytes with seccomp(2) right before execve.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hull::linux {
+
+struct SeccompArg {
+  unsigned index = 0;
+  uint64_t value = 0, value_two = 0;
+  std::string op;  // SCMP_CMP_*
+};
+
+struct SeccompRule {
+  std::vector<std::string> names;
+  std::string action;  // SCMP_ACT_*
+  std::optional<uint32_t> errno_ret;
+  std::vector<SeccompArg> args;
+};
+
+struct SeccompProfile {
+  std::string default_action;
+  std::optional<uint32_t> default_errno_ret;
+  std::vector<std::string> architectures;  // SCMP_ARCH_*
+  std::vector<std::string> flags;          // SECCOMP_FILTER_FLAG_*
+  std::vector<SeccompRule> syscalls;
+};
+
+struct SeccompFilter {
+  std::string bpf;       // struct sock_filter[]; empty = no filter
+  unsigned flags = 0;    // seccomp(2) SECCOMP_FILTER_FLAG_* bits
+  bool notify = false;   // uses SCMP_ACT_NOTIFY: load returns a listener fd
+  bool empty() const { return bpf.empty(); }
+};
+
+// Compiles (or loads from cache_dir, when not empty) the filter for a profile.
+SeccompFilter compile_seccomp(const SeccompProfile& profile, const std::string& cache_dir);
+
+// Installs the filter on the calling thread. Returns the notify listener fd, or -1.
+// Needs no_new_privs or CAP_SYS_ADMIN.
+int load_seccomp(const SeccompFilter& filter);
+
+}  // namespace hull::linux

@@ -1,0 +1,24 @@
+// JSON that hull writes: `spec` (a default config.json, as `runc spec` does) and `features`
+// (runtime-spec features.md).
+#pragma once
+
+#include <string>
+
+namespace hull::oci {
+
+struct SpecOptions {
+  bool rootless = false;
+  unsigned host_uid = 0, host_gid = 0;  // for rootless id maps
+};
+
+std::string default_spec_json(const SpecOptions& options);
+
+struct FeatureFacts {
+  bool cgroup_v1 = true, cgroup_v2 = true;
+  bool seccomp_notify = false;
+  bool apparmor = false, selinux = false;
+  std::string seccomp_version;
+};
+std::string features_json(const FeatureFacts& facts);
+
+}  // namespace hull::oci

@@ -1,0 +1,77 @@
+#include "oci/state.h"
+
+#include <nlohmann/json.hpp>
+
+#include "oci/json_reader.h"
+
+namespace hull::oci {
+
+const char* status_name(Status s) {
+  switch (s) {
+    case Status::creating: return "creating";
+    case Status::created: return "created";
+    case Status::running: return "running";
+    case Status::paused: return "paused";
+    case Status::stopped: return "stopped";
+  }
+  return "unknown";
+}
+
+static nlohmann::ordered_json public_json(const State& s) {
+  nlohmann::ordered_json j;
+  j["ociVersion"] = s.oci_version;
+  j["id"] = s.id;
+  j["pid"] = s.status == Status::stopped ? 0 : s.pid;
+  j["status"] = status_name(s.status);
+  j["bundle"] = s.bundle;
+  j["rootfs"] = s.rootfs;
+  j["created"] = s.created;
+  j["owner"] = s.owner;
+  if (!s.annotations.empty()) j["annotations"] = s.annotations;
+  return j;
+}
+
+std::string state_to_public_json(const State& s, bool pretty) {
+  return public_json(s).dump(pretty ? 2 : -1);
+}
+
+std::string state_to_json(const State& s) {
+  auto j = public_json(s);
+  j["pid"] = s.pid;
+  j["hull"] = {{"pidStartTime", s.pid_start_time},
+               {"cgroupPath", s.cgroup_path},
+               {"started", s.started},
+               {"ownPidNamespace", s.own_pid_namespace}};
+  return j.dump();
+}
+
+State state_from_json(const std::string& text) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    fail("state.json: invalid JSON: {}", e.what());
+  }
+  Node n(&j, "state.json");
+  State s;
+  s.oci_version = n["ociVersion"].string_or(kSpecVersion);
+  s.id = n["id"].string_or("");
+  std::string st = n["status"].string_or("stopped");
+  s.status = Status::stopped;
+  for (auto c : {Status::creating, Status::created, Status::running, Status::paused, Status::stopped})
+    if (st == status_name(c)) s.status = c;
+  s.pid = n["pid"].int_or<int>(0);
+  s.bundle = n["bundle"].string_or("");
+  s.rootfs = n["rootfs"].string_or("");
+  s.created = n["created"].string_or("");
+  s.owner = n["owner"].string_or("");
+  s.annotations = n["annotations"].string_map();
+  Node h = n["hull"];
+  s.pid_start_time = h["pidStartTime"].int_or<uint64_t>(0);
+  s.cgroup_path = h["cgroupPath"].string_or("");
+  s.started = h["started"].bool_or(false);
+  s.own_pid_namespace = h["ownPidNamespace"].bool_or(true);
+  return s;
+}
+
+}  // namespace hull::oci

@@ -1,0 +1,41 @@
+// state.json: the runtime-spec state (runtime.md "State") plus what hull itself needs to find
+// the container again. Written atomically by runtime/state_store.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace hull::oci {
+
+inline constexpr const char* kSpecVersion = "1.2.0";
+
+enum class Status { creating, created, running, paused, stopped };
+const char* status_name(Status s);
+
+struct State {
+  // runtime-spec state, as `state` prints it (runc adds rootfs, created, owner).
+  std::string oci_version = kSpecVersion;
+  std::string id;
+  Status status = Status::creating;
+  int pid = 0;
+  std::string bundle;
+  std::string rootfs;
+  std::string created;  // RFC 3339 with nanoseconds, UTC
+  std::string owner;
+  std::map<std::string, std::string> annotations;
+
+  // hull's own bookkeeping.
+  uint64_t pid_start_time = 0;  // /proc/PID/stat field 22: a PID is trusted only with it
+  std::string cgroup_path;      // the container's cgroup, relative to each hierarchy's root
+  bool started = false;         // `start` ran: the init has exec'ed the user process
+  bool own_pid_namespace = true;  // killing the init kills everything (no --all walk needed)
+};
+
+// The public view (runtime-spec + runc's extra fields).
+std::string state_to_public_json(const State& s, bool pretty = true);
+// Everything, for the state store.
+std::string state_to_json(const State& s);
+State state_from_json(const std::string& text);
+
+}  // namespace hull::oci

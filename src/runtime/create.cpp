@@ -1,0 +1,302 @@
+// `create`: the parent side of the protocol in sync.h.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "cgroup/manager.h"
+#include "linux/idmap.h"
+#include "linux/namespaces.h"
+#include "linux/process_attrs.h"
+#include "linux/syscalls.h"
+#include "linux/terminal.h"
+#include "oci/state.h"
+#include "runtime/hooks.h"
+#include "runtime/plan.h"
+#include "runtime/runtime.h"
+#include "runtime/state_store.h"
+#include "runtime/sync.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/proc.h"
+
+namespace hull::runtime {
+namespace {
+
+// -1 unknown, 0 no, 1 yes (STYLE.md rule 5).
+int g_have_clone3 = -1;
+
+struct CloneResult {
+  pid_t pid = -1;
+  Fd pidfd;
+  bool into_cgroup = false;
+};
+
+// clone3 with CLONE_PIDFD (and CLONE_INTO_CGROUP when given a cgroup fd); falls back to
+// clone() + pidfd_open on kernels without clone3, and to a later cgroup join without
+// CLONE_INTO_CGROUP. Returns pid 0 in the child.
+CloneResult clone_init(int flags, int cgroup_fd) {
+  CloneResult r;
+  if (g_have_clone3 != 0) {
+    int pidfd = -1;
+    struct clone_args args = {};
+    args.flags = static_cast<uint64_t>(flags) | CLONE_PIDFD;
+    args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
+    args.exit_signal = SIGCHLD;
+    if (cgroup_fd >= 0) {
+      args.flags |= CLONE_INTO_CGROUP;
+      args.cgroup = static_cast<uint64_t>(cgroup_fd);
+    }
+    long pid = sys::clone3(&args);
+    if (pid < 0 && cgroup_fd >= 0 && errno != ENOSYS) {
+      log::debug("clone3 into cgroup: {}; joining the cgroup afterwards", errno_text(errno));
+      args.flags &= ~static_cast<uint64_t>(CLONE_INTO_CGROUP);
+      cgroup_fd = -1;
+      pid = sys::clone3(&args);
+    }
+    if (pid >= 0) {
+      g_have_clone3 = 1;
+      r.pid = static_cast<pid_t>(pid);
+      if (pid > 0) r.pidfd.reset(pidfd);
+      r.into_cgroup = cgroup_fd >= 0;
+      return r;
+    }
+    if (errno != ENOSYS) fail_errno("clone3 the container init");
+    g_have_clone3 = 0;
+  }
+  long pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  if (pid < 0) fail_errno("clone the container init");
+  r.pid = static_cast<pid_t>(pid);
+  if (pid > 0) r.pidfd.reset(sys::pidfd_open(r.pid));
+  return r;
+}
+
+Fd listen_start_socket(int dir_fd) {
+  Fd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (!s) fail_errno("start socket");
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  // Through the dir fd: the state dir's own path may be longer than sun_path allows.
+  std::string path = fmt::format("/proc/self/fd/{}/start.sock", dir_fd);
+  std::memcpy(addr.sun_path, path.c_str(), path.size());
+  if (::bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) fail_errno("bind start socket");
+  if (::listen(s.get(), 4) < 0) fail_errno("listen on start socket");
+  return s;
+}
+
+void write_pid_file(const std::string& path, pid_t pid) {
+  with_context("write --pid-file", [&] { atomic_write(path, std::to_string(pid), 0644); });
+}
+
+// Kills the init (and so its PID namespace) and reaps it if it is our child.
+void kill_and_reap(pid_t pid, int pidfd, bool our_child) {
+  if (pid <= 0) return;
+  if (pidfd >= 0) sys::pidfd_send_signal(pidfd, SIGKILL);
+  else ::kill(pid, SIGKILL);
+  if (our_child) {
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  } else if (pidfd >= 0) {
+    pollfd p = {pidfd, POLLIN, 0};
+    ::poll(&p, 1, 5000);
+  }
+}
+
+std::string describe_exit(int status) {
+  if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return fmt::format("was killed by signal {}", WTERMSIG(status));
+  return "stopped";
+}
+
+}  // namespace
+
+Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<const oci::Spec> spec_ptr,
+               const std::string& config_json) {
+  const oci::Spec& spec = *spec_ptr;
+  log::step("parsed");
+  std::string rootfs = resolve_rootfs(spec, opts.bundle);
+  if (spec.process->terminal && opts.console_socket.empty() && !opts.terminal_master)
+    fail("process.terminal is true: --console-socket is required (or run in the foreground)");
+  if (!spec.process->terminal && !opts.console_socket.empty())
+    fail("--console-socket given but process.terminal is false");
+
+  StateStore store(ctx.root);
+  auto cg = cgroup::Manager::open(cgroup::resolve_path(spec.linux.cgroups_path, opts.id));
+  InitPlan plan;
+  build_plan(plan, spec, opts, rootfs, cg.get(), path_join(ctx.root, ".seccomp"));
+  log::step("planned");
+
+  // From here on, things exist: undo them all on failure.
+  Fd dir = store.create_locked(opts.id);
+  bool committed = false;
+  pid_t init_pid = -1;
+  Fd pidfd;
+  bool our_child = true;
+  bool cgroup_made = false;
+  ScopeGuard undo([&] {
+    if (committed) return;
+    kill_and_reap(init_pid, pidfd.get(), our_child);
+    if (cgroup_made) {
+      try {
+        cg->destroy();
+      } catch (const Error& e) {
+        log::warn("cleanup: {}", e.what());
+      }
+    }
+    try {
+      store.remove(opts.id);
+    } catch (const Error& e) {
+      log::warn("cleanup: {}", e.what());
+    }
+  });
+
+  oci::State state;
+  state.id = opts.id;
+  state.bundle = opts.bundle;
+  state.rootfs = rootfs;
+  state.created = rfc3339_now();
+  state.annotations = spec.annotations;
+  state.cgroup_path = cg->path();
+  state.own_pid_namespace = [&] {
+    const oci::Namespace* p = spec.linux.find_namespace(oci::NamespaceType::pid);
+    return p && p->path.empty();
+  }();
+
+  with_context("create cgroup", [&] { cg->create(); });
+  cgroup_made = true;
+  if (spec.linux.resources) with_context("linux.resources", [&] { cg->apply(*spec.linux.resources, false); });
+  log::step("cgroup");
+
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) fail_errno("socketpair");
+  Fd parent_end(sv[0]), child_end(sv[1]);
+  plan.sync_fd = child_end.get();
+  Fd console, console_peer;
+  if (!opts.console_socket.empty()) {
+    console = linux::connect_unix(opts.console_socket, "--console-socket");
+    plan.console_fd = console.get();
+  } else if (spec.process->terminal && opts.terminal_master) {
+    // Foreground without a console socket: hull itself receives the master and relays it.
+    int tv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, tv) < 0) fail_errno("socketpair");
+    console.reset(tv[0]);
+    console_peer.reset(tv[1]);
+    plan.console_fd = console.get();
+  }
+  Fd start_listen;
+  if (!opts.for_run) {
+    start_listen = listen_start_socket(dir.get());
+    plan.start_listen_fd = start_listen.get();
+  }
+
+  // A PID namespace given by path: join it for our children only, then come back.
+  Fd own_pidns;
+  for (auto it = plan.join.begin(); it != plan.join.end(); ++it) {
+    if (it->second != CLONE_NEWPID) continue;
+    own_pidns = open_or_fail("/proc/self/ns/pid_for_children", O_RDONLY);
+    linux::join_namespace(it->first.get(), CLONE_NEWPID, "pid");
+    plan.join.erase(it);
+    break;
+  }
+  bool slow = plan.join_user_first || plan.unshare_after_join;
+  if (slow) ::prctl(PR_SET_CHILD_SUBREAPER, 1);  // the init will be a grandchild
+  int flags = clone_flags(plan, spec);
+  int cgroup_fd = slow ? -1 : cg->clone_fd();
+  CloneResult cr = clone_init(flags, cgroup_fd);
+  if (cr.pid == 0) {
+    // Our copies of the parent's fds: the state dir lock must stay with the parent only.
+    parent_end.reset();
+    dir.reset();
+    container_init(plan);  // never returns
+  }
+  init_pid = cr.pid;
+  pidfd = std::move(cr.pidfd);
+  if (own_pidns) ::setns(own_pidns.get(), CLONE_NEWPID);
+  child_end.reset();
+  start_listen.reset();
+  console.reset();
+  log::step("cloned");
+
+  auto fail_from_init = [&](const Message& m) -> void {
+    throw Error(m.text, m.value);
+  };
+  auto init_died = [&]() -> void {
+    int status = 0;
+    if (our_child) ::waitpid(init_pid, &status, 0);
+    init_pid = -1;
+    fail("container init {} before it was ready", describe_exit(status));
+  };
+
+  if (slow) {
+    auto m = recv_msg(parent_end.get());
+    if (!m) init_died();
+    if (m->type == Msg::kError) fail_from_init(*m);
+    if (m->value > 0) {
+      // The intermediate process forked the real init into the new PID namespace and left.
+      ::waitpid(init_pid, nullptr, 0);
+      init_pid = m->value;
+      our_child = false;
+      pidfd.reset(sys::pidfd_open(init_pid));
+      if (!pidfd) fail_errno("pidfd_open container init {}", init_pid);
+    }
+  }
+  if (plan.new_user_ns) {
+    std::vector<linux::IdRange> u, g;
+    for (const auto& m : spec.linux.uid_mappings) u.push_back({m.container_id, m.host_id, m.size});
+    for (const auto& m : spec.linux.gid_mappings) g.push_back({m.container_id, m.host_id, m.size});
+    with_context("linux.uidMappings", [&] { linux::write_id_maps(init_pid, u, g); });
+  }
+  if (!cr.into_cgroup || slow) with_context("join cgroup", [&] { cg->add(init_pid); });
+  if (spec.process->oom_score_adj) linux::set_oom_score_adj(init_pid, *spec.process->oom_score_adj);
+  auto st = read_proc_stat(init_pid);
+  if (!st) init_died();
+  state.pid = init_pid;
+  state.pid_start_time = st->start_time;
+  state.status = oci::Status::creating;
+  send_msg(parent_end.get(), Msg::kGo, 0, oci::state_to_public_json(state, false));
+  log::step("released init");
+
+  for (;;) {
+    auto m = recv_msg(parent_end.get());
+    if (!m) init_died();
+    if (m->type == Msg::kError) fail_from_init(*m);
+    if (m->type == Msg::kHooks) {
+      std::string sj = oci::state_to_public_json(state, false);
+      run_hooks(spec.hooks.prestart, "prestart", sj);
+      run_hooks(spec.hooks.create_runtime, "createRuntime", sj);
+      send_msg(parent_end.get(), Msg::kHooksDone);
+      continue;
+    }
+    if (m->type == Msg::kReady) break;
+    fail("unexpected message {} from the container init", static_cast<int>(m->type));
+  }
+  log::step("init ready");
+  if (console_peer) *opts.terminal_master = linux::recv_fd(console_peer.get(), "terminal master");
+
+  state.status = oci::Status::created;
+  store.save_config(dir.get(), config_json);
+  store.save(dir.get(), state);
+  if (!opts.pid_file.empty()) write_pid_file(opts.pid_file, init_pid);
+  committed = true;
+  log::step("state saved");
+
+  Created c;
+  c.id = opts.id;
+  c.pid = init_pid;
+  c.pidfd = std::move(pidfd);
+  c.sync = std::move(parent_end);
+  c.state = state;
+  c.spec = std::move(spec_ptr);
+  return c;
+}
+
+}  // namespace hull::runtime

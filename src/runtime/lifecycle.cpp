@@ -1,0 +1,254 @@
+// start, kill, delete, state, list, and what `run` needs after create.
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "cgroup/manager.h"
+#include "linux/syscalls.h"
+#include "oci/parse.h"
+#include "runtime/hooks.h"
+#include "runtime/runtime.h"
+#include "runtime/state_store.h"
+#include "runtime/sync.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/proc.h"
+#include "util/strings.h"
+
+namespace hull::runtime {
+namespace {
+
+// The status as it is now, not as it was written: the init may have died, or been frozen.
+void refresh(oci::State& s) {
+  if (s.status == oci::Status::creating) return;
+  if (!process_matches(s.pid, s.pid_start_time)) {
+    s.status = oci::Status::stopped;
+    return;
+  }
+  if (!s.started) {
+    s.status = oci::Status::created;
+    return;
+  }
+  s.status = oci::Status::running;
+  if (!s.cgroup_path.empty()) {
+    try {
+      if (cgroup::Manager::open(s.cgroup_path)->frozen()) s.status = oci::Status::paused;
+    } catch (const Error&) {
+    }
+  }
+}
+
+oci::State load_state(StateStore& store, int dir, const std::string& id) {
+  auto s = store.load(dir);
+  if (!s) {
+    oci::State creating;
+    creating.id = id;
+    creating.status = oci::Status::creating;
+    return creating;
+  }
+  refresh(*s);
+  return *s;
+}
+
+// Opens a pidfd for the init only if it is still the process we started (start time).
+Fd open_init(const oci::State& s) {
+  Fd fd(sys::pidfd_open(s.pid));
+  if (!fd) return fd;
+  if (!process_matches(s.pid, s.pid_start_time)) return Fd();
+  return fd;
+}
+
+bool wait_gone(int pidfd, int timeout_ms) {
+  pollfd p = {pidfd, POLLIN, 0};
+  int r;
+  do {
+    r = ::poll(&p, 1, timeout_ms);
+  } while (r < 0 && errno == EINTR);
+  return r > 0;
+}
+
+std::shared_ptr<oci::Spec> stored_spec(StateStore& store, int dir) {
+  try {
+    return std::make_shared<oci::Spec>(oci::parse_spec(store.load_config(dir)));
+  } catch (const Error& e) {
+    log::debug("stored config: {}", e.what());
+    return nullptr;
+  }
+}
+
+void mark_started(StateStore& store, int dir, oci::State& s) {
+  s.started = true;
+  s.status = oci::Status::running;
+  store.save(dir, s);
+}
+
+}  // namespace
+
+int parse_signal(const std::string& text) {
+  std::string s = to_upper(trim(text));
+  if (auto n = parse_i64(s)) {
+    if (*n <= 0 || *n > 64) fail("invalid signal {}", quote(text));
+    return static_cast<int>(*n);
+  }
+  if (s.rfind("SIG", 0) == 0) s = s.substr(3);
+  for (int sig = 1; sig < 32; ++sig) {
+    const char* abbrev = sigabbrev_np(sig);
+    if (abbrev && s == abbrev) return sig;
+  }
+  if (s == "IOT") return SIGABRT;
+  if (s == "POLL") return SIGIO;
+  if (s.rfind("RTMIN", 0) == 0 || s.rfind("RTMAX", 0) == 0) {
+    int base = s[3] == 'I' ? SIGRTMIN : SIGRTMAX;
+    std::string rest = s.substr(5);
+    if (rest.empty()) return base;
+    if (auto off = parse_i64(rest); off && ((base == SIGRTMIN && *off > 0) || (base == SIGRTMAX && *off < 0))) {
+      int sig = base + static_cast<int>(*off);
+      if (sig >= SIGRTMIN && sig <= SIGRTMAX) return sig;
+    }
+  }
+  fail("unknown signal {}", quote(text));
+}
+
+std::string signal_name(int sig) {
+  const char* a = sigabbrev_np(sig);
+  return a ? fmt::format("SIG{}", a) : std::to_string(sig);
+}
+
+void start_created(const Context& ctx, Created& c) {
+  StateStore store(ctx.root);
+  send_msg(c.sync.get(), Msg::kStart);
+  // EOF: the sync socket was closed by execve, so the process runs. Anything else is why not.
+  auto m = recv_msg(c.sync.get());
+  if (m && m->type == Msg::kError) throw Error(m->text, m->value);
+  c.sync.reset();
+  Fd dir = store.open_locked(c.id);
+  mark_started(store, dir.get(), c.state);
+  dir.reset();
+  run_hooks_warn(c.spec->hooks.poststart, "poststart", oci::state_to_public_json(c.state, false));
+}
+
+int wait_exit(Created& c) {
+  int status = 0;
+  for (;;) {
+    pid_t r = ::waitpid(c.pid, &status, 0);
+    if (r == c.pid) break;
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) fail_errno("wait for container {}", c.id);
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 255;
+}
+
+void start(const Context& ctx, const std::string& id) {
+  StateStore store(ctx.root);
+  Fd dir = store.open_locked(id);
+  oci::State s = load_state(store, dir.get(), id);
+  if (s.status != oci::Status::created)
+    fail("cannot start container {}: it is {}, not created", id, oci::status_name(s.status));
+  Fd conn(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (!conn) fail_errno("socket");
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  std::string path = fmt::format("/proc/self/fd/{}/start.sock", dir.get());
+  std::memcpy(addr.sun_path, path.c_str(), path.size());
+  if (::connect(conn.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+    fail_errno("start container {}: connect to its init", id);
+  send_msg(conn.get(), Msg::kStart);
+  auto m = recv_msg(conn.get());
+  if (m && m->type == Msg::kError) {
+    Error e(m->text, m->value);
+    e.add_context(fmt::format("start container {}", id));
+    throw e;
+  }
+  ::unlinkat(dir.get(), "start.sock", 0);
+  mark_started(store, dir.get(), s);
+  auto spec = stored_spec(store, dir.get());
+  dir.reset();
+  if (spec) run_hooks_warn(spec->hooks.poststart, "poststart", oci::state_to_public_json(s, false));
+}
+
+void kill(const Context& ctx, const std::string& id, int sig, bool all) {
+  StateStore store(ctx.root);
+  Fd dir = store.open_locked(id, false);
+  oci::State s = load_state(store, dir.get(), id);
+  if (s.status == oci::Status::creating) fail("container {} is still being created", id);
+  if (all && !s.cgroup_path.empty()) {
+    auto cg = cgroup::Manager::open(s.cgroup_path);
+    cg->kill_all(sig);
+    if (s.status == oci::Status::stopped) return;
+  }
+  if (s.status == oci::Status::stopped) fail("container {} is not running", id);
+  Fd pidfd = open_init(s);
+  if (!pidfd) fail("container {} is not running", id);
+  if (sys::pidfd_send_signal(pidfd.get(), sig) < 0) fail_errno("send {} to container {}", signal_name(sig), id);
+}
+
+void remove(const Context& ctx, const std::string& id, bool force) {
+  StateStore store(ctx.root);
+  Fd dir = store.open_locked(id);
+  auto saved = store.load(dir.get());
+  if (!saved) {
+    // A create that died half way: nothing runs that we could know of; clear what it made.
+    log::debug("container {} has no state: removing what is left", id);
+    try {
+      cgroup::Manager::open(cgroup::resolve_path("", id))->destroy();
+    } catch (const Error& e) {
+      log::debug("cleanup: {}", e.what());
+    }
+    store.remove(id);
+    return;
+  }
+  oci::State s = *saved;
+  refresh(s);
+  if ((s.status == oci::Status::running || s.status == oci::Status::paused) && !force)
+    fail("cannot delete container {} that is not stopped: {}", id, oci::status_name(s.status));
+  auto cg = s.cgroup_path.empty() ? nullptr : cgroup::Manager::open(s.cgroup_path);
+  if (s.status != oci::Status::stopped) {
+    if (cg && s.status == oci::Status::paused) cg->kill_all(SIGKILL);
+    Fd pidfd = open_init(s);
+    if (pidfd) {
+      sys::pidfd_send_signal(pidfd.get(), SIGKILL);
+      if (cg && !s.own_pid_namespace) cg->kill_all(SIGKILL);
+      if (cg && s.status == oci::Status::paused) cg->thaw();
+      if (!wait_gone(pidfd.get(), 10000)) fail("container {}: its init did not die after SIGKILL", id);
+    }
+  }
+  if (cg) with_context(fmt::format("delete container {}", id), [&] { cg->destroy(); });
+  auto spec = stored_spec(store, dir.get());
+  s.status = oci::Status::stopped;
+  store.remove(id);
+  dir.reset();
+  if (spec) run_hooks_warn(spec->hooks.poststop, "poststop", oci::state_to_public_json(s, false));
+}
+
+// state and list take no lock (state.json is replaced atomically), so they never wait for a
+// create or delete in progress; runc behaves the same.
+oci::State state(const Context& ctx, const std::string& id) {
+  StateStore store(ctx.root);
+  Fd dir = store.open_unlocked(id);
+  return load_state(store, dir.get(), id);
+}
+
+std::vector<oci::State> list(const Context& ctx) {
+  StateStore store(ctx.root);
+  std::vector<oci::State> out;
+  for (const auto& id : store.list()) {
+    try {
+      Fd dir = store.open_unlocked(id);
+      out.push_back(load_state(store, dir.get(), id));
+    } catch (const Error& e) {
+      log::debug("list: {}: {}", id, e.what());
+    }
+  }
+  return out;
+}
+
+}  // namespace hull::runtime

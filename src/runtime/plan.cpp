@@ -1,0 +1,225 @@
+#include "runtime/plan.h"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "linux/idmap.h"
+#include "linux/namespaces.h"
+#include "oci/names.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/strings.h"
+
+namespace hull::runtime {
+namespace {
+
+int flag_of(oci::NamespaceType t) {
+  switch (t) {
+    case oci::NamespaceType::pid: return CLONE_NEWPID;
+    case oci::NamespaceType::network: return CLONE_NEWNET;
+    case oci::NamespaceType::mount: return CLONE_NEWNS;
+    case oci::NamespaceType::ipc: return CLONE_NEWIPC;
+    case oci::NamespaceType::uts: return CLONE_NEWUTS;
+    case oci::NamespaceType::user: return CLONE_NEWUSER;
+    case oci::NamespaceType::cgroup: return CLONE_NEWCGROUP;
+    case oci::NamespaceType::time: return CLONE_NEWTIME;
+  }
+  return 0;
+}
+
+bool maps_zero(const std::vector<oci::IdMapping>& m) {
+  return std::any_of(m.begin(), m.end(), [](auto& x) { return x.container_id == 0; });
+}
+
+void add_cgroup_mounts(linux::RootfsPlan& rootfs, const oci::Mount& m, const std::string& what,
+                       cgroup::Manager* cg, bool cgroupns) {
+  linux::MountOptions opts = linux::parse_mount_options(m.options);
+  std::string dest = clean_path("/" + m.destination);
+  if (!cg) return;
+  auto mounts = cg->container_mounts();
+  bool single_v2 = mounts.size() == 1 && mounts[0].subdir.empty();
+  unsigned long ro = opts.flags & MS_RDONLY;
+  linux::MountOptions sub = opts;
+  sub.data.clear();
+  if (!single_v2) {
+    // v1/hybrid: a tmpfs holding one directory per hierarchy, made read-only at the end.
+    linux::MountSpec tmpfs{dest, "tmpfs", "tmpfs", opts, what};
+    tmpfs.options.flags &= ~MS_RDONLY;
+    tmpfs.options.data = "mode=755";
+    rootfs.mounts.push_back(tmpfs);
+  }
+  for (const auto& c : mounts) {
+    std::string target = c.subdir.empty() ? dest : path_join(dest, c.subdir);
+    if (c.fstype == "symlink") {
+      rootfs.mounts.push_back({target, "symlink", c.data, {}, what});
+      continue;
+    }
+    linux::MountSpec ms{target, c.fstype, c.fstype, sub, what};
+    if (cgroupns) {
+      ms.options.data = c.data;
+    } else {
+      // Without a cgroup namespace a fresh mount would show the whole host tree: bind the
+      // container's own directory instead (runc does the same).
+      ms.type = "bind";
+      ms.source = c.host_path;
+      ms.options.bind = true;
+      ms.options.recursive = true;
+    }
+    rootfs.mounts.push_back(ms);
+  }
+  if (!single_v2 && ro) {
+    linux::MountSpec remount{dest, "tmpfs", "tmpfs", opts, what};
+    remount.options.flags |= MS_REMOUNT | MS_RDONLY;
+    remount.options.data = "mode=755";
+    rootfs.mounts.push_back(remount);
+  }
+}
+
+}  // namespace
+
+std::string resolve_rootfs(const oci::Spec& spec, const std::string& bundle) {
+  std::string p = spec.root.path.front() == '/' ? spec.root.path : path_join(bundle, spec.root.path);
+  p = clean_path(p);
+  struct stat st;
+  if (::stat(p.c_str(), &st) < 0) fail_errno("root.path: {}", p);
+  if (!S_ISDIR(st.st_mode)) fail("root.path: {} is not a directory", p);
+  return p;
+}
+
+int clone_flags(const InitPlan& plan, const oci::Spec& spec) {
+  if (plan.join_user_first || plan.unshare_after_join) return 0;
+  int flags = 0;
+  for (const auto& ns : spec.linux.namespaces) {
+    if (!ns.path.empty()) continue;
+    int f = flag_of(ns.type);
+    // cgroup: unshared by the init after it is in its cgroup, or its namespace root would be
+    // the runtime's cgroup; time: offsets must be written before anyone enters it.
+    if (f == CLONE_NEWCGROUP || f == CLONE_NEWTIME) continue;
+    flags |= f;
+  }
+  return flags;
+}
+
+void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts, const std::string& rootfs,
+                cgroup::Manager* cg, const std::string& seccomp_cache) {
+  const oci::Linux& l = spec.linux;
+  const oci::Process& proc = *spec.process;
+  plan.spec = &spec;
+  plan.id = opts.id;
+  plan.preserve_fds = opts.preserve_fds;
+  plan.no_new_keyring = opts.no_new_keyring;
+
+  const oci::Namespace* mnt = l.find_namespace(oci::NamespaceType::mount);
+  if (!mnt) fail("linux.namespaces: a mount namespace is required (hull builds the rootfs in it)");
+  if (!mnt->path.empty())
+    fail("linux.namespaces: joining a mount namespace by path ({}) is not supported: hull builds the rootfs in a new one", mnt->path);
+  plan.new_mount_ns = true;
+
+  const oci::Namespace* user = l.find_namespace(oci::NamespaceType::user);
+  plan.new_user_ns = user && user->path.empty();
+  bool any_path = false;
+  for (size_t i = 0; i < l.namespaces.size(); ++i) {
+    const auto& ns = l.namespaces[i];
+    if (ns.path.empty()) continue;
+    int flag = flag_of(ns.type);
+    Fd fd = with_context(fmt::format("linux.namespaces[{}].path", i), [&] { return linux::open_namespace(ns.path, flag); });
+    // A PID namespace is joined by the parent right before clone3 (it only affects children).
+    if (flag != CLONE_NEWPID) any_path = true;
+    plan.join.emplace_back(std::move(fd), flag);
+  }
+  plan.join_user_first = user && !user->path.empty();
+  // With a new user namespace, namespaces given by path must be joined before it exists
+  // (we would have no privilege over them from inside it): the slow path.
+  bool slow = plan.join_user_first || (plan.new_user_ns && any_path);
+  if (slow) {
+    for (const auto& ns : l.namespaces) {
+      int f = flag_of(ns.type);
+      if (ns.path.empty() && f != CLONE_NEWCGROUP && f != CLONE_NEWTIME) plan.unshare_after_join |= f;
+    }
+    plan.fork_for_pid_ns = plan.unshare_after_join & CLONE_NEWPID;
+  }
+  plan.become_root = plan.new_user_ns && maps_zero(l.uid_mappings) && maps_zero(l.gid_mappings);
+  const oci::Namespace* cgns = l.find_namespace(oci::NamespaceType::cgroup);
+  plan.new_cgroup_ns = cgns && cgns->path.empty();
+  const oci::Namespace* timens = l.find_namespace(oci::NamespaceType::time);
+  plan.new_time_ns = timens && timens->path.empty();
+
+  // The file system view.
+  linux::RootfsPlan& r = plan.rootfs;
+  r.rootfs = rootfs;
+  r.readonly = spec.root.readonly;
+  r.propagation = l.rootfs_propagation.empty() ? 0 : linux::propagation_flags(l.rootfs_propagation);
+  r.no_pivot = opts.no_pivot;
+  r.bind_devices = plan.new_user_ns || (user && !user->path.empty());
+  for (size_t i = 0; i < spec.mounts.size(); ++i) {
+    const auto& m = spec.mounts[i];
+    std::string what = fmt::format("mounts[{}]", i);
+    if (m.type == "cgroup" || m.type == "cgroup2") {
+      add_cgroup_mounts(r, m, what, cg, plan.new_cgroup_ns);
+      continue;
+    }
+    linux::MountSpec ms;
+    ms.what = what;
+    ms.destination = clean_path("/" + m.destination);
+    ms.type = m.type;
+    ms.options = linux::parse_mount_options(m.options);
+    ms.source = m.source;
+    bool bind = ms.options.bind || m.type == "bind";
+    if (bind) {
+      if (m.source.empty()) fail("{}.source: required for a bind mount", what);
+      if (m.source.front() != '/') ms.source = path_join(opts.bundle, m.source);
+      ms.options.bind = true;
+    } else if (m.type.empty()) {
+      fail("{}.type: required for a mount that is not a bind mount", what);
+    }
+    if (ms.options.idmap) fail("{}: id-mapped mounts (idmap) are not supported yet", what);
+    if (ms.options.tmpcopyup) fail("{}: tmpcopyup is not supported yet", what);
+    r.mounts.push_back(std::move(ms));
+  }
+  r.devices = linux::default_devices();
+  for (const auto& d : l.devices) {
+    linux::DeviceNode n{d.type, clean_path(d.path), static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor),
+                        static_cast<mode_t>(d.file_mode.value_or(0666)), d.uid.value_or(0), d.gid.value_or(0)};
+    auto same = std::find_if(r.devices.begin(), r.devices.end(), [&](auto& x) { return x.path == n.path; });
+    if (same != r.devices.end()) *same = n;
+    else r.devices.push_back(n);
+  }
+  r.masked_paths = l.masked_paths;
+  r.readonly_paths = l.readonly_paths;
+
+  // The process.
+  for (const auto& rl : proc.rlimits)
+    plan.rlimits.push_back({linux::rlimit_from_name(rl.type), rl.soft, rl.hard, rl.type});
+  if (proc.capabilities) {
+    plan.has_caps = true;
+    plan.caps.bounding = linux::capabilities_from_names(proc.capabilities->bounding);
+    plan.caps.effective = linux::capabilities_from_names(proc.capabilities->effective);
+    plan.caps.permitted = linux::capabilities_from_names(proc.capabilities->permitted);
+    plan.caps.inheritable = linux::capabilities_from_names(proc.capabilities->inheritable);
+    plan.caps.ambient = linux::capabilities_from_names(proc.capabilities->ambient);
+  }
+  plan.uid = proc.user.uid;
+  plan.gid = proc.user.gid;
+  plan.groups.assign(proc.user.additional_gids.begin(), proc.user.additional_gids.end());
+  // An unprivileged creator must deny setgroups before mapping its gid.
+  plan.set_groups = !(plan.new_user_ns && ::geteuid() != 0);
+
+  if (l.seccomp) {
+    linux::SeccompProfile p;
+    p.default_action = l.seccomp->default_action;
+    p.default_errno_ret = l.seccomp->default_errno_ret;
+    p.architectures = l.seccomp->architectures;
+    p.flags = l.seccomp->flags;
+    for (const auto& s : l.seccomp->syscalls) {
+      linux::SeccompRule rule{s.names, s.action, s.errno_ret, {}};
+      for (const auto& a : s.args) rule.args.push_back({a.index, a.value, a.value_two, a.op});
+      p.syscalls.push_back(std::move(rule));
+    }
+    plan.seccomp = with_context("linux.seccomp", [&] { return linux::compile_seccomp(p, seccomp_cache); });
+    if (plan.seccomp.notify) fail("linux.seccomp: SCMP_ACT_NOTIFY is not supported yet");
+  }
+}
+
+}  // namespace hull::runtime

@@ -1,0 +1,23 @@
+// Translation from oci::Spec to what linux/ and the init need: the one place the two meet.
+#pragma once
+
+#include <string>
+
+#include "cgroup/manager.h"
+#include "runtime/init.h"
+#include "runtime/runtime.h"
+
+namespace hull::runtime {
+
+// root.path: absolute (podman) or relative to the bundle (containerd); must be a directory.
+std::string resolve_rootfs(const oci::Spec& spec, const std::string& bundle);
+
+// Fills everything of the plan that comes from the spec. Opens namespace paths.
+// Throws errors naming the config.json field.
+void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts, const std::string& rootfs,
+                cgroup::Manager* cgroup, const std::string& seccomp_cache);
+
+// clone flags for the namespaces created by clone3 itself (fast path).
+int clone_flags(const InitPlan& plan, const oci::Spec& spec);
+
+}  // namespace hull::runtime

@@ -1,0 +1,126 @@
+#include "runtime/state_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/strings.h"
+
+namespace hull::runtime {
+
+void validate_id(const std::string& id) {
+  if (id.empty()) fail("container id: required");
+  if (id.size() > 1024) fail("container id: longer than 1024 bytes");
+  auto ok = [](char c, bool first) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    return !first && (c == '_' || c == '.' || c == '+' || c == '-');
+  };
+  for (size_t i = 0; i < id.size(); ++i)
+    if (!ok(id[i], i == 0))
+      fail("container id {}: invalid (letters, digits and _.+- only, not first)", quote(id));
+}
+
+std::string StateStore::dir(const std::string& id) const { return path_join(root_, id); }
+
+Fd StateStore::create_locked(const std::string& id) {
+  validate_id(id);
+  if (::mkdir(root_.c_str(), 0711) < 0 && errno != EEXIST) {
+    if (errno != ENOENT) fail_errno("create state root {}", root_);
+    mkdir_p(root_, 0711);
+  }
+  std::string d = dir(id);
+  if (::mkdir(d.c_str(), 0711) < 0) {
+    if (errno == EEXIST) fail("container {} already exists", id);
+    fail_errno("create state dir {}", d);
+  }
+  int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) fail_errno("open {}", d);
+  Fd owned(fd);
+  if (::flock(fd, LOCK_EX) < 0) fail_errno("lock {}", d);
+  return owned;
+}
+
+Fd StateStore::open_locked(const std::string& id, bool exclusive) {
+  validate_id(id);
+  std::string d = dir(id);
+  for (;;) {
+    int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) fail("container {} does not exist", id);
+      fail_errno("open {}", d);
+    }
+    Fd owned(fd);
+    if (::flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0) fail_errno("lock {}", d);
+    // The holder before us may have deleted it: a lock on an unlinked dir protects nothing.
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && st.st_nlink == 0) fail("container {} does not exist", id);
+    return owned;
+  }
+}
+
+Fd StateStore::open_unlocked(const std::string& id) {
+  validate_id(id);
+  std::string d = dir(id);
+  int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) fail("container {} does not exist", id);
+    fail_errno("open {}", d);
+  }
+  return Fd(fd);
+}
+
+bool StateStore::exists(const std::string& id) const { return path_exists(dir(id)); }
+
+void StateStore::save(int dir_fd, const oci::State& state) {
+  std::string d = fmt::format("/proc/self/fd/{}", dir_fd);
+  atomic_write(path_join(d, "state.json"), oci::state_to_json(state), 0600);
+}
+
+std::optional<oci::State> StateStore::load(int dir_fd) {
+  int fd = ::openat(dir_fd, "state.json", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    fail_errno("open state.json");
+  }
+  Fd owned(fd);
+  return oci::state_from_json(read_fd(fd));
+}
+
+void StateStore::save_config(int dir_fd, const std::string& config_json) {
+  Fd fd(::openat(dir_fd, "config.json", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) fail_errno("write config.json copy");
+  write_all(fd.get(), config_json, "config.json");
+}
+
+std::string StateStore::load_config(int dir_fd) {
+  Fd fd(::openat(dir_fd, "config.json", O_RDONLY | O_CLOEXEC));
+  if (!fd) fail_errno("open config.json copy");
+  return read_fd(fd.get());
+}
+
+void StateStore::remove(const std::string& id) { remove_all(dir(id)); }
+
+std::vector<std::string> StateStore::list() const {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(root_.c_str());
+  if (!d) {
+    if (errno == ENOENT) return out;
+    fail_errno("open {}", root_);
+  }
+  while (dirent* de = ::readdir(d)) {
+    if (de->d_name[0] == '.') continue;
+    if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) out.emplace_back(de->d_name);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace hull::runtime

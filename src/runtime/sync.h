@@ -1,0 +1,52 @@
+// The parent/child protocol of `create` (STYLE.md rule 4). One SOCK_SEQPACKET socketpair;
+// each message is one packet: a type byte, an errno, and text.
+//
+//   hull create (parent)                           container init (child)
+//   --------------------                           ----------------------
+//   socketpair, clone3(CLONE_NEW*) ----------------> (slow path: join user/pid ns by path,
+//                                  <-- kChildPid --  fork; the grandchild is the init)
+//   write uid_map/gid_map, join cgroups
+//   ---------------------------------- kGo -------> become root in the userns, join ns by path,
+//                                                   cgroup/time ns, hostname, mounts, /dev
+//                                  <--- kHooks ----  (only if prestart/createRuntime hooks)
+//   run prestart + createRuntime hooks
+//   ------------------------------- kHooksDone ---> createContainer hooks, pivot_root, masked
+//                                                   paths, sysctl, console, rlimits, user,
+//                                                   capabilities, cwd, find the executable
+//                                  <--- kReady ----
+//   write state.json and --pid-file; exit            wait: kStart on this socket (run), or
+//                                                   EOF then accept() on start.sock (start)
+//   `start`/`run`: ---------------- kStart -------> startContainer hooks, no_new_privs,
+//                                                   seccomp, execve
+//                  <-------- EOF (exec'd) or kError
+//
+// Any step that fails in the child sends kError {errno, "step path"} and exits.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace hull::runtime {
+
+enum class Msg : uint8_t {
+  kGo = 1,
+  kHooks,
+  kHooksDone,
+  kReady,
+  kStart,
+  kError,
+  kChildPid,
+};
+
+struct Message {
+  Msg type{};
+  int32_t value = 0;  // errno for kError, pid for kChildPid
+  std::string text;
+};
+
+void send_msg(int fd, Msg type, int32_t value = 0, const std::string& text = "");
+// nullopt on EOF (the peer closed or exec'd).
+std::optional<Message> recv_msg(int fd);
+
+}  // namespace hull::runtime

@@ -1,0 +1,14 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace hull {
+
+// "2026-11-29T22:10:06.123456789Z"
+std::string rfc3339_now();
+// Monotonic milliseconds / nanoseconds.
+int64_t monotonic_ms();
+int64_t monotonic_ns();
+
+}  // namespace hull

@@ -1,0 +1,202 @@
+"""Helpers shared by hull's integration tests."""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("HULL_BUILD", REPO / "build")).resolve()
+HULL = BUILD / "hull"
+HULL_OCI = BUILD / "hull-oci"
+HELPER = BUILD / "hull-test-helper"
+BUSYBOX = Path("/bin/busybox")
+
+
+def make_base_rootfs(path: Path) -> Path:
+    """A busybox rootfs with the static test helper in /bin."""
+    (path / "bin").mkdir(parents=True)
+    shutil.copy2(BUSYBOX, path / "bin" / "busybox")
+    out = subprocess.run([str(BUSYBOX), "--list"], capture_output=True, text=True, check=True).stdout
+    for applet in out.split():
+        if applet != "busybox":
+            (path / "bin" / applet).symlink_to("busybox")
+    shutil.copy2(HELPER, path / "bin" / "helper")
+    for d in ("proc", "sys", "dev", "etc", "tmp", "root", "mnt", "var", "run"):
+        (path / d).mkdir(exist_ok=True)
+    (path / "tmp").chmod(0o1777)
+    (path / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n")
+    (path / "etc" / "group").write_text("root:x:0:\nnogroup:x:65534:\n")
+    return path
+
+
+class Bundle:
+    def __init__(self, path: Path):
+        self.path = path
+        self.rootfs = path / "rootfs"
+        self.config = json.loads((path / "config.json").read_text())
+
+    @classmethod
+    def create(cls, path: Path, base: Path, args=None, terminal=False, readonly=None):
+        path.mkdir(parents=True)
+        shutil.copytree(base, path / "rootfs", symlinks=True)
+        subprocess.run([str(HULL_OCI), "spec", "--bundle", str(path)], check=True)
+        b = cls(path)
+        b.config["process"]["terminal"] = terminal
+        if args is not None:
+            b.config["process"]["args"] = list(args)
+        if readonly is not None:
+            b.config["root"]["readonly"] = readonly
+        b.save()
+        return b
+
+    def save(self):
+        (self.path / "config.json").write_text(json.dumps(self.config, indent=1))
+
+    @property
+    def process(self):
+        return self.config["process"]
+
+    @property
+    def linux(self):
+        return self.config["linux"]
+
+    def add_namespace(self, kind, path=None):
+        ns = {"type": kind}
+        if path:
+            ns["path"] = path
+        self.linux["namespaces"] = [n for n in self.linux["namespaces"] if n["type"] != kind] + [ns]
+
+    def remove_namespace(self, kind):
+        self.linux["namespaces"] = [n for n in self.linux["namespaces"] if n["type"] != kind]
+
+
+class Hull:
+    """Runs the built hull with a state root of the test's own."""
+
+    def __init__(self, root: Path, prefix: str):
+        self.root = Path(root)
+        self.prefix = prefix
+        self.ids = set()
+        self.pids = set()
+        self.counter = 0
+
+    def new_id(self, name="c"):
+        self.counter += 1
+        cid = f"{self.prefix}-{name}{self.counter}"
+        self.ids.add(cid)
+        return cid
+
+    def oci(self, *args, check=True, input=None, timeout=60, env=None, stdin=None, pass_fds=(), root=True,
+            files=False):
+        """Runs hull-oci. files=True: stdout/stderr go through files, not pipes, for commands
+        whose container keeps them open (create, run -d), as engines do with fifos."""
+        cmd = [str(HULL_OCI)] + (["--root", str(self.root)] if root else []) + [str(a) for a in args]
+        if files or (args and args[0] == "create") or "-d" in args or "--detach" in args:
+            with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+                rc = subprocess.run(cmd, stdout=out, stderr=err, text=True, input=input, timeout=timeout, env=env,
+                                    stdin=stdin if input is None else None, pass_fds=pass_fds).returncode
+                out.seek(0)
+                err.seek(0)
+                p = subprocess.CompletedProcess(cmd, rc, out.read(), err.read())
+        else:
+            p = subprocess.run(cmd, capture_output=True, text=True, input=input, timeout=timeout, env=env,
+                               stdin=stdin, pass_fds=pass_fds)
+        if check and p.returncode != 0:
+            raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}\nstdout: {p.stdout}\nstderr: {p.stderr}")
+        return p
+
+    def run(self, bundle, cid=None, *extra, check=False, **kw):
+        cid = cid or self.new_id()
+        return self.oci("run", "--bundle", bundle.path, *extra, cid, check=check, **kw)
+
+    def create(self, bundle, cid=None, *extra, **kw):
+        cid = cid or self.new_id()
+        self.oci("create", "--bundle", bundle.path, *extra, cid, **kw)
+        st = self.state(cid)
+        self.pids.add(st["pid"])
+        return cid
+
+    def state(self, cid, check=True):
+        p = self.oci("state", cid, check=check)
+        if p.returncode != 0:
+            return None
+        st = json.loads(p.stdout)
+        if st.get("pid"):
+            self.pids.add(st["pid"])
+        return st
+
+    def wait_status(self, cid, want, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            st = self.state(cid)
+            if st["status"] == want:
+                return st
+            time.sleep(0.02)
+        raise AssertionError(f"container {cid} never became {want}: {st}")
+
+    def force_cleanup(self):
+        for cid in list(self.ids):
+            subprocess.run([str(HULL_OCI), "--root", str(self.root), "delete", "--force", cid],
+                           capture_output=True, timeout=30)
+
+
+def cgroup_dirs_with(prefix):
+    found = []
+    base = Path("/sys/fs/cgroup")
+    for h in base.iterdir():
+        for sub in (h, h / "hull"):
+            if sub.is_dir():
+                try:
+                    for d in sub.iterdir():
+                        if d.is_dir() and d.name.startswith(prefix):
+                            found.append(str(d))
+                except OSError:
+                    pass
+    return found
+
+
+def leftovers(h: Hull, tmp: Path):
+    left = []
+    if h.root.exists():
+        left += [f"state {p}" for p in h.root.iterdir() if not p.name.startswith(".")]
+    left += [f"cgroup {d}" for d in cgroup_dirs_with(h.prefix)]
+    tmp_s = str(tmp)
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mp = line.split()[4]
+            if mp.startswith(tmp_s):
+                left.append(f"mount {mp}")
+    for pid in h.pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                st = f.read().rsplit(")", 1)[1].split()[0]
+            if st not in ("Z", "X"):
+                left.append(f"process {pid}")
+        except FileNotFoundError:
+            pass
+    # Any process whose root or cwd is inside this test's files is a leaked container process.
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        for link in ("root", "cwd"):
+            try:
+                t = os.readlink(p / link)
+            except OSError:
+                continue
+            if t.startswith(tmp_s):
+                left.append(f"process {p.name} ({link} {t})")
+                break
+    return left
+
+
+def hull_friendly(*args, check=True, timeout=60, input=None, env=None):
+    p = subprocess.run([str(HULL)] + [str(a) for a in args], capture_output=True, text=True, timeout=timeout,
+                       input=input, env=env)
+    if check and p.returncode != 0:
+        raise AssertionError(f"hull {' '.join(map(str, args))} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
+    return p

@@ -1,0 +1,152 @@
+"""The OCI lifecycle (runtime-spec runtime.md): creating -> created -> running -> stopped."""
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+
+def test_run_prints_and_exits_with_the_containers_code(hull, bundle):
+    b = bundle(["sh", "-c", "echo hello; exit 7"])
+    p = hull.run(b)
+    assert p.stdout == "hello\n"
+    assert p.returncode == 7
+
+
+def test_run_reports_death_by_signal_as_128_plus_n(hull, bundle):
+    # PID 1 of a namespace ignores signals sent from inside it; a fault is forced on it.
+    b = bundle(["helper", "segv"])
+    assert hull.run(b).returncode == 128 + 11
+
+
+def test_transitions_created_running_stopped_deleted(hull, bundle):
+    b = bundle(["sh", "-c", "read line < /dev/stdin; sleep 30"])
+    cid = hull.create(b, stdin=subprocess.DEVNULL)
+    st = hull.state(cid)
+    assert st["status"] == "created"
+    assert st["pid"] > 0 and st["bundle"] == str(b.path) and st["id"] == cid
+    assert st["ociVersion"].startswith("1.")
+    hull.oci("start", cid)
+    hull.wait_status(cid, "running")
+    # start only works on a created container
+    p = hull.oci("start", cid, check=False)
+    assert p.returncode != 0 and "not created" in p.stderr
+    # delete refuses a running container without --force
+    p = hull.oci("delete", cid, check=False)
+    assert p.returncode != 0 and "not stopped" in p.stderr
+    hull.oci("kill", cid, "KILL")
+    hull.wait_status(cid, "stopped")
+    assert hull.state(cid)["pid"] == 0
+    hull.oci("delete", cid)
+    p = hull.oci("state", cid, check=False)
+    assert p.returncode != 0 and "does not exist" in p.stderr
+
+
+def test_delete_of_a_container_already_gone_fails_cleanly(hull, bundle):
+    b = bundle(["true"])
+    cid = hull.create(b)
+    hull.oci("delete", cid)
+    for args in (["delete", cid], ["delete", "--force", cid]):
+        p = hull.oci(*args, check=False)
+        assert p.returncode == 1
+        assert p.stderr.strip() == f"hull: container {cid} does not exist"
+
+
+def test_delete_of_a_created_container_kills_its_init(hull, bundle):
+    b = bundle(["true"])
+    cid = hull.create(b)
+    pid = hull.state(cid)["pid"]
+    hull.oci("delete", cid)
+    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+
+
+def test_delete_force_kills_a_running_container(hull, bundle):
+    b = bundle(["sleep", "60"])
+    cid = hull.create(b)
+    hull.oci("start", cid)
+    hull.oci("delete", "--force", cid)
+
+
+def test_pid_file_is_written_before_create_returns(hull, bundle, tmp_path):
+    b = bundle(["true"])
+    pidfile = tmp_path / "init.pid"
+    cid = hull.create(b, None, "--pid-file", pidfile)
+    assert int(pidfile.read_text()) == hull.state(cid)["pid"]
+    hull.oci("delete", cid)
+
+
+def test_kill_accepts_names_and_numbers(hull, bundle):
+    b = bundle(["sh", "-c", "trap 'echo got USR1; exit 3' USR1; while true; do sleep 0.05; done"])
+    for sig in ("USR1", "SIGUSR1", "10"):
+        cid = hull.create(b)
+        hull.oci("start", cid)
+        time.sleep(0.2)
+        hull.oci("kill", cid, sig)
+        hull.wait_status(cid, "stopped")
+        hull.oci("delete", cid)
+    p = hull.oci("kill", "nope", "NOTASIGNAL", check=False)
+    assert p.returncode == 1 and "signal" in p.stderr
+
+
+def test_kill_default_is_sigterm_and_all_reaches_every_process(hull, bundle):
+    b = bundle(["sh", "-c", "sleep 100 & sleep 100 & wait"])
+    cid = hull.create(b)
+    hull.oci("start", cid)
+    time.sleep(0.3)
+    hull.oci("kill", "--all", cid, "KILL")
+    hull.wait_status(cid, "stopped")
+    hull.oci("delete", cid)
+
+
+def test_list_shows_table_json_and_quiet(hull, bundle):
+    b = bundle(["true"])
+    cid = hull.create(b)
+    table = hull.oci("list").stdout.splitlines()
+    assert table[0].split() == ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]
+    assert any(line.split()[0] == cid and line.split()[2] == "created" for line in table[1:])
+    data = json.loads(hull.oci("list", "--format", "json").stdout)
+    assert [c["id"] for c in data] == [cid]
+    assert hull.oci("list", "-q").stdout.split() == [cid]
+    hull.oci("delete", cid)
+
+
+def test_two_concurrent_creates_of_one_id_exactly_one_wins(hull, bundle):
+    b = bundle(["true"])
+    cid = hull.new_id()
+    results = []
+
+    def go():
+        results.append(hull.oci("create", "--bundle", b.path, cid, check=False))
+
+    threads = [threading.Thread(target=go) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ok = [r for r in results if r.returncode == 0]
+    assert len(ok) == 1
+    for r in results:
+        if r.returncode != 0:
+            assert "already exists" in r.stderr
+    hull.state(cid)
+    hull.oci("delete", cid)
+
+
+def test_no_hull_process_stays_between_caller_and_container(hull, bundle):
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_CHILD_SUBREAPER = 36
+    assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    try:
+        b = bundle(["sleep", "30"])
+        cid = hull.create(b)
+        pid = hull.state(cid)["pid"]
+        ppid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+        assert ppid == os.getpid()
+        hull.oci("delete", "--force", cid)
+        os.waitpid(pid, 0)
+    finally:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)

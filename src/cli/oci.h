@@ -1,0 +1,26 @@
+// The OCI face's command table: one registrar per group of verbs (crun's verb-per-file CLI).
+// A registrar adds its subcommands to the app and, for each, the function that runs it.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "runtime/runtime.h"
+
+namespace hull::cli {
+
+struct OciEnv {
+  runtime::Context ctx;  // filled in after parsing, before any command runs
+  std::map<const CLI::App*, std::function<int()>> commands;
+  void add(const CLI::App* sub, std::function<int()> run) { commands[sub] = std::move(run); }
+};
+
+// Makes a path absolute against the current directory (bundles, pid files).
+std::string absolute_path(const std::string& p);
+
+void register_lifecycle(CLI::App& app, OciEnv& env);  // create run start state kill delete list
+void register_info(CLI::App& app, OciEnv& env);       // spec features checkpoint restore
+
+}  // namespace hull::cli

@@ -1,0 +1,49 @@
+// spec, features, and the verbs hull refuses (checkpoint, restore).
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "cli/oci.h"
+#include "oci/generate.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+namespace hull::cli {
+
+void register_info(CLI::App& app, OciEnv& env) {
+  static std::string bundle;
+  static bool rootless = false;
+  auto* spec = app.add_subcommand("spec", "write a default config.json");
+  spec->add_option("--bundle,-b", bundle, "where to write it");
+  spec->add_flag("--rootless", rootless, "for an unprivileged user");
+  env.add(spec, [] {
+    std::string path = path_join(bundle.empty() ? "." : bundle, "config.json");
+    if (path_exists(path)) fail("{} exists: remove it first", path);
+    oci::SpecOptions o;
+    o.rootless = rootless;
+    o.host_uid = ::geteuid();
+    o.host_gid = ::getegid();
+    write_file(path, oci::default_spec_json(o), 0644);
+    return 0;
+  });
+
+  auto* features = app.add_subcommand("features", "print what this runtime implements (JSON)");
+  env.add(features, [] {
+    oci::FeatureFacts f;
+    auto* v = seccomp_version();
+    f.seccomp_version = fmt::format("{}.{}.{}", v->major, v->minor, v->micro);
+    std::fputs(oci::features_json(f).c_str(), stdout);
+    return 0;
+  });
+
+  for (const char* verb : {"checkpoint", "restore"}) {
+    auto* s = app.add_subcommand(verb, "not supported (criu cannot checkpoint on these hosts)");
+    s->allow_extras();
+    std::string name = verb;
+    env.add(s, [name]() -> int { fail("{}: not supported: criu cannot checkpoint on this kernel", name); });
+  }
+}
+
+}  // namespace hull::cli

@@ -28,10 +28,37 @@ constexpr unsigned long kBindRemountable =
     MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME |
     MS_STRICTATIME | MS_SYNCHRONOUS | MS_DIRSYNC | MS_LAZYTIME | MS_MANDLOCK;
 
-bool is_dir_source(const std::string& source, const std::string& what) {
+bool is_dir_source(const MountSpec& m) {
   struct stat st;
-  if (::stat(source.c_str(), &st) < 0) fail_errno("{}: stat bind source {}", what, source);
+  int rc = m.source_tree >= 0 ? ::fstat(m.source_tree, &st) : ::stat(m.source.c_str(), &st);
+  if (rc < 0) fail_errno("{}: stat bind source {}", m.what, m.source);
   return S_ISDIR(st.st_mode);
+}
+
+unsigned long long attrs_of(unsigned long flags) {
+  unsigned long long a = 0;
+  if (flags & MS_RDONLY) a |= MOUNT_ATTR_RDONLY;
+  if (flags & MS_NOSUID) a |= MOUNT_ATTR_NOSUID;
+  if (flags & MS_NODEV) a |= MOUNT_ATTR_NODEV;
+  if (flags & MS_NOEXEC) a |= MOUNT_ATTR_NOEXEC;
+  if (flags & MS_NOATIME) a |= MOUNT_ATTR_NOATIME;
+  if (flags & MS_NODIRATIME) a |= MOUNT_ATTR_NODIRATIME;
+  if (flags & MS_STRICTATIME) a |= MOUNT_ATTR_STRICTATIME;
+  return a;
+}
+
+// Attaches a detached clone made by the runtime: flags first (mount_setattr on the detached
+// tree, recursively for rbind), then move_mount onto the target fd.
+void attach_tree(const MountSpec& m, int target_fd) {
+  const MountOptions& o = m.options;
+  unsigned long long set = attrs_of(o.flags);
+  if (set) {
+    sys::MountAttr attr{set, (o.flags & MS_STRICTATIME) ? uint64_t{MOUNT_ATTR__ATIME} : 0, 0, 0};
+    if (sys::mount_setattr(m.source_tree, "", AT_EMPTY_PATH | (o.recursive ? AT_RECURSIVE : 0), &attr) < 0)
+      fail_errno("{}: set flags of bind mount {}", m.what, m.source);
+  }
+  if (sys::move_mount(m.source_tree, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    fail_errno("{}: bind mount {} on {}", m.what, m.source, m.destination);
 }
 
 // CVE-2019-19921, CVE-2023-27561: proc and sysfs go on a real directory, never on a symlink
@@ -62,9 +89,11 @@ void mount_one(int root_fd, const MountSpec& m) {
   }
   bool bind = o.bind || m.type == "bind";
   check_special_target(root_fd, m);
-  bool dir = bind ? is_dir_source(m.source, m.what) : true;
+  bool dir = bind ? is_dir_source(m) : true;
   Fd target = with_context(m.what, [&] { return make_mount_target(root_fd, m.destination, dir); });
-  if (bind) {
+  if (bind && m.source_tree >= 0) {
+    attach_tree(m, target.get());
+  } else if (bind) {
     unsigned long flags = MS_BIND | (o.recursive ? MS_REC : 0);
     with_context(m.what, [&] { mount_at_fd(m.source, target.get(), m.destination, "", flags, ""); });
     // The kernel ignores flags on MS_BIND itself: remount to apply them. Re-open the target
@@ -149,12 +178,35 @@ std::vector<DeviceNode> default_devices() {
   };
 }
 
+void open_sources(RootfsPlan& plan, std::vector<Fd>& owned) {
+  auto clone = [&](const std::string& path, bool recursive, const std::string& what) {
+    int fd = sys::open_tree(AT_FDCWD, path.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+    if (fd < 0) {
+      if (errno == ENOSYS) return -1;  // no new mount API: the init binds by path
+      fail_errno("{}: {}", what, path);
+    }
+    owned.emplace_back(fd);
+    return fd;
+  };
+  plan.rootfs_tree = clone(plan.rootfs, true, "root.path");
+  for (auto& m : plan.mounts)
+    if (m.options.bind || m.type == "bind") m.source_tree = clone(m.source, m.options.recursive, m.what + ".source");
+}
+
 Fd prepare_rootfs(const RootfsPlan& plan) {
   bool shared = plan.propagation & MS_SHARED;
   unsigned long prop = MS_REC | (shared ? MS_SHARED : plan.propagation & MS_PRIVATE ? MS_PRIVATE : MS_SLAVE);
   // Nothing the container mounts may propagate back to the host, unless it asked for shared.
   if (::mount(nullptr, "/", nullptr, prop, nullptr) < 0) fail_errno("set propagation of /");
   if (shared) make_parent_private(clean_path(plan.rootfs));
+  if (plan.rootfs_tree >= 0) {
+    // The rootfs clone goes on top of the rootfs directory, reached as our cwd: no path walk.
+    if (sys::move_mount(plan.rootfs_tree, "", AT_FDCWD, ".", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+      fail_errno("bind mount rootfs {}", plan.rootfs);
+    int fd = ::fcntl(plan.rootfs_tree, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) fail_errno("dup rootfs fd");
+    return Fd(fd);
+  }
   if (::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
     fail_errno("bind mount rootfs {}", plan.rootfs);
   int fd = ::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);

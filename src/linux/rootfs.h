@@ -19,6 +19,7 @@ struct MountSpec {
   std::string source;       // absolute host path for binds
   MountOptions options;
   std::string what;         // for errors: "mounts[3]"
+  int source_tree = -1;     // binds: a detached clone of the source (open_tree), made by the runtime
 };
 
 struct DeviceNode {
@@ -35,6 +36,7 @@ std::vector<DeviceNode> default_devices();
 
 struct RootfsPlan {
   std::string rootfs;              // absolute host path
+  int rootfs_tree = -1;            // a detached clone of it (open_tree), made by the runtime
   bool readonly = false;
   unsigned long propagation = 0;   // rootfsPropagation as MS_* flags; 0 = rslave
   std::vector<MountSpec> mounts;
@@ -44,8 +46,15 @@ struct RootfsPlan {
   bool no_pivot = false;
 };
 
-// Step 1: propagation of the copied host tree, the rootfs bound onto itself. Returns an fd
-// to the rootfs that later steps resolve paths in.
+// Clones the rootfs and every bind source as detached mount trees (open_tree), kept in
+// `owned`. Done by the runtime, as host root, before the init exists: the init's mapped root
+// in a user namespace may not be allowed to walk the host paths leading to them, and a tree
+// made here can be attached in the init's mount namespace with move_mount.
+void open_sources(RootfsPlan& plan, std::vector<Fd>& owned);
+
+// Step 1: propagation of the copied host tree, the rootfs bound onto itself. The caller's
+// cwd must be the rootfs (the runtime chdirs there before clone3; the new mount namespace
+// translates it). Returns an fd to the rootfs that later steps resolve paths in.
 Fd prepare_rootfs(const RootfsPlan& plan);
 // Step 2: config.json mounts in order, then devices and the /dev symlinks.
 void mount_all(const RootfsPlan& plan, int root_fd);

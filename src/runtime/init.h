@@ -42,6 +42,7 @@ struct InitPlan {
 
   bool no_new_keyring = false;
   linux::RootfsPlan rootfs;
+  std::vector<Fd> source_fds;  // rootfs and bind sources, opened by the parent (owned here)
 
   std::vector<linux::Rlimit> rlimits;
   bool has_caps = false;

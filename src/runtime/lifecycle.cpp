@@ -181,9 +181,11 @@ void kill(const Context& ctx, const std::string& id, int sig, bool all) {
   oci::State s = load_state(store, dir.get(), id);
   if (s.status == oci::Status::creating) fail("container {} is still being created", id);
   if (all && !s.cgroup_path.empty()) {
-    auto cg = cgroup::Manager::open(s.cgroup_path);
-    cg->kill_all(sig);
-    if (s.status == oci::Status::stopped) return;
+    // Every process of the container is in its cgroup, the init included.
+    if (s.status == oci::Status::stopped && cgroup::Manager::open(s.cgroup_path)->pids().empty())
+      fail("container {} is not running", id);
+    cgroup::Manager::open(s.cgroup_path)->kill_all(sig);
+    return;
   }
   if (s.status == oci::Status::stopped) fail("container {} is not running", id);
   Fd pidfd = open_init(s);

@@ -96,31 +96,23 @@ void mount_one(int root_fd, const MountSpec& m) {
   } else if (bind) {
     unsigned long flags = MS_BIND | (o.recursive ? MS_REC : 0);
     with_context(m.what, [&] { mount_at_fd(m.source, target.get(), m.destination, "", flags, ""); });
-    // The kernel ignores flags on MS_BIND itself: remount to apply them. Re-open the target
-    // so the fd refers to the new mount, not the directory underneath it.
-    target = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);
-    if (!target) fail_errno("{}: open {}", m.what, m.destination);
-    if (o.flags & kBindRemountable)
-      with_context(m.what, [&] { remount_bind(target.get(), m.destination, o.flags & kBindRemountable); });
   } else {
-    std::string fstype = m.type;
     std::string source = m.source.empty() ? m.type : m.source;
-    unsigned long flags = o.flags;
-    with_context(m.what, [&] { mount_at_fd(source, target.get(), m.destination, fstype, flags, o.data); });
-    if (m.type == "proc" || m.type == "sysfs") {
-      target = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW | O_DIRECTORY);
-      if (!target) fail_errno("{}: open {}", m.what, m.destination);
-      check_fs_magic(target.get(), m.type == "proc" ? PROC_SUPER_MAGIC : SYSFS_MAGIC, m);
-    }
+    with_context(m.what, [&] { mount_at_fd(source, target.get(), m.destination, m.type, o.flags, o.data); });
   }
-  if (o.propagation) {
-    if (!target.valid() || bind) target = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);
-    with_context(m.what, [&] { mount_at_fd("", target.get(), m.destination, "", o.propagation, ""); });
-  }
+  // From here on the fd must be the new mount, not the directory underneath it.
+  target = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);
+  if (!target) fail_errno("{}: open {}", m.what, m.destination);
+  if (m.type == "proc") check_fs_magic(target.get(), PROC_SUPER_MAGIC, m);
+  if (m.type == "sysfs") check_fs_magic(target.get(), SYSFS_MAGIC, m);
+  // The kernel ignores flags on MS_BIND itself: remount to apply them (runc does the same).
+  if (bind && m.source_tree < 0 && (o.flags & kBindRemountable))
+    with_context(m.what, [&] { remount_bind(target.get(), m.destination, o.flags & kBindRemountable); });
+  if (o.propagation && ::mount(nullptr, fd_path(target.get()).c_str(), nullptr, o.propagation, nullptr) < 0)
+    fail_errno("{}: set propagation of {}", m.what, m.destination);
   if (o.attr_set || o.attr_clr) {
     sys::MountAttr attr{o.attr_set, o.attr_clr, 0, 0};
-    Fd t = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);
-    if (sys::mount_setattr(t.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
+    if (sys::mount_setattr(target.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
       fail_errno("{}: set recursive mount attributes on {}", m.what, m.destination);
   }
 }
@@ -238,16 +230,22 @@ void mount_console(int root_fd, int pty_fd) {
 }
 
 void enter_rootfs(const RootfsPlan& plan, int root_fd) {
+  bool shared = plan.propagation & MS_SHARED;
+  Fd old_root;
+  if (shared && !plan.no_pivot) old_root.reset(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (::fchdir(root_fd) < 0) fail_errno("chdir to rootfs {}", plan.rootfs);
   if (plan.no_pivot) {
     if (::mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) fail_errno("move rootfs {} to /", plan.rootfs);
     if (::chroot(".") < 0) fail_errno("chroot {}", plan.rootfs);
   } else {
-    // pivot_root(".", "."): the old root ends up stacked under the new one and is detached
-    // at once, without needing a directory for it inside the rootfs (runc, lxc).
+    // pivot_root(".", "."): the old root ends up stacked on top of the new one and is
+    // detached at once, without needing a directory for it inside the rootfs (runc, lxc).
     if (sys::pivot_root(".", ".") < 0) fail_errno("pivot_root {}", plan.rootfs);
-    // The old root must not propagate our unmount to the host.
-    if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) fail_errno("make old root slave");
+    // prepare_rootfs made the old tree rslave, so unmounting it reaches nothing outside.
+    // With shared propagation it is still shared: make it (and only it, reached by the fd
+    // taken before pivot_root — "." would be the new root) a slave first.
+    if (old_root && ::mount(nullptr, fd_path(old_root.get()).c_str(), nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+      fail_errno("make the old root a slave");
     if (::umount2(".", MNT_DETACH) < 0) fail_errno("unmount old root");
   }
   if (::chdir("/") < 0) fail_errno("chdir /");

@@ -46,10 +46,12 @@ struct RootfsPlan {
   bool no_pivot = false;
 };
 
-// Clones the rootfs and every bind source as detached mount trees (open_tree), kept in
-// `owned`. Done by the runtime, as host root, before the init exists: the init's mapped root
-// in a user namespace may not be allowed to walk the host paths leading to them, and a tree
-// made here can be attached in the init's mount namespace with move_mount.
+// For a container with a user namespace of its own: clones the rootfs and every bind source
+// as detached mount trees (open_tree), kept in `owned`. Done by the runtime, as host root,
+// before the init exists: the init's mapped root may not be allowed to walk the host paths
+// leading to them, and a tree made here can be attached in the init's mount namespace with
+// move_mount. Without a user namespace, binds are made by path in the init: a detached clone
+// is private, and binds must keep their propagation (rslave volumes receive host mounts).
 void open_sources(RootfsPlan& plan, std::vector<Fd>& owned);
 
 // Step 1: propagation of the copied host tree, the rootfs bound onto itself. The caller's

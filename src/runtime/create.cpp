@@ -211,9 +211,13 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   if (slow) ::prctl(PR_SET_CHILD_SUBREAPER, 1);  // the init will be a grandchild
   int flags = clone_flags(plan, spec);
   int cgroup_fd = slow ? -1 : cg->clone_fd();
-  // The init finds its rootfs as its cwd, translated into its new mount namespace.
-  Fd old_cwd = open_or_fail(".", O_PATH | O_DIRECTORY);
-  if (::chdir(rootfs.c_str()) < 0) fail_errno("chdir {}", rootfs);
+  // The init finds its rootfs as its cwd, translated into its new mount namespace
+  // (linux::prepare_rootfs).
+  Fd old_cwd;
+  if (plan.rootfs.rootfs_tree >= 0) {
+    old_cwd = open_or_fail(".", O_PATH | O_DIRECTORY);
+    if (::chdir(rootfs.c_str()) < 0) fail_errno("chdir {}", rootfs);
+  }
   CloneResult cr = clone_init(flags, cgroup_fd);
   if (cr.pid == 0) {
     // Our copies of the parent's fds: the state dir lock must stay with the parent only.
@@ -221,7 +225,7 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
     dir.reset();
     container_init(plan);  // never returns
   }
-  ::fchdir(old_cwd.get());
+  if (old_cwd) ::fchdir(old_cwd.get());
   init_pid = cr.pid;
   pidfd = std::move(cr.pidfd);
   if (own_pidns) ::setns(own_pidns.get(), CLONE_NEWPID);

@@ -176,8 +176,9 @@ void run_init(InitPlan& plan) {
   run_hooks(spec.hooks.create_container, "createContainer", plan.state_json);
   linux::enter_rootfs(plan.rootfs, root.get());
   root.reset();
-  linux::finish_rootfs(plan.rootfs);
+  // sysctl before finish_rootfs: it makes /proc/sys read-only (runc's order too).
   linux::apply_sysctl(spec.linux.sysctl);
+  linux::finish_rootfs(plan.rootfs);
   if (proc.terminal) setup_terminal(plan, -1);
 
   linux::apply_rlimits(plan.rlimits);

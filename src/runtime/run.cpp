@@ -89,6 +89,7 @@ int run(const Context& ctx, CreateOptions opts, std::shared_ptr<const oci::Spec>
   try {
     if (relay) copy_winsize(0, master.get());
     start_created(ctx, c);
+    log::step("started");
   } catch (...) {
     try {
       remove(ctx, c.id, true);
@@ -136,6 +137,7 @@ int run(const Context& ctx, CreateOptions opts, std::shared_ptr<const oci::Spec>
   }
   raw.reset();
   int code = wait_exit(c);
+  log::step("exited");
   ::sigprocmask(SIG_SETMASK, &old, nullptr);
   if (!keep) {
     try {
@@ -143,6 +145,7 @@ int run(const Context& ctx, CreateOptions opts, std::shared_ptr<const oci::Spec>
     } catch (const Error& e) {
       log::warn("delete after exit: {}", e.what());
     }
+    log::step("deleted");
   }
   return code;
 }

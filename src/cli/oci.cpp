@@ -21,6 +21,9 @@ void print_version() {
   auto* v = seccomp_version();
   std::printf("hull version %s\nspec: %s\nlibseccomp: %u.%u.%u\n", HULL_VERSION, oci::kSpecVersion, v->major,
               v->minor, v->micro);
+  // What this build was compiled with (runc prints the same kind of line).
+  std::printf("features: +SECCOMP +CAP +CGROUPV1 +CGROUPV2 +USERNS +TIMENS +CLONE3 +PIDFD +OPENAT2 "
+              "-SYSTEMD -CRIU -APPARMOR -SELINUX\n");
 }
 
 }  // namespace

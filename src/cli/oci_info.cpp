@@ -38,8 +38,10 @@ void register_info(CLI::App& app, OciEnv& env) {
     return 0;
   });
 
+  static std::vector<std::string> ignored;
   for (const char* verb : {"checkpoint", "restore"}) {
     auto* s = app.add_subcommand(verb, "not supported (criu cannot checkpoint on these hosts)");
+    s->add_option("args", ignored);
     s->allow_extras();
     std::string name = verb;
     env.add(s, [name]() -> int { fail("{}: not supported: criu cannot checkpoint on this kernel", name); });

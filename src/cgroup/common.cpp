@@ -4,6 +4,7 @@
 
 #include <cerrno>
 
+#include "cgroup/controller.h"
 #include "cgroup/drivers.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -39,6 +40,63 @@ bool make_cgroup_dir(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0755) == 0) return true;
   if (errno == EEXIST) return false;
   fail_errno("create cgroup {}", dir);
+}
+
+void write_value(const std::string& dir, const char* file, const std::string& value, std::string_view json_path,
+                 std::string_view shown) {
+  std::string path = path_join(dir, file);
+  try {
+    write_existing(path, value);
+  } catch (const Error& e) {
+    // write_existing's own message already names the file; put the field first.
+    throw Error(fmt::format("{}: {}: write {}", json_path, shown, path), e.err());
+  }
+}
+
+void write_value(const std::string& dir, const char* file, const std::string& value, std::string_view json_path) {
+  write_value(dir, file, value, json_path, value);
+}
+
+bool has_file(const std::string& dir, const char* file) {
+  return ::access(path_join(dir, file).c_str(), F_OK) == 0;
+}
+
+std::optional<std::string> read_value(const std::string& dir, const char* file) {
+  auto text = read_file_if_exists(path_join(dir, file));
+  if (!text) return std::nullopt;
+  return std::string(trim(*text));
+}
+
+uint64_t read_u64(const std::string& dir, const char* file) {
+  auto v = read_value(dir, file);
+  if (!v) return 0;
+  if (*v == "max") return UINT64_MAX;
+  return parse_u64(*v).value_or(0);
+}
+
+std::map<std::string, uint64_t> read_keyed(const std::string& dir, const char* file) {
+  std::map<std::string, uint64_t> out;
+  auto text = read_file_if_exists(path_join(dir, file));
+  if (!text) return out;
+  for (const auto& line : split(*text, '\n')) {
+    auto sp = line.find(' ');
+    if (sp == std::string::npos) continue;
+    if (auto v = parse_u64(trim(line.substr(sp + 1)))) out[line.substr(0, sp)] = *v;
+  }
+  return out;
+}
+
+std::vector<uint16_t> parse_cpu_list(std::string_view list) {
+  std::vector<uint16_t> out;
+  for (const auto& part : split(trim(list), ',')) {
+    if (part.empty()) continue;
+    auto dash = part.find('-');
+    auto lo = parse_u64(part.substr(0, dash));
+    auto hi = dash == std::string::npos ? lo : parse_u64(part.substr(dash + 1));
+    if (!lo || !hi || *hi < *lo || *hi > 65535) continue;
+    for (uint64_t c = *lo; c <= *hi; ++c) out.push_back(static_cast<uint16_t>(c));
+  }
+  return out;
 }
 
 }  // namespace hull::cgroup

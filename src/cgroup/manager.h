@@ -12,6 +12,7 @@
 #include "cgroup/layout.h"
 #include "cgroup/stats.h"
 #include "oci/spec.h"
+#include "util/fd.h"
 
 namespace hull::cgroup {
 
@@ -58,6 +59,10 @@ class Manager {
   virtual Stats stats() = 0;
   // memory.events / memory.oom_control: how many times the OOM killer struck.
   virtual uint64_t oom_kills() = 0;
+  // An fd (non-blocking) that polls readable when the OOM killer may have struck: v1 an
+  // eventfd registered on memory.oom_control, v2 inotify on memory.events. Read it empty and
+  // compare oom_kills() to be sure (v1 also signals when the cgroup goes away).
+  virtual Fd oom_notify_fd() = 0;
 
  protected:
   Manager(const HostLayout& layout, std::string path) : layout_(layout), path_(std::move(path)) {}

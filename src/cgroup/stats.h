@@ -10,13 +10,21 @@ namespace hull::cgroup {
 
 struct CpuStats {
   uint64_t usage_ns = 0, user_ns = 0, system_ns = 0;
-  std::vector<uint64_t> per_cpu_ns;
+  std::vector<uint64_t> per_cpu_ns, per_cpu_user_ns, per_cpu_system_ns;
   uint64_t periods = 0, throttled_periods = 0, throttled_ns = 0;
 };
 
-struct MemoryStats {
+struct CpusetStats {
+  std::vector<uint16_t> cpus, mems;
+};
+
+// One counter group of the memory controller, runc's MemoryEntry.
+struct MemoryEntry {
   uint64_t usage = 0, max_usage = 0, limit = 0, failcnt = 0;
-  uint64_t swap_usage = 0, swap_limit = 0;
+};
+
+struct MemoryStats {
+  MemoryEntry usage, swap, kernel, kernel_tcp;
   uint64_t cache = 0;
   uint64_t oom_kills = 0;
   std::map<std::string, uint64_t> raw;  // memory.stat
@@ -42,6 +50,7 @@ struct HugetlbStats {
 
 struct Stats {
   CpuStats cpu;
+  CpusetStats cpuset;
   MemoryStats memory;
   PidsStats pids;
   BlkioStats blkio;

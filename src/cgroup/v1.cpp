@@ -1,6 +1,8 @@
 // The v1 driver: one directory per hierarchy. On hybrid hosts the container also gets a
 // directory in the cgroup2 mount, which tracks its processes (as systemd does).
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <time.h>
 
 #include <algorithm>
@@ -39,14 +41,17 @@ class V1Manager : public Manager {
   void apply(const oci::Resources& r, bool update) override {
     for (const Controller* c : controllers()) {
       if (!c->applies(r)) continue;
-      const Hierarchy* h = layout_.v1(c->name);
-      // Units without a v1 hierarchy of their own (unified) refuse in apply_v1 themselves.
-      if (!h && c->apply_v1) {
-        c->apply_v1("", r, update);
-        continue;
+      if (const Hierarchy* h = layout_.v1(c->name)) {
+        c->apply_v1(dir(*h), r, update);
+      } else if (const Hierarchy* u = unified_with(c)) {
+        // Hybrid: a controller no v1 hierarchy claimed is available in the cgroup2 mount.
+        enable_along_path(*u, c->v2_name);
+        c->apply_v2(dir(*u), r, update);
+      } else if (std::string_view(c->name) == "unified") {
+        c->apply_v1("", r, update);  // refuses, with its reason
+      } else {
+        fail("{}: the {} controller is not available on this host", c->json_path, c->name);
       }
-      if (!h) fail("linux.resources: the {} controller is not mounted on this host", c->name);
-      c->apply_v1(dir(*h), r, update);
     }
   }
 
@@ -103,8 +108,11 @@ class V1Manager : public Manager {
   Stats stats() override {
     Stats s;
     for (const Controller* c : controllers()) {
-      const Hierarchy* h = layout_.v1(c->name);
-      if (h && c->stats_v1) c->stats_v1(dir(*h), s);
+      if (const Hierarchy* h = layout_.v1(c->name)) {
+        if (c->stats_v1) c->stats_v1(dir(*h), s);
+      } else if (const Hierarchy* u = unified_with(c); u && c->stats_v2) {
+        c->stats_v2(dir(*u), s);
+      }
     }
     return s;
   }
@@ -119,7 +127,37 @@ class V1Manager : public Manager {
     return 0;
   }
 
+  Fd oom_notify_fd() override {
+    const Hierarchy* h = layout_.v1("memory");
+    if (!h) fail("the memory controller is not mounted on this host");
+    std::string d = dir(*h);
+    Fd efd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!efd) fail_errno("eventfd");
+    Fd ctl = open_or_fail(path_join(d, "memory.oom_control"), O_RDONLY | O_CLOEXEC);
+    write_existing(path_join(d, "cgroup.event_control"), fmt::format("{} {}", efd.get(), ctl.get()));
+    return efd;
+  }
+
  private:
+  const Hierarchy* unified_with(const Controller* c) const {
+    const Hierarchy* u = layout_.unified();
+    return u && c->v2_name && u->has(c->v2_name) ? u : nullptr;
+  }
+
+  // cgroup2 rule: a controller works in a cgroup only if every ancestor delegates it in
+  // cgroup.subtree_control. Only our own directories get it (not the root's other children).
+  void enable_along_path(const Hierarchy& u, const std::string& controller) {
+    std::string cur = u.mount_point;
+    for (const auto& part : split(path_, '/')) {
+      if (part.empty()) continue;
+      std::string file = path_join(cur, "cgroup.subtree_control");
+      auto have = split(std::string(trim(read_file_if_exists(file).value_or(""))), ' ');
+      if (std::find(have.begin(), have.end(), controller) == have.end())
+        with_context(fmt::format("enable {} in {}", controller, cur), [&] { write_existing(file, "+" + controller); });
+      cur = path_join(cur, part);
+    }
+  }
+
   void set_freezer(const char* state) {
     const Hierarchy* h = layout_.v1("freezer");
     if (!h) fail("the freezer controller is not mounted on this host");

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <time.h>
 
 #include <algorithm>
@@ -101,6 +102,14 @@ class V2Manager : public Manager {
     for (const auto& line : split(*text, '\n'))
       if (line.rfind("oom_kill ", 0) == 0) return parse_u64(trim(line.substr(9))).value_or(0);
     return 0;
+  }
+
+  Fd oom_notify_fd() override {
+    Fd fd(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+    if (!fd) fail_errno("inotify_init1");
+    std::string events = path_join(dir(h_), "memory.events");
+    if (::inotify_add_watch(fd.get(), events.c_str(), IN_MODIFY) < 0) fail_errno("watch {}", events);
+    return fd;
   }
 
  private:

@@ -524,8 +524,8 @@ Process parse_process(std::string_view text) {
 }
 
 Resources parse_resources(std::string_view text) {
-  json j = parse_text(text, "resources");
-  return parse_resources_node(Node(&j, ""));
+  json j = parse_text(text, "linux.resources");
+  return parse_resources_node(Node(&j, "linux.resources"));
 }
 
 }  // namespace hull::oci

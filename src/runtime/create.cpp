@@ -173,7 +173,8 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
 
   with_context("create cgroup", [&] { cg->create(); });
   cgroup_made = true;
-  if (spec.linux.resources) with_context("linux.resources", [&] { cg->apply(*spec.linux.resources, false); });
+  // The units' errors name the field (linux.resources.memory.limit) themselves.
+  if (spec.linux.resources) cg->apply(*spec.linux.resources, false);
   log::step("cgroup");
 
   int sv[2];
@@ -241,6 +242,10 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
     int status = 0;
     if (our_child) ::waitpid(init_pid, &status, 0);
     init_pid = -1;
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && cg->oom_kills() > 0) {
+      std::string oom = oom_report(opts.id, cg->path());
+      fail("container init was killed before it was ready: {}", oom.substr(oom.find(": ") + 2));
+    }
     fail("container init {} before it was ready", describe_exit(status));
   };
 

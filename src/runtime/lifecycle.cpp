@@ -13,6 +13,7 @@
 #include "linux/syscalls.h"
 #include "oci/parse.h"
 #include "runtime/hooks.h"
+#include "runtime/container.h"
 #include "runtime/runtime.h"
 #include "runtime/state_store.h"
 #include "runtime/sync.h"
@@ -23,8 +24,6 @@
 #include "util/strings.h"
 
 namespace hull::runtime {
-namespace {
-
 // The status as it is now, not as it was written: the init may have died, or been frozen.
 void refresh(oci::State& s) {
   if (s.status == oci::Status::creating) return;
@@ -64,6 +63,8 @@ Fd open_init(const oci::State& s) {
   if (!process_matches(s.pid, s.pid_start_time)) return Fd();
   return fd;
 }
+
+namespace {
 
 bool wait_gone(int pidfd, int timeout_ms) {
   pollfd p = {pidfd, POLLIN, 0};

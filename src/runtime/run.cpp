@@ -139,6 +139,8 @@ int run(const Context& ctx, CreateOptions opts, std::shared_ptr<const oci::Spec>
   int code = wait_exit(c);
   log::step("exited");
   ::sigprocmask(SIG_SETMASK, &old, nullptr);
+  // Read before delete removes the cgroup and its counters.
+  if (std::string oom = oom_report(c.id, c.state.cgroup_path); !oom.empty()) log::error(oom);
   if (!keep) {
     try {
       remove(ctx, c.id, true);

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,6 +61,27 @@ void kill(const Context& ctx, const std::string& id, int sig, bool all);
 void remove(const Context& ctx, const std::string& id, bool force);
 oci::State state(const Context& ctx, const std::string& id);
 std::vector<oci::State> list(const Context& ctx);
+
+// The verbs that work through the cgroup (resources.cpp).
+// pause/resume: freeze and thaw every process (v1 freezer, v2 cgroup.freeze).
+void pause(const Context& ctx, const std::string& id);
+void resume(const Context& ctx, const std::string& id);
+// `resources_json` is a linux.resources object: its fields are merged into the container's
+// stored ones (absent fields keep their values), applied, and kept for the next update.
+void update(const Context& ctx, const std::string& id, const std::string& resources_json);
+// Host PIDs of every process in the container's cgroup.
+std::vector<pid_t> container_pids(const Context& ctx, const std::string& id);
+// runc's `ps` table: `ps ARGS` (default -ef) run on the host, filtered to these PIDs.
+std::string ps_table(const std::vector<pid_t>& pids, const std::vector<std::string>& ps_args);
+// One runc-format {"type":"stats","id":...,"data":{...}} line.
+std::string stats_json(const Context& ctx, const std::string& id);
+// Emits a stats line every interval_ms and an {"type":"oom"} line whenever the OOM killer
+// strikes in the container; returns when its init exits.
+void events(const Context& ctx, const std::string& id, int interval_ms,
+            const std::function<void(const std::string&)>& emit);
+// "container web: out of memory: killed by the kernel at its 256 MiB limit" when the OOM
+// killer struck in the cgroup; "" otherwise.
+std::string oom_report(const std::string& id, const std::string& cgroup_path);
 
 // "KILL", "SIGKILL", "9" -> 9; throws on anything else.
 int parse_signal(const std::string& s);

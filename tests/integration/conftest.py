@@ -16,6 +16,10 @@ if os.geteuid() != 0:
     pytest.exit("integration tests run as root (real namespaces, cgroups, mounts)", returncode=1)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "cgroup: real cgroup limits; the cgroup v2 VM suite runs these too")
+
+
 @pytest.fixture(scope="session")
 def base_rootfs(tmp_path_factory):
     return make_base_rootfs(tmp_path_factory.mktemp("base") / "rootfs")

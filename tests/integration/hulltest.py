@@ -145,18 +145,30 @@ class Hull:
                            capture_output=True, timeout=30)
 
 
-def cgroup_dirs_with(prefix):
+def cgroup_dirs_with(prefix, depth=3):
+    """Directories named PREFIX* in any cgroup hierarchy, down to `depth` levels (the default
+    /hull/ID, and the custom cgroupsPaths tests use), so a leaked cgroup is found wherever
+    a test put it."""
     found = []
+
+    def walk(d, level):
+        try:
+            subs = [s for s in d.iterdir() if s.is_dir() and not s.is_symlink()]
+        except OSError:
+            return
+        for s in subs:
+            if s.name.startswith(prefix):
+                found.append(str(s))
+            elif level < depth:
+                walk(s, level + 1)
+
     base = Path("/sys/fs/cgroup")
-    for h in base.iterdir():
-        for sub in (h, h / "hull"):
-            if sub.is_dir():
-                try:
-                    for d in sub.iterdir():
-                        if d.is_dir() and d.name.startswith(prefix):
-                            found.append(str(d))
-                except OSError:
-                    pass
+    if (base / "cgroup.controllers").exists():
+        walk(base, 1)  # pure v2: the hierarchy is the base itself
+    else:
+        for h in base.iterdir():
+            if h.is_dir() and not h.is_symlink():
+                walk(h, 1)
     return found
 
 

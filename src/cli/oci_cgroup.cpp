@@ -26,7 +26,9 @@ struct UpdateFlags {
 };
 
 int64_t bytes_flag(const std::string& flag, const std::string& v) {
-  if (trim(v) == "-1") return -1;
+  // Plain integers pass as they are, negative ones too: the memory unit says what is wrong
+  // with them, naming the field.
+  if (auto n = parse_i64(trim(v))) return *n;
   auto n = parse_size(v);
   if (!n) fail("{}: {}: not a size (bytes, or with a unit: 256m, 1g; -1 for no limit)", flag, quote(v));
   return *n;
@@ -180,6 +182,7 @@ void register_cgroup(CLI::App& app, OciEnv& env) {
   ps->add_option("--format,-f", format)->check(CLI::IsMember({"table", "json"}));
   ps->add_option("id", id)->required();
   ps->prefix_command();
+  ps->fallthrough(false);  // "-o pid" is for ps, not a global flag
   env.add(ps, [&env, ps] {
     ps_args = ps->remaining();
     auto pids = runtime::container_pids(env.ctx, id);

@@ -103,6 +103,8 @@ static int cmd_cpuburn(int argc, char** argv) {
 static int cmd_forkloop(int argc, char** argv) {
   int max = argc > 2 ? atoi(argv[2]) : 100000, n = 0;
   const char* err = "none";
+  pid_t* kids = calloc((size_t)max + 1, sizeof *kids);
+  if (!kids) return 1;
   for (; n < max; n++) {
     pid_t p = fork();
     if (p < 0) {
@@ -112,10 +114,11 @@ static int cmd_forkloop(int argc, char** argv) {
     if (p == 0) {
       for (;;) pause();
     }
+    kids[n] = p;
   }
   say("forked %d error=%s\n", n, err);
-  signal(SIGTERM, SIG_IGN);
-  kill(0, SIGTERM);
+  /* One by one: the process group is the caller's (a foreground run shares it). */
+  for (int i = 0; i < n; i++) kill(kids[i], SIGKILL);
   while (wait(NULL) > 0) {
   }
   return 0;

@@ -128,11 +128,11 @@ def test_memory_hog_is_oom_killed_and_reported(hull, bundle):
 
 def test_init_killed_by_oom_during_create_says_so(hull, bundle):
     b = bundle(["true"])
-    resources(b, memory={"limit": 1 * MiB, "swap": 1 * MiB})
+    resources(b, memory={"limit": 64 << 10, "swap": 64 << 10})
     cid = hull.new_id()
     p = hull.oci("create", "--bundle", b.path, cid, check=False)
     one_line_error(p, f"create {cid}: container init was killed before it was ready: out of memory: "
-                      "killed by the kernel at its 1 MiB limit")
+                      "killed by the kernel at its 64 KiB limit")
 
 
 def test_fork_loop_stops_at_the_pids_limit(hull, bundle):
@@ -281,7 +281,7 @@ def test_events_streams_stats_and_reports_oom_as_it_happens(hull, bundle):
 
 
 def test_ps_lists_the_containers_processes(hull, bundle):
-    b = bundle(["sh", "-c", "sleep 1000 & sleep 1000"])
+    b = bundle(["sh", "-c", "sleep 1000 & sleep 1000 & wait"])
     cid = hull.create(b)
     hull.oci("start", cid)
     init = hull.state(cid)["pid"]
@@ -447,13 +447,14 @@ def test_delete_kills_stragglers_in_every_hierarchy(hull, bundle):
 
 
 def test_kill_all_reaches_processes_outside_the_inits_reach(hull, bundle):
-    b = bundle(["sh", "-c", "trap '' TERM; sleep 1000 & sleep 1000 & wait"])
+    b = bundle(["sh", "-c", "sleep 1000 & sleep 1000 & wait"])
     b.remove_namespace("pid")
     b.save()
     cid = hull.create(b)
     hull.oci("start", cid)
     time.sleep(0.2)
     procs = [int(p) for p in (cgdir("pids", f"/hull/{cid}") / "cgroup.procs").read_text().split()]
+    assert len(procs) == 3
     hull.pids.update(procs)
     hull.oci("kill", "--all", cid, "KILL")
     hull.wait_status(cid, "stopped")

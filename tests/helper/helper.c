@@ -62,8 +62,8 @@ static void say(const char* fmt, ...) {
   if (n > 0) (void)!write(1, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
-/* memhog SIZE: allocates SIZE and touches every page (so it is really charged), reporting
- * each 16 MiB; "memhog done" when all of it fits. */
+/* memhog SIZE [hold]: allocates SIZE and touches every page (so it is really charged),
+ * reporting each 16 MiB; "memhog done" when all of it fits; with "hold", keeps it until killed. */
 static int cmd_memhog(int argc, char** argv) {
   if (argc < 3) return usage();
   unsigned long long total = parse_bytes(argv[2]), chunk = 1 << 20, got = 0;
@@ -79,6 +79,8 @@ static int cmd_memhog(int argc, char** argv) {
     if ((got >> 20) % 16 == 0) say("memhog %llu MiB\n", got >> 20);
   }
   say("memhog done %llu MiB\n", got >> 20);
+  if (argc > 3 && !strcmp(argv[3], "hold"))
+    for (;;) pause();
   return 0;
 }
 

@@ -364,6 +364,76 @@ def test_hugetlb_limit_lands_where_the_controller_lives(hull, bundle):
 
 # --- bad values: one clear line, nothing left behind ---
 
+def test_cpu_burst_and_idle_land(hull, bundle):
+    b = bundle(["sleep", "1000"])
+    resources(b, cpu={"quota": 50000, "period": 100000, "burst": 20000})
+    cid = hull.create(b)
+    assert read("cpu", f"/hull/{cid}", "cpu.cfs_burst_us", "cpu.max.burst") == "20000"
+    hull.oci("delete", cid)
+    b = bundle(["sleep", "1000"])
+    resources(b, cpu={"idle": 1})
+    cid = hull.create(b)
+    assert read("cpu", f"/hull/{cid}", "cpu.idle", "cpu.idle") == "1"
+    hull.oci("delete", cid)
+
+
+def test_memory_extras_land_on_v1_and_are_ignored_with_a_warning_on_v2(hull, bundle):
+    b = bundle(["sleep", "1000"])
+    resources(b, memory={"limit": 64 * MiB, "kernelTCP": 8 * MiB, "swappiness": 10, "disableOOMKiller": True,
+                         "useHierarchy": True})
+    cid = hull.new_id()
+    p = hull.oci("create", "--bundle", b.path, cid)
+    hull.pids.add(hull.state(cid)["pid"])
+    path = f"/hull/{cid}"
+    if "memory" in V1:
+        d = cgdir("memory", path)
+        assert (d / "memory.kmem.tcp.limit_in_bytes").read_text().strip() == str(8 * MiB)
+        assert (d / "memory.swappiness").read_text().strip() == "10"
+        assert "oom_kill_disable 1" in (d / "memory.oom_control").read_text()
+        assert (d / "memory.use_hierarchy").read_text().strip() == "1"
+    else:
+        assert "linux.resources.memory.kernelTCP: cgroup v2 counts socket memory in memory.max; ignored" in p.stderr
+        assert "linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer" in p.stderr
+    hull.oci("delete", cid)
+
+
+def test_check_before_update_refuses_a_limit_below_usage(hull, bundle):
+    b = bundle(["/bin/helper", "memhog", "48M", "hold"])
+    resources(b, memory={"limit": 128 * MiB})
+    cid = hull.create(b)
+    hull.oci("start", cid)
+    path = f"/hull/{cid}"
+    deadline = time.time() + 10
+    while int(read("memory", path, "memory.usage_in_bytes", "memory.current")) < 48 * MiB:
+        assert time.time() < deadline, "the hog never got its memory"
+        time.sleep(0.05)
+    p = hull.oci("update", "-r", "-", cid, check=False,
+                 input=json.dumps({"memory": {"limit": 16 * MiB, "checkBeforeUpdate": True}}))
+    one_line_error(p, f"linux.resources.memory.limit: {16 * MiB} is below the current usage")
+    assert read("memory", path, "memory.limit_in_bytes", "memory.max") == str(128 * MiB)
+    assert hull.state(cid)["status"] == "running"
+    hull.oci("delete", "--force", cid)
+
+
+def test_every_throttle_lands_for_its_device(hull, bundle, loop_device):
+    st = os.stat(loop_device)
+    dev = f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
+    t = lambda rate: [{"major": os.major(st.st_rdev), "minor": os.minor(st.st_rdev), "rate": rate}]
+    b = bundle(["sleep", "1000"])
+    resources(b, blockIO={"throttleReadBpsDevice": t(1000000), "throttleWriteBpsDevice": t(2000000),
+                          "throttleReadIOPSDevice": t(300), "throttleWriteIOPSDevice": t(400)})
+    cid = hull.create(b)
+    path = f"/hull/{cid}"
+    if "blkio" in V1:
+        d = cgdir("blkio", path)
+        for f, v in (("read_bps", 1000000), ("write_bps", 2000000), ("read_iops", 300), ("write_iops", 400)):
+            assert (d / f"blkio.throttle.{f}_device").read_text().strip() == f"{dev} {v}", f
+    else:
+        assert (cgdir("io", path) / "io.max").read_text().strip() == \
+            f"{dev} rbps=1000000 wbps=2000000 riops=300 wiops=400"
+    hull.oci("delete", cid)
+
+
 BAD = [
     ({"memory": {"limit": -5}}, "linux.resources.memory.limit: -5 is invalid"),
     ({"memory": {"limit": 256 * MiB, "swap": 128 * MiB}}, f"linux.resources.memory.swap: {128 * MiB} is below"),
@@ -379,6 +449,8 @@ BAD = [
      'linux.resources.hugepageLimits[0].pageSize: "3MB": not a huge page size of this host'),
     ({"network": {"classID": 1048577}}, "linux.resources.network.classID"),
     ({"pids": {"limit": "ten"}}, "linux.resources.pids.limit"),
+    ({"network": {"priorities": [{"name": "lo", "priority": 5}]}}, "linux.resources.network.priorities"),
+    ({"rdma": {"mlx4_0": {"hcaHandles": 2}}}, "linux.resources.rdma"),
 ]
 if not PURE_V2:
     BAD.append(({"unified": {"memory.max": "1G"}}, "linux.resources.unified.memory.max: cgroup v2 files need a pure"))

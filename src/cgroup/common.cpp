@@ -42,8 +42,8 @@ bool make_cgroup_dir(const std::string& dir) {
   fail_errno("create cgroup {}", dir);
 }
 
-void write_value(const std::string& dir, const char* file, const std::string& value, std::string_view json_path,
-                 std::string_view shown) {
+void write_value(const std::string& dir, const char* file, const std::string& value,
+                 std::string_view json_path, std::string_view shown) {
   std::string path = path_join(dir, file);
   try {
     write_existing(path, value);
@@ -53,7 +53,8 @@ void write_value(const std::string& dir, const char* file, const std::string& va
   }
 }
 
-void write_value(const std::string& dir, const char* file, const std::string& value, std::string_view json_path) {
+void write_value(const std::string& dir, const char* file, const std::string& value,
+                 std::string_view json_path) {
   write_value(dir, file, value, json_path, value);
 }
 

@@ -40,10 +40,11 @@ bool is_set(const std::optional<T>& v) {
 }
 
 // Writes value to dir/file. An error reads "JSON_PATH: VALUE: write DIR/FILE: <errno>".
-void write_value(const std::string& dir, const char* file, const std::string& value, std::string_view json_path);
+void write_value(const std::string& dir, const char* file, const std::string& value,
+                 std::string_view json_path);
 // Like write_value, with the JSON value shown as given when the file wants another spelling.
-void write_value(const std::string& dir, const char* file, const std::string& value, std::string_view json_path,
-                 std::string_view shown);
+void write_value(const std::string& dir, const char* file, const std::string& value,
+                 std::string_view json_path, std::string_view shown);
 bool has_file(const std::string& dir, const char* file);
 // The trimmed content, or nullopt when the file does not exist.
 std::optional<std::string> read_value(const std::string& dir, const char* file);

@@ -2,16 +2,17 @@
 
 namespace hull::cgroup {
 
-extern const Controller kCpusetController, kMemoryController, kCpuController, kCpuacctController, kPidsController,
-    kBlkioController, kHugetlbController, kNetClsController, kNetPrioController, kRdmaController, kUnifiedController;
+extern const Controller kCpusetController, kMemoryController, kCpuController, kCpuacctController,
+    kPidsController, kBlkioController, kHugetlbController, kNetClsController, kNetPrioController,
+    kRdmaController, kUnifiedController;
 
 // The order writes happen in: cpuset first (a task may need its CPUs before anything else),
 // unified last (its raw files override what the typed fields wrote).
 const std::vector<const Controller*>& controllers() {
   static const std::vector<const Controller*> all = {
-      &kCpusetController, &kMemoryController,  &kCpuController,    &kCpuacctController,
-      &kPidsController,   &kBlkioController,   &kHugetlbController, &kNetClsController,
-      &kNetPrioController, &kRdmaController, &kUnifiedController};
+      &kCpusetController,  &kMemoryController, &kCpuController,     &kCpuacctController,
+      &kPidsController,    &kBlkioController,  &kHugetlbController, &kNetClsController,
+      &kNetPrioController, &kRdmaController,   &kUnifiedController};
   return all;
 }
 

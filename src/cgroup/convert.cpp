@@ -3,9 +3,13 @@
 
 namespace hull::cgroup {
 
-uint64_t shares_to_weight(uint64_t shares) { return 1 + ((shares - 2) * 9999) / 262142; }
+uint64_t shares_to_weight(uint64_t shares) {
+  return 1 + ((shares - 2) * 9999) / 262142;
+}
 
-uint64_t blkio_weight_to_io_weight(uint64_t weight) { return 1 + ((weight - 10) * 9999) / 990; }
+uint64_t blkio_weight_to_io_weight(uint64_t weight) {
+  return 1 + ((weight - 10) * 9999) / 990;
+}
 
 int64_t swap_to_v2(int64_t swap, int64_t limit) {
   // As on v1: an unlimited memory with swap left unset means both unlimited.
@@ -14,7 +18,8 @@ int64_t swap_to_v2(int64_t swap, int64_t limit) {
   if (limit == 0 || limit == -1)
     fail("linux.resources.memory.swap: {}: a swap limit needs a memory limit (memory.limit)", swap);
   if (swap < limit)
-    fail("linux.resources.memory.swap: {} is below memory.limit {} (swap counts memory plus swap)", swap, limit);
+    fail("linux.resources.memory.swap: {} is below memory.limit {} (swap counts memory plus swap)",
+         swap, limit);
   return swap - limit;
 }
 

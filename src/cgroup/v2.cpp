@@ -50,8 +50,12 @@ class V2Manager : public Manager {
   }
 
   void apply(const oci::Resources& r, bool update) override {
-    for (const Controller* c : controllers())
-      if (c->applies(r) && c->apply_v2) c->apply_v2(dir(h_), r, update);
+    for (const Controller* c : controllers()) {
+      if (!c->applies(r) || !c->apply_v2) continue;
+      if (c->v2_name && !h_.has(c->v2_name))
+        fail("{}: the {} controller is not available on this host", c->json_path, c->v2_name);
+      c->apply_v2(dir(h_), r, update);
+    }
   }
 
   void freeze() override { set_frozen(true); }

@@ -30,7 +30,8 @@ int64_t bytes_flag(const std::string& flag, const std::string& v) {
   // with them, naming the field.
   if (auto n = parse_i64(trim(v))) return *n;
   auto n = parse_size(v);
-  if (!n) fail("{}: {}: not a size (bytes, or with a unit: 256m, 1g; -1 for no limit)", flag, quote(v));
+  if (!n)
+    fail("{}: {}: not a size (bytes, or with a unit: 256m, 1g; -1 for no limit)", flag, quote(v));
   return *n;
 }
 
@@ -61,7 +62,8 @@ std::string update_request(const UpdateFlags& f) {
     try {
       r = nlohmann::json::parse(text);
     } catch (const nlohmann::json::parse_error& e) {
-      fail("--resources {}: invalid JSON: {}", f.resources == "-" ? "(stdin)" : f.resources, e.what());
+      fail("--resources {}: invalid JSON: {}", f.resources == "-" ? "(stdin)" : f.resources,
+           e.what());
     }
     if (!r.is_object()) fail("--resources: expected a JSON object (linux.resources)");
   }
@@ -70,17 +72,21 @@ std::string update_request(const UpdateFlags& f) {
   auto& mem = r["memory"];
   if (!f.memory.empty()) mem["limit"] = bytes_flag("--memory", f.memory);
   if (!f.memory_swap.empty()) mem["swap"] = bytes_flag("--memory-swap", f.memory_swap);
-  if (!f.memory_reservation.empty()) mem["reservation"] = bytes_flag("--memory-reservation", f.memory_reservation);
+  if (!f.memory_reservation.empty())
+    mem["reservation"] = bytes_flag("--memory-reservation", f.memory_reservation);
   if (!f.kernel_memory.empty()) mem["kernel"] = bytes_flag("--kernel-memory", f.kernel_memory);
-  if (!f.kernel_memory_tcp.empty()) mem["kernelTCP"] = bytes_flag("--kernel-memory-tcp", f.kernel_memory_tcp);
+  if (!f.kernel_memory_tcp.empty())
+    mem["kernelTCP"] = bytes_flag("--kernel-memory-tcp", f.kernel_memory_tcp);
   if (mem.is_null()) r.erase("memory");
   auto& cpu = r["cpu"];
   if (!f.cpu_quota.empty()) cpu["quota"] = int_flag("--cpu-quota", f.cpu_quota);
   if (!f.cpu_period.empty()) cpu["period"] = uint_flag("--cpu-period", f.cpu_period);
   if (!f.cpu_shares.empty()) cpu["shares"] = uint_flag("--cpu-share", f.cpu_shares);
   if (!f.cpu_burst.empty()) cpu["burst"] = uint_flag("--cpu-burst", f.cpu_burst);
-  if (!f.cpu_rt_period.empty()) cpu["realtimePeriod"] = uint_flag("--cpu-rt-period", f.cpu_rt_period);
-  if (!f.cpu_rt_runtime.empty()) cpu["realtimeRuntime"] = int_flag("--cpu-rt-runtime", f.cpu_rt_runtime);
+  if (!f.cpu_rt_period.empty())
+    cpu["realtimePeriod"] = uint_flag("--cpu-rt-period", f.cpu_rt_period);
+  if (!f.cpu_rt_runtime.empty())
+    cpu["realtimeRuntime"] = int_flag("--cpu-rt-runtime", f.cpu_rt_runtime);
   if (!f.cpu_idle.empty()) cpu["idle"] = int_flag("--cpu-idle", f.cpu_idle);
   if (!f.cpuset_cpus.empty()) cpu["cpus"] = f.cpuset_cpus;
   if (!f.cpuset_mems.empty()) cpu["mems"] = f.cpuset_mems;
@@ -143,7 +149,8 @@ void register_cgroup(CLI::App& app, OciEnv& env) {
   update->add_option("--cpu-share,--cpu-shares", u.cpu_shares, "CPU shares (relative weight)");
   update->add_option("--cpu-burst", u.cpu_burst, "CFS burst, microseconds");
   update->add_option("--cpu-rt-period", u.cpu_rt_period, "realtime period, microseconds");
-  update->add_option("--cpu-rt-runtime", u.cpu_rt_runtime, "realtime runtime per period, microseconds");
+  update->add_option("--cpu-rt-runtime", u.cpu_rt_runtime,
+                     "realtime runtime per period, microseconds");
   update->add_option("--cpu-idle", u.cpu_idle, "1: SCHED_IDLE group");
   update->add_option("--cpuset-cpus", u.cpuset_cpus, "CPUs to run on (0-3,5)");
   update->add_option("--cpuset-mems", u.cpuset_mems, "memory nodes to use");

@@ -101,7 +101,8 @@ ojson stats_to_json(const cgroup::Stats& s) {
   if (s.pids.limit) pids["limit"] = s.pids.limit;
 
   ojson blkio = ojson::object();
-  if (!s.blkio.service_bytes.empty()) blkio["ioServiceBytesRecursive"] = blkio_json(s.blkio.service_bytes);
+  if (!s.blkio.service_bytes.empty())
+    blkio["ioServiceBytesRecursive"] = blkio_json(s.blkio.service_bytes);
   if (!s.blkio.serviced.empty()) blkio["ioServicedRecursive"] = blkio_json(s.blkio.serviced);
 
   ojson hugetlb = ojson::object();
@@ -138,7 +139,8 @@ std::string human_bytes(uint64_t b) {
     v /= 1024;
     ++u;
   }
-  if (v == static_cast<double>(static_cast<uint64_t>(v))) return fmt::format("{} {}", static_cast<uint64_t>(v), units[u]);
+  if (v == static_cast<double>(static_cast<uint64_t>(v)))
+    return fmt::format("{} {}", static_cast<uint64_t>(v), units[u]);
   return fmt::format("{:.1f} {}", v, units[u]);
 }
 
@@ -174,7 +176,8 @@ void update(const Context& ctx, const std::string& id, const std::string& resour
   if (stored.is_null()) stored = nlohmann::json::object();
   merge(stored, nlohmann::json::parse(resources_json));
   oci::Resources merged = oci::parse_resources(stored.dump());
-  with_context(fmt::format("update container {}", id), [&] { container_cgroup(s)->apply(merged, true); });
+  with_context(fmt::format("update container {}", id),
+               [&] { container_cgroup(s)->apply(merged, true); });
   // Kept for the next update: its absent fields mean "as now" (swap needs the limit in force).
   store.save_config(dir.get(), config.dump(1));
 }
@@ -241,7 +244,8 @@ std::string oom_report(const std::string& id, const std::string& cgroup_path) {
     // v1 reads "no limit" as a huge page-aligned number, v2 as "max".
     if (limit == 0 || limit >= (1ULL << 62))
       return fmt::format("container {}: out of memory: killed by the kernel", id);
-    return fmt::format("container {}: out of memory: killed by the kernel at its {} limit", id, human_bytes(limit));
+    return fmt::format("container {}: out of memory: killed by the kernel at its {} limit", id,
+                       human_bytes(limit));
   } catch (const Error& e) {
     log::debug("oom report: {}", e.what());
     return "";
@@ -271,8 +275,8 @@ std::string ps_table(const std::vector<pid_t>& pids, const std::vector<std::stri
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    fail("ps {}: {}", join(args, " ").substr(3), WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "cannot run ps"
-                                                                                               : "ps failed");
+    fail("ps {}: {}", join(args, " ").substr(3),
+         WIFEXITED(status) && WEXITSTATUS(status) == 127 ? "cannot run ps" : "ps failed");
   auto lines = split(text, '\n');
   if (lines.empty()) fail("ps printed nothing");
   // The PID column, found by its header, as runc does: the user's arguments decide the columns.
@@ -291,7 +295,8 @@ std::string ps_table(const std::vector<pid_t>& pids, const std::vector<std::stri
       if (!x.empty()) f.push_back(x);
     if (f.size() <= pid_col) continue;
     auto pid = parse_i64(f[pid_col]);
-    if (pid && std::find(pids.begin(), pids.end(), static_cast<pid_t>(*pid)) != pids.end()) result += lines[i] + "\n";
+    if (pid && std::find(pids.begin(), pids.end(), static_cast<pid_t>(*pid)) != pids.end())
+      result += lines[i] + "\n";
   }
   return result;
 }

@@ -33,7 +33,9 @@ TEST(SwapToV2, RefusesWhatMakesNoSenseNamingTheField) {
     swap_to_v2(100, 200);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "linux.resources.memory.swap: 100 is below memory.limit 200 (swap counts memory plus swap)");
+    EXPECT_STREQ(e.what(),
+                 "linux.resources.memory.swap: 100 is below memory.limit 200 (swap counts memory "
+                 "plus swap)");
   }
   EXPECT_THROW(swap_to_v2(100, 0), Error);
   EXPECT_THROW(swap_to_v2(100, -1), Error);

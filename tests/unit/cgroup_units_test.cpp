@@ -66,7 +66,8 @@ TEST_F(ScratchCgroup, CpuV2RefusesRealtime) {
     unit("cpu").apply_v2(dir_, r, false);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "linux.resources.cpu.realtimeRuntime: cgroup v2 has no realtime group scheduling");
+    EXPECT_STREQ(e.what(),
+                 "linux.resources.cpu.realtimeRuntime: cgroup v2 has no realtime group scheduling");
   }
 }
 
@@ -134,7 +135,8 @@ TEST_F(ScratchCgroup, BlkioV1WithoutWeightFilesSaysWhy) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(),
-                 "linux.resources.blockIO.weight: 300: this kernel has no proportional I/O weights (neither CFQ nor BFQ)");
+                 "linux.resources.blockIO.weight: 300: this kernel has no proportional I/O weights "
+                 "(neither CFQ nor BFQ)");
   }
 }
 
@@ -163,7 +165,10 @@ TEST_F(ScratchCgroup, UnifiedWritesFilesAndNamesTheMissingOne) {
     unit("unified").apply_v2(dir_, r, false);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()).rfind("linux.resources.unified.io.nope: \"1\": no such file in ", 0), 0u) << e.what();
+    EXPECT_EQ(
+        std::string(e.what()).rfind("linux.resources.unified.io.nope: \"1\": no such file in ", 0),
+        0u)
+        << e.what();
   }
 }
 

@@ -10,22 +10,26 @@ namespace {
 
 constexpr const char* kPath = "linux.resources.cpu";
 
-std::string field(const char* name) { return fmt::format("{}.{}", kPath, name); }
+std::string field(const char* name) {
+  return fmt::format("{}.{}", kPath, name);
+}
 
 bool applies(const oci::Resources& r) {
   if (!r.cpu) return false;
   const auto& c = *r.cpu;
-  return is_set(c.shares) || is_set(c.quota) || is_set(c.period) || is_set(c.burst) || is_set(c.realtime_runtime) ||
-         is_set(c.realtime_period) || c.idle.has_value();
+  return is_set(c.shares) || is_set(c.quota) || is_set(c.period) || is_set(c.burst) ||
+         is_set(c.realtime_runtime) || is_set(c.realtime_period) || c.idle.has_value();
 }
 
 void check_quota_period(const oci::CpuResources& c) {
   if (is_set(c.quota) && *c.quota < -1)
-    fail("{}: {} is invalid (microseconds per period, or -1 for no limit)", field("quota"), *c.quota);
+    fail("{}: {} is invalid (microseconds per period, or -1 for no limit)", field("quota"),
+         *c.quota);
   if (is_set(c.quota) && *c.quota > 0 && *c.quota < 1000)
     fail("{}: {} is below the kernel's minimum of 1000 microseconds", field("quota"), *c.quota);
   if (is_set(c.period) && (*c.period < 1000 || *c.period > 1000000))
-    fail("{}: {} is outside the kernel's range 1000..1000000 microseconds", field("period"), *c.period);
+    fail("{}: {} is outside the kernel's range 1000..1000000 microseconds", field("period"),
+         *c.period);
 }
 
 // cpu.shares: 2..262144 on v1 (the kernel clamps silently, so out-of-range is refused here).
@@ -50,19 +54,25 @@ void apply_v1(const std::string& dir, const oci::Resources& r, bool) {
       period_pending = true;
     }
   }
-  if (is_set(c.quota)) write_value(dir, "cpu.cfs_quota_us", std::to_string(*c.quota), field("quota"));
-  if (period_pending) write_value(dir, "cpu.cfs_period_us", std::to_string(*c.period), field("period"));
+  if (is_set(c.quota))
+    write_value(dir, "cpu.cfs_quota_us", std::to_string(*c.quota), field("quota"));
+  if (period_pending)
+    write_value(dir, "cpu.cfs_period_us", std::to_string(*c.period), field("period"));
   if (is_set(c.burst)) {
-    if (!has_file(dir, "cpu.cfs_burst_us")) fail("{}: {}: this kernel has no CFS burst", field("burst"), *c.burst);
+    if (!has_file(dir, "cpu.cfs_burst_us"))
+      fail("{}: {}: this kernel has no CFS burst", field("burst"), *c.burst);
     write_value(dir, "cpu.cfs_burst_us", std::to_string(*c.burst), field("burst"));
   }
   // The period first: a runtime is checked against the period in force.
   if (is_set(c.realtime_period))
-    write_value(dir, "cpu.rt_period_us", std::to_string(*c.realtime_period), field("realtimePeriod"));
+    write_value(dir, "cpu.rt_period_us", std::to_string(*c.realtime_period),
+                field("realtimePeriod"));
   if (is_set(c.realtime_runtime))
-    write_value(dir, "cpu.rt_runtime_us", std::to_string(*c.realtime_runtime), field("realtimeRuntime"));
+    write_value(dir, "cpu.rt_runtime_us", std::to_string(*c.realtime_runtime),
+                field("realtimeRuntime"));
   if (c.idle) {
-    if (!has_file(dir, "cpu.idle")) fail("{}: {}: this kernel has no SCHED_IDLE groups", field("idle"), *c.idle);
+    if (!has_file(dir, "cpu.idle"))
+      fail("{}: {}: this kernel has no SCHED_IDLE groups", field("idle"), *c.idle);
     write_value(dir, "cpu.idle", std::to_string(*c.idle), field("idle"));
   }
 }
@@ -111,6 +121,7 @@ void stats_v2(const std::string& dir, Stats& s) {
 
 }  // namespace
 
-extern const Controller kCpuController = {"cpu", "cpu", kPath, applies, apply_v1, apply_v2, stats_v1, stats_v2};
+extern const Controller kCpuController = {"cpu",    "cpu",    kPath,    applies,
+                                          apply_v1, apply_v2, stats_v1, stats_v2};
 
 }  // namespace hull::cgroup

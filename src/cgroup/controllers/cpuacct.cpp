@@ -7,7 +7,9 @@
 namespace hull::cgroup {
 namespace {
 
-bool applies(const oci::Resources&) { return false; }
+bool applies(const oci::Resources&) {
+  return false;
+}
 
 std::vector<uint64_t> read_list(const std::string& dir, const char* file) {
   std::vector<uint64_t> out;
@@ -30,7 +32,7 @@ void stats_v1(const std::string& dir, Stats& s) {
 
 }  // namespace
 
-extern const Controller kCpuacctController = {"cpuacct", nullptr, "linux.resources.cpu", applies, nullptr, nullptr,
-                                               stats_v1, nullptr};
+extern const Controller kCpuacctController = {
+    "cpuacct", nullptr, "linux.resources.cpu", applies, nullptr, nullptr, stats_v1, nullptr};
 
 }  // namespace hull::cgroup

@@ -5,7 +5,9 @@
 namespace hull::cgroup {
 namespace {
 
-bool applies(const oci::Resources& r) { return r.cpu && (!r.cpu->cpus.empty() || !r.cpu->mems.empty()); }
+bool applies(const oci::Resources& r) {
+  return r.cpu && (!r.cpu->cpus.empty() || !r.cpu->mems.empty());
+}
 
 // The file names are the same on v1 and v2.
 void apply(const std::string& dir, const oci::Resources& r, bool) {
@@ -22,7 +24,7 @@ void stats(const std::string& dir, Stats& s) {
 
 }  // namespace
 
-extern const Controller kCpusetController = {"cpuset", "cpuset", "linux.resources.cpu", applies, apply, apply,
-                                              stats, stats};
+extern const Controller kCpusetController = {
+    "cpuset", "cpuset", "linux.resources.cpu", applies, apply, apply, stats, stats};
 
 }  // namespace hull::cgroup

@@ -12,13 +12,16 @@ namespace {
 
 constexpr const char* kPath = "linux.resources.memory";
 
-std::string field(const char* name) { return fmt::format("{}.{}", kPath, name); }
+std::string field(const char* name) {
+  return fmt::format("{}.{}", kPath, name);
+}
 
 bool applies(const oci::Resources& r) {
   if (!r.memory) return false;
   const auto& m = *r.memory;
-  return is_set(m.limit) || is_set(m.reservation) || is_set(m.swap) || is_set(m.kernel) || is_set(m.kernel_tcp) ||
-         m.swappiness.has_value() || m.disable_oom_killer.value_or(false) || m.use_hierarchy.has_value();
+  return is_set(m.limit) || is_set(m.reservation) || is_set(m.swap) || is_set(m.kernel) ||
+         is_set(m.kernel_tcp) || m.swappiness.has_value() || m.disable_oom_killer.value_or(false) ||
+         m.use_hierarchy.has_value();
 }
 
 void check_bytes(const std::optional<int64_t>& v, const char* name) {
@@ -31,7 +34,8 @@ void validate(const oci::MemoryResources& m) {
   check_bytes(m.swap, "swap");
   check_bytes(m.kernel, "kernel");
   check_bytes(m.kernel_tcp, "kernelTCP");
-  if (m.swappiness && *m.swappiness > 100) fail("{}: {} is outside 0..100", field("swappiness"), *m.swappiness);
+  if (m.swappiness && *m.swappiness > 100)
+    fail("{}: {} is outside 0..100", field("swappiness"), *m.swappiness);
 }
 
 // The kernel refuses to lower a limit below what is in use (v1: EBUSY, after reclaim fails):
@@ -39,7 +43,8 @@ void validate(const oci::MemoryResources& m) {
 void check_before_update(const oci::MemoryResources& m, uint64_t usage) {
   if (!m.check_before_update.value_or(false) || !is_set(m.limit) || *m.limit < 0) return;
   if (static_cast<uint64_t>(*m.limit) < usage)
-    fail("{}: {} is below the current usage {} (checkBeforeUpdate)", field("limit"), *m.limit, usage);
+    fail("{}: {} is below the current usage {} (checkBeforeUpdate)", field("limit"), *m.limit,
+         usage);
 }
 
 // v1 has separate kernel memory limits; recent kernels accept and ignore kmem.limit_in_bytes.
@@ -61,20 +66,24 @@ void apply_v1(const std::string& dir, const oci::Resources& r, bool update) {
   validate(m);
   int64_t limit = m.limit.value_or(0), swap = m.swap.value_or(0);
   if (limit > 0 && swap > 0 && swap < limit)
-    fail("{}: {} is below memory.limit {} (on cgroup v1 swap counts memory plus swap)", field("swap"), swap, limit);
+    fail("{}: {} is below memory.limit {} (on cgroup v1 swap counts memory plus swap)",
+         field("swap"), swap, limit);
   if (update) check_before_update(m, read_u64(dir, "memory.usage_in_bytes"));
   // Unlimited memory with swap unset: both unlimited (runc, crun).
   if (limit == -1 && swap == 0) swap = -1;
   bool have_memsw = has_file(dir, "memory.memsw.limit_in_bytes");
   if (swap != 0 && !have_memsw) {
-    if (swap > 0) fail("{}: {}: swap accounting is off in this kernel (no memory.memsw)", field("swap"), swap);
+    if (swap > 0)
+      fail("{}: {}: swap accounting is off in this kernel (no memory.memsw)", field("swap"), swap);
     swap = 0;
   }
   auto write_limit = [&] {
-    if (limit != 0) write_value(dir, "memory.limit_in_bytes", std::to_string(limit), field("limit"));
+    if (limit != 0)
+      write_value(dir, "memory.limit_in_bytes", std::to_string(limit), field("limit"));
   };
   auto write_swap = [&] {
-    if (swap != 0) write_value(dir, "memory.memsw.limit_in_bytes", std::to_string(swap), field("swap"));
+    if (swap != 0)
+      write_value(dir, "memory.memsw.limit_in_bytes", std::to_string(swap), field("swap"));
   };
   // The kernel keeps limit <= memsw at every step: raise memsw first, lower the limit first.
   uint64_t cur_limit = read_u64(dir, "memory.limit_in_bytes");
@@ -86,21 +95,28 @@ void apply_v1(const std::string& dir, const oci::Resources& r, bool update) {
     write_swap();
   }
   if (is_set(m.reservation))
-    write_value(dir, "memory.soft_limit_in_bytes", std::to_string(*m.reservation), field("reservation"));
+    write_value(dir, "memory.soft_limit_in_bytes", std::to_string(*m.reservation),
+                field("reservation"));
   if (is_set(m.kernel)) write_kernel_v1(dir, "memory.kmem.limit_in_bytes", *m.kernel, "kernel");
-  if (is_set(m.kernel_tcp)) write_kernel_v1(dir, "memory.kmem.tcp.limit_in_bytes", *m.kernel_tcp, "kernelTCP");
-  if (m.swappiness) write_value(dir, "memory.swappiness", std::to_string(*m.swappiness), field("swappiness"));
+  if (is_set(m.kernel_tcp))
+    write_kernel_v1(dir, "memory.kmem.tcp.limit_in_bytes", *m.kernel_tcp, "kernelTCP");
+  if (m.swappiness)
+    write_value(dir, "memory.swappiness", std::to_string(*m.swappiness), field("swappiness"));
   if (m.disable_oom_killer.value_or(false))
     write_value(dir, "memory.oom_control", "1", field("disableOOMKiller"), "true");
   if (m.use_hierarchy) {
     // Kernels since 5.x always account hierarchically and refuse "0".
-    if (*m.use_hierarchy) write_value(dir, "memory.use_hierarchy", "1", field("useHierarchy"), "true");
+    if (*m.use_hierarchy)
+      write_value(dir, "memory.use_hierarchy", "1", field("useHierarchy"), "true");
     else if (read_u64(dir, "memory.use_hierarchy") == 1)
-      log::warn("{}: false: this kernel always accounts memory hierarchically; ignored", field("useHierarchy"));
+      log::warn("{}: false: this kernel always accounts memory hierarchically; ignored",
+                field("useHierarchy"));
   }
 }
 
-std::string v2_bytes(int64_t v) { return v == -1 ? "max" : std::to_string(v); }
+std::string v2_bytes(int64_t v) {
+  return v == -1 ? "max" : std::to_string(v);
+}
 
 void apply_v2(const std::string& dir, const oci::Resources& r, bool update) {
   const auto& m = *r.memory;
@@ -111,17 +127,23 @@ void apply_v2(const std::string& dir, const oci::Resources& r, bool update) {
   if (swap != 0) {
     if (!has_file(dir, "memory.swap.max")) {
       if (swap > 0)
-        fail("{}: {}: swap accounting is off in this kernel (no memory.swap.max)", field("swap"), *m.swap);
+        fail("{}: {}: swap accounting is off in this kernel (no memory.swap.max)", field("swap"),
+             *m.swap);
     } else {
-      write_value(dir, "memory.swap.max", v2_bytes(swap), field("swap"), std::to_string(m.swap.value_or(0)));
+      write_value(dir, "memory.swap.max", v2_bytes(swap), field("swap"),
+                  std::to_string(m.swap.value_or(0)));
     }
   }
-  if (limit != 0) write_value(dir, "memory.max", v2_bytes(limit), field("limit"), std::to_string(limit));
+  if (limit != 0)
+    write_value(dir, "memory.max", v2_bytes(limit), field("limit"), std::to_string(limit));
   if (is_set(m.reservation))
-    write_value(dir, "memory.low", v2_bytes(*m.reservation), field("reservation"), std::to_string(*m.reservation));
+    write_value(dir, "memory.low", v2_bytes(*m.reservation), field("reservation"),
+                std::to_string(*m.reservation));
   // What v2 has no knob for: kernel memory is charged to memory.max; there is no OOM switch.
-  if (is_set(m.kernel)) log::warn("{}: cgroup v2 counts kernel memory in memory.max; ignored", field("kernel"));
-  if (is_set(m.kernel_tcp)) log::warn("{}: cgroup v2 counts socket memory in memory.max; ignored", field("kernelTCP"));
+  if (is_set(m.kernel))
+    log::warn("{}: cgroup v2 counts kernel memory in memory.max; ignored", field("kernel"));
+  if (is_set(m.kernel_tcp))
+    log::warn("{}: cgroup v2 counts socket memory in memory.max; ignored", field("kernelTCP"));
   if (m.swappiness && *m.swappiness != 60)
     log::warn("{}: cgroup v2 has no per-cgroup swappiness; ignored", field("swappiness"));
   if (m.disable_oom_killer.value_or(false))
@@ -155,7 +177,8 @@ void stats_v2(const std::string& dir, Stats& s) {
   s.memory.usage.failcnt = events["max"];
   s.memory.oom_kills = events["oom_kill"];
   // As runc: "swap" is memory plus swap, the v1 meaning, so tools read one shape.
-  uint64_t swap_cur = read_u64(dir, "memory.swap.current"), swap_max = read_u64(dir, "memory.swap.max");
+  uint64_t swap_cur = read_u64(dir, "memory.swap.current"),
+           swap_max = read_u64(dir, "memory.swap.max");
   s.memory.swap.usage = s.memory.usage.usage + swap_cur;
   s.memory.swap.limit = swap_max == UINT64_MAX || s.memory.usage.limit == UINT64_MAX
                             ? UINT64_MAX
@@ -166,7 +189,7 @@ void stats_v2(const std::string& dir, Stats& s) {
 
 }  // namespace
 
-extern const Controller kMemoryController = {"memory", "memory", kPath, applies, apply_v1, apply_v2,
-                                              stats_v1, stats_v2};
+extern const Controller kMemoryController = {"memory", "memory", kPath,    applies,
+                                             apply_v1, apply_v2, stats_v1, stats_v2};
 
 }  // namespace hull::cgroup

@@ -6,7 +6,9 @@
 namespace hull::cgroup {
 namespace {
 
-bool applies(const oci::Resources& r) { return r.network && !r.network->priorities.empty(); }
+bool applies(const oci::Resources& r) {
+  return r.network && !r.network->priorities.empty();
+}
 
 void apply_v1(const std::string& dir, const oci::Resources& r, bool) {
   const auto& p = r.network->priorities;
@@ -24,7 +26,8 @@ void apply_v2(const std::string&, const oci::Resources& r, bool) {
 
 }  // namespace
 
-extern const Controller kNetPrioController = {"net_prio", nullptr, "linux.resources.network.priorities", applies,
-                                               apply_v1, apply_v2, nullptr, nullptr};
+extern const Controller kNetPrioController = {
+    "net_prio", nullptr, "linux.resources.network.priorities", applies, apply_v1, apply_v2,
+    nullptr,    nullptr};
 
 }  // namespace hull::cgroup

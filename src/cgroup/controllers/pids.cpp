@@ -5,12 +5,15 @@
 namespace hull::cgroup {
 namespace {
 
-bool applies(const oci::Resources& r) { return is_set(r.pids_limit); }
+bool applies(const oci::Resources& r) {
+  return is_set(r.pids_limit);
+}
 
 // Both versions: pids.max, "max" for no limit (-1, or any negative as runc reads it).
 void apply(const std::string& dir, const oci::Resources& r, bool) {
   int64_t v = *r.pids_limit;
-  write_value(dir, "pids.max", v < 0 ? "max" : std::to_string(v), "linux.resources.pids.limit", std::to_string(v));
+  write_value(dir, "pids.max", v < 0 ? "max" : std::to_string(v), "linux.resources.pids.limit",
+              std::to_string(v));
 }
 
 void stats(const std::string& dir, Stats& s) {
@@ -21,6 +24,7 @@ void stats(const std::string& dir, Stats& s) {
 
 }  // namespace
 
-extern const Controller kPidsController = {"pids", "pids", "linux.resources.pids", applies, apply, apply, stats, stats};
+extern const Controller kPidsController = {
+    "pids", "pids", "linux.resources.pids", applies, apply, apply, stats, stats};
 
 }  // namespace hull::cgroup

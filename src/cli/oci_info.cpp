@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cli/oci.h"
+#include "linux/lsm.h"
 #include "oci/generate.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -34,6 +35,9 @@ void register_info(CLI::App& app, OciEnv& env) {
     oci::FeatureFacts f;
     auto* v = seccomp_version();
     f.seccomp_version = fmt::format("{}.{}.{}", v->major, v->minor, v->micro);
+    f.seccomp_notify = true;  // listenerPath (runtime/exec_process.h)
+    f.apparmor = linux::apparmor_enabled();
+    f.selinux = linux::selinux_enabled();
     std::fputs(oci::features_json(f).c_str(), stdout);
     return 0;
   });

@@ -1,6 +1,7 @@
 #include "linux/seccomp.h"
 
 #include <fcntl.h>
+#include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <set>
 
@@ -55,12 +57,12 @@ unsigned flag_of(const std::string& f) {
   fail("unknown seccomp flag {}", quote(f));
 }
 
-// A canonical text of the profile: the cache key.
+// A canonical text of the profile: the cache key, stored in the cache file and compared on
+// every hit, so a hash collision can never hand out another profile's filter.
 std::string canonical(const SeccompProfile& p) {
-  std::string s = fmt::format("v1|{}|{}|{}|{}|", seccomp_version()->major * 10000 + seccomp_version()->minor * 100 +
-                                                      seccomp_version()->micro,
-                              p.default_action, p.default_errno_ret.value_or(UINT32_MAX), join(p.architectures, ","));
-  s += join(p.flags, ",") + "|";
+  const scmp_version* v = seccomp_version();
+  std::string s = fmt::format("hull-seccomp-v2|{}.{}.{}|{}|{}|{}|{}|", v->major, v->minor, v->micro, p.default_action,
+                              p.default_errno_ret.value_or(UINT32_MAX), join(p.architectures, ","), join(p.flags, ","));
   for (const auto& r : p.syscalls) {
     s += join(r.names, ",") + ":" + r.action + ":" + std::to_string(r.errno_ret.value_or(UINT32_MAX));
     for (const auto& a : r.args) s += fmt::format(":{}/{}/{}/{}", a.index, a.value, a.value_two, a.op);
@@ -78,6 +80,48 @@ uint64_t fnv1a(const std::string& s) {
   return h;
 }
 
+// The highest syscall number libseccomp can name on the native architecture.
+int newest_known_syscall() {
+  static int newest = [] {
+    uint32_t native = seccomp_arch_native();
+    int last = 0;
+    for (int nr = 0; nr < 1024; ++nr) {
+      char* name = seccomp_syscall_resolve_num_arch(native, nr);
+      if (name) last = nr;
+      std::free(name);
+    }
+    return last;
+  }();
+  return newest;
+}
+
+uint32_t native_audit_arch() {
+#if defined(__x86_64__)
+  return AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+  return AUDIT_ARCH_AARCH64;
+#else
+  return 0;
+#endif
+}
+
+// Prepended to an allow-list filter: a native syscall above everything libseccomp knows gets
+// ENOSYS (x32 calls, which carry bit 30 on x86-64, are left to the filter proper).
+std::string enosys_prologue() {
+  uint32_t arch = native_audit_arch();
+  if (arch == 0) return {};
+  auto max = static_cast<uint32_t>(newest_known_syscall());
+  const sock_filter prologue[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 0, 4),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000U, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, max, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+  };
+  return std::string(reinterpret_cast<const char*>(prologue), sizeof prologue);
+}
+
 std::string compile(const SeccompProfile& p) {
   uint32_t def = action_of(p.default_action, p.default_errno_ret);
   scmp_filter_ctx ctx = seccomp_init(def);
@@ -93,10 +137,10 @@ std::string compile(const SeccompProfile& p) {
     int rc = seccomp_arch_add(ctx, arch);
     if (rc < 0 && rc != -EEXIST) fail_err(-rc, "seccomp: add architecture {}", a);
   }
-  // Rules are evaluated by libseccomp, which refuses a rule whose action is the default.
   for (size_t i = 0; i < p.syscalls.size(); ++i) {
     const auto& r = p.syscalls[i];
     uint32_t act = action_of(r.action, r.errno_ret);
+    // libseccomp refuses a rule whose action is the default one; it would change nothing.
     if (act == def) continue;
     std::set<unsigned> indexes;
     bool repeated = false;
@@ -110,7 +154,8 @@ std::string compile(const SeccompProfile& p) {
     for (const auto& name : r.names) {
       int nr = seccomp_syscall_resolve_name(name.c_str());
       if (nr == __NR_SCMP_ERROR) {
-        log::debug("seccomp: syscall {} is unknown to libseccomp: skipped", name);
+        log::debug("seccomp: syscall {} is unknown to libseccomp {}.{}: skipped", name, seccomp_version()->major,
+                   seccomp_version()->minor);
         continue;
       }
       auto add = [&](const std::vector<scmp_arg_cmp>& c) {
@@ -132,30 +177,60 @@ std::string compile(const SeccompProfile& p) {
   int rc = seccomp_export_bpf(ctx, fd);
   if (rc < 0) fail_err(-rc, "seccomp: export filter");
   ::lseek(fd, 0, SEEK_SET);
-  return read_fd(fd);
+  std::string bpf = read_fd(fd);
+  bool allow_list = def != SCMP_ACT_ALLOW && def != SCMP_ACT_LOG;
+  if (allow_list) bpf = enosys_prologue() + bpf;
+  if (bpf.size() / sizeof(sock_filter) > BPF_MAXINSNS)
+    fail("linux.seccomp: the filter has {} instructions, above the kernel's limit of {}", bpf.size() / sizeof(sock_filter),
+         BPF_MAXINSNS);
+  return bpf;
+}
+
+// Cache file: the canonical key, a NUL, then the program.
+std::optional<std::string> read_cached(const std::string& file, const std::string& key) {
+  auto data = read_file_if_exists(file);
+  if (!data || data->size() <= key.size() + 1) return std::nullopt;
+  if (data->compare(0, key.size(), key) != 0 || (*data)[key.size()] != '\0') return std::nullopt;
+  std::string bpf = data->substr(key.size() + 1);
+  if (bpf.empty() || bpf.size() % sizeof(sock_filter) != 0) return std::nullopt;
+  return bpf;
 }
 
 }  // namespace
 
+std::vector<std::string> notified_syscalls(const SeccompProfile& p) {
+  std::vector<std::string> out;
+  for (const auto& r : p.syscalls)
+    if (r.action == "SCMP_ACT_NOTIFY") out.insert(out.end(), r.names.begin(), r.names.end());
+  return out;
+}
+
 SeccompFilter compile_seccomp(const SeccompProfile& p, const std::string& cache_dir) {
   SeccompFilter f;
   for (const auto& flag : p.flags) f.flags |= flag_of(flag);
-  for (const auto& r : p.syscalls)
-    if (r.action == "SCMP_ACT_NOTIFY") f.notify = true;
-  if (cache_dir.empty()) {
-    f.bpf = compile(p);
-    return f;
-  }
+  f.notify = !notified_syscalls(p).empty();
+  auto start = std::chrono::steady_clock::now();
+  auto elapsed_us = [&] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+  };
   std::string key = canonical(p);
-  std::string file = path_join(cache_dir, fmt::format("{:016x}-{}.bpf", fnv1a(key), key.size()));
-  if (auto cached = read_file_if_exists(file); cached && !cached->empty() && cached->size() % sizeof(sock_filter) == 0) {
-    f.bpf = std::move(*cached);
-    return f;
+  std::string file =
+      cache_dir.empty() ? "" : path_join(cache_dir, fmt::format("{:016x}-{}.bpf", fnv1a(key), key.size()));
+  if (!file.empty()) {
+    if (auto cached = read_cached(file, key)) {
+      f.bpf = std::move(*cached);
+      f.from_cache = true;
+      log::debug("seccomp: filter of {} instructions read from the cache in {} us", f.bpf.size() / sizeof(sock_filter),
+                 elapsed_us());
+      return f;
+    }
   }
   f.bpf = compile(p);
+  log::debug("seccomp: filter of {} instructions compiled in {} us", f.bpf.size() / sizeof(sock_filter), elapsed_us());
+  if (file.empty()) return f;
   try {
     mkdir_p(cache_dir, 0700);
-    atomic_write(file, f.bpf, 0600);
+    atomic_write(file, key + std::string(1, '\0') + f.bpf, 0600);
   } catch (const Error& e) {
     log::debug("seccomp cache: {}", e.what());
   }
@@ -167,15 +242,25 @@ int load_seccomp(const SeccompFilter& f) {
   sock_fprog prog{};
   prog.len = static_cast<unsigned short>(f.bpf.size() / sizeof(sock_filter));
   prog.filter = reinterpret_cast<sock_filter*>(const_cast<char*>(f.bpf.data()));
-  unsigned flags = f.flags | (f.notify ? SECCOMP_FILTER_FLAG_NEW_LISTENER : 0);
+  unsigned flags = f.flags;
+  if (f.notify) {
+    // The init is single-threaded, so TSYNC has nothing to do; and the kernel refuses it
+    // together with a listener.
+    flags = (flags & ~SECCOMP_FILTER_FLAG_TSYNC) | SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  } else {
+    flags &= ~SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;  // only means something with a listener
+  }
   long rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+  if (rc < 0 && errno == EINVAL) {
+    // Older kernels lack some optional flags: retry without them.
+    constexpr unsigned kOptional =
+        SECCOMP_FILTER_FLAG_SPEC_ALLOW | SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+    if (flags & kOptional) rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags & ~kOptional, &prog);
+  }
   if (rc < 0) {
-    // Older kernels lack some flags: retry without the optional ones.
-    if (errno == EINVAL && (flags & (SECCOMP_FILTER_FLAG_SPEC_ALLOW | SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV))) {
-      flags &= ~(SECCOMP_FILTER_FLAG_SPEC_ALLOW | SECCOMP_FILTER_FLAG_LOG | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
-      rc = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
-    }
-    if (rc < 0) fail_errno("load seccomp filter");
+    if (errno == EACCES)
+      fail_errno("load seccomp filter (without noNewPrivileges this needs CAP_SYS_ADMIN)");
+    fail_errno("load seccomp filter");
   }
   return f.notify ? static_cast<int>(rc) : -1;
 }

@@ -35,14 +35,22 @@ struct SeccompFilter {
   std::string bpf;       // struct sock_filter[]; empty = no filter
   unsigned flags = 0;    // seccomp(2) SECCOMP_FILTER_FLAG_* bits
   bool notify = false;   // uses SCMP_ACT_NOTIFY: load returns a listener fd
+  bool from_cache = false;
   bool empty() const { return bpf.empty(); }
 };
 
-// Compiles (or loads from cache_dir, when not empty) the filter for a profile.
+// Compiles (or loads from cache_dir, when not empty) the filter for a profile. Syscall names
+// libseccomp does not know are skipped (runc does the same). With an allow-list profile
+// (a default action that is not ALLOW or LOG), syscalls newer than any libseccomp knows for
+// the native architecture fail with ENOSYS rather than the default errno, so a libc that
+// tries a new call falls back to the old one (runc patches its filters the same way).
 SeccompFilter compile_seccomp(const SeccompProfile& profile, const std::string& cache_dir);
 
 // Installs the filter on the calling thread. Returns the notify listener fd, or -1.
 // Needs no_new_privs or CAP_SYS_ADMIN.
 int load_seccomp(const SeccompFilter& filter);
+
+// Names of syscalls the profile hands to a listener (SCMP_ACT_NOTIFY).
+std::vector<std::string> notified_syscalls(const SeccompProfile& profile);
 
 }  // namespace hull::linux

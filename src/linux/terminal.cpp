@@ -63,9 +63,10 @@ Fd connect_unix(const std::string& path, const char* what) {
   return s;
 }
 
-void send_fd(int sock, int fd, const char* what) {
+void send_fd(int sock, int fd, const char* what, std::string_view payload) {
   char data = 0;
   iovec iov = {&data, 1};
+  if (!payload.empty()) iov = {const_cast<char*>(payload.data()), payload.size()};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   msghdr msg = {};
   msg.msg_iov = &iov;

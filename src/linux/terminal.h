@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "util/fd.h"
 
@@ -21,7 +22,8 @@ void make_controlling_terminal(int slave);
 
 // Connects to a unix socket path (SOCK_STREAM); errors name the path and `what`.
 Fd connect_unix(const std::string& path, const char* what);
-void send_fd(int sock, int fd, const char* what);
+// Sends `fd` (SCM_RIGHTS) with `payload` as the data (one zero byte when empty).
+void send_fd(int sock, int fd, const char* what, std::string_view payload = {});
 Fd recv_fd(int sock, const char* what);
 
 }  // namespace hull::linux

@@ -74,4 +74,14 @@ State state_from_json(const std::string& text) {
   return s;
 }
 
+std::string container_process_state_json(const std::string& state_json, int pid, const std::string& metadata) {
+  nlohmann::ordered_json j;
+  j["ociVersion"] = kSpecVersion;
+  j["fds"] = nlohmann::ordered_json::array({"seccompFd"});
+  j["pid"] = pid;
+  j["metadata"] = metadata;
+  j["state"] = nlohmann::ordered_json::parse(state_json);
+  return j.dump();
+}
+
 }  // namespace hull::oci

@@ -38,4 +38,8 @@ std::string state_to_public_json(const State& s, bool pretty = true);
 std::string state_to_json(const State& s);
 State state_from_json(const std::string& text);
 
+// runtime-spec ContainerProcessState (config-linux.md, seccomp listenerPath): what a seccomp
+// agent receives along with the listener fd. `state_json` is the public state as text.
+std::string container_process_state_json(const std::string& state_json, int pid, const std::string& metadata);
+
 }  // namespace hull::oci

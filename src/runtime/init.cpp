@@ -17,11 +17,15 @@
 #include <cerrno>
 #include <cstring>
 
+#include "linux/exec_seal.h"
+#include "linux/lsm.h"
 #include "linux/namespaces.h"
 #include "linux/path.h"
 #include "linux/seccomp.h"
 #include "linux/syscalls.h"
 #include "linux/terminal.h"
+#include "oci/state.h"
+#include "runtime/exec_process.h"
 #include "runtime/hooks.h"
 #include "runtime/sync.h"
 #include "util/error.h"
@@ -118,23 +122,32 @@ int wait_for_start(InitPlan& plan) {
   }
 }
 
-[[noreturn]] void exec_process(InitPlan& plan, const std::string& exe) {
-  const oci::Process& p = *plan.spec->process;
-  std::vector<char*> argv, envp;
-  std::vector<std::string> args = p.args, env = p.env;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail_errno("set no_new_privs");
-  if (plan.spec->linux.seccomp) linux::load_seccomp(plan.seccomp);
-  // Only 0-2 and --preserve-fds reach the container (CVE-2024-21626): everything else,
-  // including our own sockets, is closed by execve.
-  if (sys::close_range(3 + plan.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-    for (int fd = 3 + plan.preserve_fds; fd < 65536; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+std::string listener_state(const InitPlan& plan) {
+  if (!plan.seccomp.notify) return {};
+  const auto& sc = *plan.spec->linux.seccomp;
+  return oci::container_process_state_json(plan.state_json, oci::state_from_json(plan.state_json).pid, sc.listener_metadata);
+}
+
+linux::ExecLabel exec_label(const oci::Process& p) {
+  if (!p.apparmor_profile.empty()) return linux::apparmor_exec_label(p.apparmor_profile);
+  if (!p.selinux_label.empty()) return linux::selinux_exec_label(p.selinux_label);
+  return {};
+}
+
+[[noreturn]] void exec_process(InitPlan& plan, const std::string& exe, int stub_fd) {
+  FinalExec e;
+  e.process = &*plan.spec->process;
+  e.exe = exe;
+  e.preserve_fds = plan.preserve_fds;
+  e.report_fd = g_report_fd;
+  e.stub_fd = stub_fd;
+  e.label = exec_label(*e.process);
+  if (plan.spec->linux.seccomp && !plan.seccomp_early) {
+    e.seccomp = &plan.seccomp;
+    e.listener_socket = plan.seccomp_listener.get();
+    e.listener_state = listener_state(plan);
   }
-  ::execve(exe.c_str(), argv.data(), envp.data());
-  fail_errno("exec {}", exe);
+  exec_container_process(e);
 }
 
 void run_init(InitPlan& plan) {
@@ -148,6 +161,7 @@ void run_init(InitPlan& plan) {
   // The parent may die at any point before kReady; we then get EOF and exit.
   if (plan.join_user_first || plan.fork_for_pid_ns || plan.unshare_after_join) slow_path_namespaces(plan);
   plan.state_json = expect(plan.sync_fd, Msg::kGo, "setup").text;
+  if (!plan.undumpable_from_start) linux::make_undumpable();
 
   if (plan.new_user_ns && plan.become_root) become_root();
   for (auto& [fd, flag] : plan.join) linux::join_namespace(fd.get(), flag, linux::ns_proc_name(flag));
@@ -188,6 +202,9 @@ void run_init(InitPlan& plan) {
     const auto& s = *proc.scheduler;
     linux::set_scheduler({s.policy, s.nice, s.priority, s.flags, s.runtime, s.deadline, s.period});
   }
+  // Made before any filter is in place: a profile need not allow memfd_create.
+  Fd stub = linux::open_exec_stub();
+  if (plan.seccomp_early) install_seccomp(plan.seccomp, plan.seccomp_listener.get(), listener_state(plan));
   if (plan.has_caps) linux::drop_bounding_set(plan.caps.bounding);
   linux::switch_user(plan.uid, plan.gid, plan.groups, plan.set_groups);
   if (plan.has_caps) linux::apply_capabilities(plan.caps);
@@ -208,7 +225,7 @@ void run_init(InitPlan& plan) {
   send_msg(plan.sync_fd, Msg::kReady);
   g_report_fd = wait_for_start(plan);
   run_hooks(spec.hooks.start_container, "startContainer", plan.state_json);
-  exec_process(plan, exe);
+  exec_process(plan, exe, stub.get());
 }
 
 }  // namespace
@@ -243,6 +260,8 @@ static void report(InitPlan& plan, int err, const std::string& message) {
 
 [[noreturn]] void container_init(InitPlan& plan) {
   try {
+    // Before anything of the container can see us (CVE-2019-5736, linux/exec_seal.h).
+    if (plan.undumpable_from_start) linux::make_undumpable();
     run_init(plan);
   } catch (const Error& e) {
     report(plan, e.err(), e.message());

@@ -52,6 +52,13 @@ struct InitPlan {
   std::vector<gid_t> groups;
   bool set_groups = true;
   linux::SeccompFilter seccomp;  // compiled by the parent, loaded last before execve
+  // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: then it is loaded
+  // before the capabilities are dropped (as runc does), else last before the exec.
+  bool seccomp_early = false;
+  Fd seccomp_listener;            // connected to linux.seccomp.listenerPath (a host path)
+  // CVE-2019-5736: the init is non-dumpable from its first instruction when the creator is
+  // root; an unprivileged creator must first write the id maps into /proc/PID (kGo).
+  bool undumpable_from_start = true;
 };
 
 // Runs in the child after clone3; never returns.

@@ -6,7 +6,9 @@
 #include <algorithm>
 
 #include "linux/idmap.h"
+#include "linux/lsm.h"
 #include "linux/namespaces.h"
+#include "linux/terminal.h"
 #include "oci/names.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -75,6 +77,20 @@ void add_cgroup_mounts(linux::RootfsPlan& rootfs, const oci::Mount& m, const std
     remount.options.data = "mode=755";
     rootfs.mounts.push_back(remount);
   }
+}
+
+// apparmorProfile and selinuxLabel are applied where the LSM is enabled; asked for where it is
+// not, they are an error (silently running unconfined would be worse).
+void check_lsm_labels(const oci::Spec& spec) {
+  const oci::Process& p = *spec.process;
+  if (!p.apparmor_profile.empty() && !linux::apparmor_enabled())
+    fail("process.apparmorProfile: {} asked for, but AppArmor is not enabled on this host", quote(p.apparmor_profile));
+  if (!p.selinux_label.empty() && !linux::selinux_enabled())
+    fail("process.selinuxLabel: {} asked for, but SELinux is not enabled on this host", quote(p.selinux_label));
+  if (!p.apparmor_profile.empty() && !p.selinux_label.empty())
+    fail("process.apparmorProfile and process.selinuxLabel: only one LSM label can be applied");
+  if (!spec.linux.mount_label.empty() && !linux::selinux_enabled())
+    fail("linux.mountLabel: {} asked for, but SELinux is not enabled on this host", quote(spec.linux.mount_label));
 }
 
 }  // namespace
@@ -174,6 +190,8 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
     } else if (m.type.empty()) {
       fail("{}.type: required for a mount that is not a bind mount", what);
     }
+    if (!l.mount_label.empty() && !bind && m.type != "proc" && m.type != "sysfs")
+      ms.options.data = linux::with_mount_label(ms.options.data, l.mount_label);
     if (ms.options.idmap) fail("{}: id-mapped mounts (idmap) are not supported yet", what);
     if (ms.options.tmpcopyup) fail("{}: tmpcopyup is not supported yet", what);
     r.mounts.push_back(std::move(ms));
@@ -207,6 +225,8 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
   // An unprivileged creator must deny setgroups before mapping its gid.
   plan.set_groups = !(plan.new_user_ns && ::geteuid() != 0);
 
+  check_lsm_labels(spec);
+  plan.undumpable_from_start = ::geteuid() == 0;
   if (l.seccomp) {
     linux::SeccompProfile p;
     p.default_action = l.seccomp->default_action;
@@ -219,7 +239,18 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
       p.syscalls.push_back(std::move(rule));
     }
     plan.seccomp = with_context("linux.seccomp", [&] { return linux::compile_seccomp(p, seccomp_cache); });
-    if (plan.seccomp.notify) fail("linux.seccomp: SCMP_ACT_NOTIFY is not supported yet");
+    plan.seccomp_early = !proc.no_new_privileges;
+    if (plan.seccomp.notify) {
+      // The init sends the listener with sendmsg right after loading the filter: a notified
+      // sendmsg would wait for an agent that has no fd yet (runc refuses notify on write).
+      for (const auto& name : linux::notified_syscalls(p))
+        if (name == "sendmsg" || name == "socketcall")
+          fail("linux.seccomp.syscalls: SCMP_ACT_NOTIFY on {} is not supported: hull hands the listener over with it",
+               name);
+      if (l.seccomp->listener_path.empty()) fail("linux.seccomp.listenerPath: required with SCMP_ACT_NOTIFY");
+      // A host path: connected here, before the init leaves the host's mount namespace.
+      plan.seccomp_listener = linux::connect_unix(l.seccomp->listener_path, "linux.seccomp.listenerPath");
+    }
   }
 }
 

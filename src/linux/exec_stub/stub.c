@@ -10,23 +10,6 @@
 
 #include "abi.h"
 
-static long sys3(long nr, long a, long b, long c) {
-#if defined(__x86_64__)
-  long ret;
-  __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-  return ret;
-#elif defined(__aarch64__)
-  register long x8 __asm__("x8") = nr;
-  register long x0 __asm__("x0") = a;
-  register long x1 __asm__("x1") = b;
-  register long x2 __asm__("x2") = c;
-  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
-  return x0;
-#else
-#error "hull exec stub: add this architecture's system call convention"
-#endif
-}
-
 static long sys4(long nr, long a, long b, long c, long d) {
 #if defined(__x86_64__)
   long ret;
@@ -44,8 +27,12 @@ static long sys4(long nr, long a, long b, long c, long d) {
   register long x3 __asm__("x3") = d;
   __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
   return x0;
+#else
+#error "hull exec stub: add this architecture's system call convention"
 #endif
 }
+
+static long sys3(long nr, long a, long b, long c) { return sys4(nr, a, b, c, 0); }
 
 static __attribute__((noreturn)) void exit_now(int code) {
   for (;;) sys3(__NR_exit_group, code, 0, 0);

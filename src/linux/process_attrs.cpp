@@ -1,12 +1,15 @@
 #include "linux/process_attrs.h"
 
+#include <fcntl.h>
 #include <grp.h>
+#include <linux/magic.h>
 #include <linux/keyctl.h>
 #include <sched.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -71,7 +74,14 @@ void apply_sysctl(const std::map<std::string, std::string>& sysctl) {
     std::string path = "/proc/sys/" + key;
     for (size_t i = 10; i < path.size(); ++i)
       if (path[i] == '.') path[i] = '/';
-    with_context(fmt::format("sysctl {}", key), [&] { write_existing(path, value); });
+    with_context(fmt::format("sysctl {}", key), [&] {
+      // CVE-2019-19921: the value goes to procfs, not to whatever the image put at /proc.
+      Fd fd = open_or_fail(path, O_WRONLY | O_NOFOLLOW);
+      struct statfs sf;
+      if (::fstatfs(fd.get(), &sf) < 0) fail_errno("statfs {}", path);
+      if (sf.f_type != PROC_SUPER_MAGIC) fail("{} is not on procfs", path);
+      write_all(fd.get(), value, path.c_str());
+    });
   }
 }
 

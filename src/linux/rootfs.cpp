@@ -132,10 +132,15 @@ void make_device(int root_fd, const DeviceNode& d, bool bind) {
   dev_t dev = d.type == 'p' ? 0 : makedev(d.major, d.minor);
   if (::mknodat(parent.get(), name.c_str(), type | (d.mode & 07777), dev) < 0)
     fail_errno("mknod {}", clean);
-  if (::fchownat(parent.get(), name.c_str(), d.uid, d.gid, AT_SYMLINK_NOFOLLOW) < 0)
-    fail_errno("chown {}", clean);
+  // Chown and chmod exactly the node made here, through an fd: a name swapped for a symlink
+  // meanwhile must not carry them to a file outside the rootfs.
+  Fd node(::openat(parent.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!node) fail_errno("open {}", clean);
+  struct stat st = stat_fd(node.get(), clean);
+  if ((st.st_mode & S_IFMT) != type || (d.type != 'p' && st.st_rdev != dev)) fail("{} changed under us", clean);
+  if (::fchownat(node.get(), "", d.uid, d.gid, AT_EMPTY_PATH) < 0) fail_errno("chown {}", clean);
   // mknod's mode went through the umask; set it exactly.
-  if (::fchmodat(parent.get(), name.c_str(), d.mode & 07777, 0) < 0) fail_errno("chmod {}", clean);
+  if (::chmod(fd_path(node.get()).c_str(), d.mode & 07777) < 0) fail_errno("chmod {}", clean);
 }
 
 void make_dev_symlinks(int root_fd) {

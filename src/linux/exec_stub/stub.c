@@ -5,8 +5,11 @@
  * entrypoint, not a PT_INTERP pointing there, not a malicious libc loaded by hull.
  *
  * Freestanding (no libc): it must run in any rootfs and do nothing but what is below. */
+#include <asm/statfs.h>
 #include <asm/unistd.h>
 #include <linux/fcntl.h>
+#include <linux/magic.h>
+#include <asm-generic/errno-base.h>
 
 #include "abi.h"
 
@@ -71,10 +74,14 @@ static void report(int fd, long err, const char* what, const char* path) {
 }
 
 static void write_lsm_label(int fd, const char* attr, const char* label) {
-  long a = sys4(__NR_openat, AT_FDCWD, (long)attr, O_WRONLY | O_CLOEXEC, 0);
+  long a = sys4(__NR_openat, AT_FDCWD, (long)attr, O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0);
   long rc = a;
   if (a >= 0) {
-    rc = sys3(__NR_write, a, (long)label, (long)length(label));
+    /* CVE-2019-19921: a label written anywhere but procfs would leave the process unconfined. */
+    struct statfs sf;
+    rc = sys3(__NR_fstatfs, a, (long)&sf, 0);
+    if (rc == 0 && sf.f_type != PROC_SUPER_MAGIC) rc = -EXDEV;
+    if (rc == 0) rc = sys3(__NR_write, a, (long)label, (long)length(label));
     sys3(__NR_close, a, 0, 0);
   }
   if (rc < 0) {

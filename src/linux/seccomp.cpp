@@ -140,6 +140,12 @@ std::string compile(const SeccompProfile& p) {
       continue;
     }
     int rc = seccomp_arch_add(ctx, arch);
+    if (rc == -EDOM) {
+      // The other byte order (mips, ppc64, s390x on x86_64): one filter cannot hold both, and
+      // no process of that architecture runs on this kernel.
+      log::debug("seccomp: architecture {} has the other byte order: skipped", a);
+      continue;
+    }
     if (rc < 0 && rc != -EEXIST) fail_err(-rc, "seccomp: add architecture {}", a);
   }
   for (size_t i = 0; i < p.syscalls.size(); ++i) {

@@ -174,7 +174,7 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   with_context("create cgroup", [&] { cg->create(); });
   cgroup_made = true;
   // The units' errors name the field (linux.resources.memory.limit) themselves.
-  if (spec.linux.resources) cg->apply(*spec.linux.resources, false);
+  if (spec.linux.resources) cg->apply(cgroup_resources(spec), false);
   log::step("cgroup");
 
   int sv[2];

@@ -130,6 +130,14 @@ std::string resolve_rootfs(const oci::Spec& spec, const std::string& bundle) {
   return p;
 }
 
+oci::Resources cgroup_resources(const oci::Spec& spec) {
+  oci::Resources r = spec.linux.resources.value_or(oci::Resources{});
+  if (r.devices.empty()) return r;
+  for (const auto& d : spec.linux.devices)
+    if (d.type != 'p') r.devices.push_back({true, d.type == 'b' ? "b" : "c", d.major, d.minor, "rwm"});
+  return r;
+}
+
 int clone_flags(const InitPlan& plan, const oci::Spec& spec) {
   if (plan.join_user_first || plan.unshare_after_join) return 0;
   int flags = 0;

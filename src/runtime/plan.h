@@ -17,6 +17,10 @@ std::string resolve_rootfs(const oci::Spec& spec, const std::string& bundle);
 void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts, const std::string& rootfs,
                 cgroup::Manager* cgroup, const std::string& seccomp_cache);
 
+// linux.resources as the cgroup gets it: with device rules, every node of linux.devices is
+// allowed too (runc does the same; the config's rules could otherwise deny its own devices).
+oci::Resources cgroup_resources(const oci::Spec& spec);
+
 // clone flags for the namespaces created by clone3 itself (fast path).
 int clone_flags(const InitPlan& plan, const oci::Spec& spec);
 

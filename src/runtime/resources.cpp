@@ -13,6 +13,7 @@
 #include "cgroup/manager.h"
 #include "oci/parse.h"
 #include "runtime/container.h"
+#include "runtime/plan.h"
 #include "runtime/runtime.h"
 #include "runtime/state_store.h"
 #include "util/clock.h"
@@ -175,7 +176,9 @@ void update(const Context& ctx, const std::string& id, const std::string& resour
   nlohmann::json& stored = config["linux"]["resources"];
   if (stored.is_null()) stored = nlohmann::json::object();
   merge(stored, nlohmann::json::parse(resources_json));
-  oci::Resources merged = oci::parse_resources(stored.dump());
+  oci::parse_resources(stored.dump());
+  // As create gave them: linux.devices stays allowed under the (possibly new) device rules.
+  oci::Resources merged = cgroup_resources(oci::parse_spec(config.dump()));
   with_context(fmt::format("update container {}", id),
                [&] { container_cgroup(s)->apply(merged, true); });
   // Kept for the next update: its absent fields mean "as now" (swap needs the limit in force).

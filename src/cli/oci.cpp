@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "oci/state.h"
+#include "runtime/state_store.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -43,9 +44,9 @@ int oci_main(int argc, char** argv) {
     print_version();
     return std::string();
   });
-  std::string root = "/run/hull", log_file, log_format = "text", criu, rootless = "auto";
+  std::string root, log_file, log_format = "text", criu, rootless = "auto";
   bool debug = false, systemd_cgroup = false;
-  app.add_option("--root", root, "state directory")->default_val("/run/hull");
+  app.add_option("--root", root, "state directory (default /run/hull; for other users $XDG_RUNTIME_DIR/hull)");
   app.add_option("--log", log_file, "log file (default: stderr)");
   app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
   app.add_flag("--debug", debug, "debug logging and step timings");
@@ -75,7 +76,7 @@ int oci_main(int argc, char** argv) {
   try {
     if (systemd_cgroup)
       fail("--systemd-cgroup: the systemd cgroup driver is not supported; hull drives cgroupfs directly");
-    env.ctx.root = absolute_path(root);
+    env.ctx.root = absolute_path(root.empty() ? runtime::default_state_root() : root);
     const CLI::App* sub = app.get_subcommands().front();
     auto it = env.commands.find(sub);
     if (it == env.commands.end()) fail("{}: no such command", sub->get_name());

@@ -1,17 +1,39 @@
 // spec, features, and the verbs hull refuses (checkpoint, restore).
 #include <linux/seccomp.h>
 #include <seccomp.h>
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdio>
 
 #include "cli/oci.h"
+#include "linux/idmap.h"
 #include "linux/lsm.h"
 #include "oci/generate.h"
 #include "util/error.h"
 #include "util/fs.h"
 
 namespace hull::cli {
+
+namespace {
+
+// More than the user's own id needs newuidmap/newgidmap and a grant in /etc/sub{u,g}id.
+void add_subordinate_ids(oci::SpecOptions& o) {
+  const passwd* pw = ::getpwuid(o.host_uid);
+  const group* gr = ::getgrgid(o.host_gid);
+  auto have = [](const char* tool) { return ::access(path_join("/usr/bin", tool).c_str(), X_OK) == 0; };
+  if (!pw || !gr || !have("newuidmap") || !have("newgidmap")) return;
+  auto u = linux::subordinate_range("/etc/subuid", pw->pw_name, o.host_uid);
+  auto g = linux::subordinate_range("/etc/subgid", pw->pw_name, o.host_uid);
+  if (!u || !g) return;
+  o.subuid_start = u->outside;
+  o.subuid_count = u->count;
+  o.subgid_start = g->outside;
+  o.subgid_count = g->count;
+}
+
+}  // namespace
 
 void register_info(CLI::App& app, OciEnv& env) {
   static std::string bundle;
@@ -26,6 +48,7 @@ void register_info(CLI::App& app, OciEnv& env) {
     o.rootless = rootless;
     o.host_uid = ::geteuid();
     o.host_gid = ::getegid();
+    if (rootless) add_subordinate_ids(o);
     write_file(path, oci::default_spec_json(o), 0644);
     return 0;
   });

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,10 @@ std::string format_id_map(const std::vector<IdRange>& ranges);
 // caller's own id: runs newuidmap/newgidmap (Debian's uidmap), which check /etc/subuid.
 // setgroups is denied first when the caller is unprivileged, as the kernel requires.
 void write_id_maps(pid_t pid, const std::vector<IdRange>& uids, const std::vector<IdRange>& gids);
+
+// The range /etc/subuid or /etc/subgid (`file`) grants to a user, by name or by number: what
+// newuidmap/newgidmap will accept for them. nullopt when none (or no such file).
+std::optional<IdRange> subordinate_range(const std::string& file, const std::string& user, uint32_t id);
 
 // Translates an id inside the namespace to the host; returns `id` unchanged if unmapped.
 uint32_t map_to_host(const std::vector<IdRange>& ranges, uint32_t id);

@@ -94,8 +94,15 @@ std::string default_spec_json(const SpecOptions& o) {
   }
   if (o.rootless) {
     ns.push_back({{"type", "user"}});
-    linux["uidMappings"] = {{{"containerID", 0}, {"hostID", o.host_uid}, {"size", 1}}};
-    linux["gidMappings"] = {{{"containerID", 0}, {"hostID", o.host_gid}, {"size", 1}}};
+    // Root of the container is the user; with subordinate ids (newuidmap) the rest follow.
+    auto maps = [](unsigned self, unsigned start, unsigned count) {
+      ojson m = ojson::array({{{"containerID", 0}, {"hostID", self}, {"size", 1}}});
+      if (count) m.push_back({{"containerID", 1}, {"hostID", start}, {"size", count}});
+      return m;
+    };
+    bool sub = o.subuid_count && o.subgid_count;
+    linux["uidMappings"] = maps(o.host_uid, o.subuid_start, sub ? o.subuid_count : 0);
+    linux["gidMappings"] = maps(o.host_gid, o.subgid_start, sub ? o.subgid_count : 0);
   }
   linux["namespaces"] = ns;
   linux["maskedPaths"] = {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",

@@ -8,7 +8,9 @@ namespace hull::oci {
 
 struct SpecOptions {
   bool rootless = false;
-  unsigned host_uid = 0, host_gid = 0;  // for rootless id maps
+  unsigned host_uid = 0, host_gid = 0;  // for rootless id maps: root in the container
+  // Ranges /etc/subuid and /etc/subgid grant the user (count 0: none), mapped from id 1 up.
+  unsigned subuid_start = 0, subuid_count = 0, subgid_start = 0, subgid_count = 0;
 };
 
 std::string default_spec_json(const SpecOptions& options);

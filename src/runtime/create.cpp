@@ -117,6 +117,17 @@ std::string describe_exit(int status) {
   return "stopped";
 }
 
+// A cgroup is delegated when the first existing directory on the way to the container's
+// one is writable to us in every hierarchy (we create the rest).
+bool cgroup_delegated(const cgroup::Manager& cg) {
+  for (const auto& h : cg.layout().hierarchies) {
+    std::string d = cg.dir(h);
+    while (d.size() > h.mount_point.size() && !path_exists(d)) d = dirname_of(d);
+    if (::access(d.c_str(), W_OK | X_OK) < 0) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<const oci::Spec> spec_ptr,
@@ -131,6 +142,12 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
 
   StateStore store(ctx.root);
   auto cg = cgroup::Manager::open(cgroup::resolve_path(spec.linux.cgroups_path, opts.id));
+  // Rootless: an unprivileged creator gets a cgroup only where one is delegated to it.
+  if (::geteuid() != 0 && !cgroup_delegated(*cg)) {
+    log::warn("cgroups are not delegated to uid {} here: the container runs without a cgroup{}", ::geteuid(),
+              spec.linux.resources ? ", and linux.resources is ignored" : "");
+    cg.reset();
+  }
   InitPlan plan;
   build_plan(plan, spec, opts, rootfs, cg.get(), path_join(ctx.root, ".seccomp"));
   log::step("planned");
@@ -165,16 +182,18 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   state.rootfs = rootfs;
   state.created = rfc3339_now();
   state.annotations = spec.annotations;
-  state.cgroup_path = cg->path();
+  state.cgroup_path = cg ? cg->path() : "";
   state.own_pid_namespace = [&] {
     const oci::Namespace* p = spec.linux.find_namespace(oci::NamespaceType::pid);
     return p && p->path.empty();
   }();
 
-  with_context("create cgroup", [&] { cg->create(); });
-  cgroup_made = true;
-  // The units' errors name the field (linux.resources.memory.limit) themselves.
-  if (spec.linux.resources) cg->apply(cgroup_resources(spec), false);
+  if (cg) {
+    with_context("create cgroup", [&] { cg->create(); });
+    cgroup_made = true;
+    // The units' errors name the field (linux.resources.memory.limit) themselves.
+    if (spec.linux.resources) cg->apply(cgroup_resources(spec), false);
+  }
   log::step("cgroup");
 
   int sv[2];
@@ -211,7 +230,7 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   bool slow = plan.join_user_first || plan.unshare_after_join;
   if (slow) ::prctl(PR_SET_CHILD_SUBREAPER, 1);  // the init will be a grandchild
   int flags = clone_flags(plan, spec);
-  int cgroup_fd = slow ? -1 : cg->clone_fd();
+  int cgroup_fd = slow || !cg ? -1 : cg->clone_fd();
   // The init finds its rootfs as its cwd, translated into its new mount namespace
   // (linux::prepare_rootfs).
   Fd old_cwd;
@@ -242,7 +261,7 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
     int status = 0;
     if (our_child) ::waitpid(init_pid, &status, 0);
     init_pid = -1;
-    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && cg->oom_kills() > 0) {
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && cg && cg->oom_kills() > 0) {
       std::string oom = oom_report(opts.id, cg->path());
       fail("container init was killed before it was ready: {}", oom.substr(oom.find(": ") + 2));
     }
@@ -268,7 +287,7 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
     for (const auto& m : spec.linux.gid_mappings) g.push_back({m.container_id, m.host_id, m.size});
     with_context("linux.uidMappings", [&] { linux::write_id_maps(init_pid, u, g); });
   }
-  if (!cr.into_cgroup || slow) with_context("join cgroup", [&] { cg->add(init_pid); });
+  if (cg && (!cr.into_cgroup || slow)) with_context("join cgroup", [&] { cg->add(init_pid); });
   if (spec.process->oom_score_adj) linux::set_oom_score_adj(init_pid, *spec.process->oom_score_adj);
   auto st = read_proc_stat(init_pid);
   if (!st) init_died();

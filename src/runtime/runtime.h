@@ -16,7 +16,7 @@
 namespace hull::runtime {
 
 struct Context {
-  std::string root = "/run/hull";
+  std::string root = "/run/hull";  // the CLI sets default_state_root() when --root is absent
 };
 
 struct CreateOptions {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 
 #include "util/error.h"
 #include "util/fs.h"
@@ -27,13 +28,30 @@ void validate_id(const std::string& id) {
       fail("container id {}: invalid (letters, digits and _.+- only, not first)", quote(id));
 }
 
+std::string default_state_root() {
+  uid_t uid = ::geteuid();
+  if (uid == 0) return "/run/hull";
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  if (xdg && xdg[0] == '/') return path_join(xdg, "hull");
+  return fmt::format("/tmp/hull-{}", uid);
+}
+
 std::string StateStore::dir(const std::string& id) const { return path_join(root_, id); }
 
 Fd StateStore::create_locked(const std::string& id) {
   validate_id(id);
-  if (::mkdir(root_.c_str(), 0711) < 0 && errno != EEXIST) {
+  uid_t uid = ::geteuid();
+  if (::mkdir(root_.c_str(), uid == 0 ? 0711 : 0700) < 0 && errno != EEXIST) {
     if (errno != ENOENT) fail_errno("create state root {}", root_);
-    mkdir_p(root_, 0711);
+    mkdir_p(root_, uid == 0 ? 0711 : 0700);
+  }
+  if (uid != 0) {
+    // An unprivileged root may sit in a shared directory (/tmp): it must be ours alone, or
+    // someone else could plant state, sockets or seccomp filters in it.
+    struct stat st;
+    if (::lstat(root_.c_str(), &st) < 0) fail_errno("stat state root {}", root_);
+    if (!S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 022))
+      fail("state root {} is not a directory of uid {} alone: pass --root", root_, uid);
   }
   std::string d = dir(id);
   if (::mkdir(d.c_str(), 0711) < 0) {

@@ -12,6 +12,10 @@
 
 namespace hull::runtime {
 
+// The state root when --root is not given: /run/hull for root; for anyone else
+// $XDG_RUNTIME_DIR/hull, or /tmp/hull-UID without it (which must then be theirs alone).
+std::string default_state_root();
+
 // Container ids: what runc accepts, [A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes.
 void validate_id(const std::string& id);
 

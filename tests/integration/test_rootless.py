@@ -1,0 +1,134 @@
+"""Rootless: hull run by an unprivileged user makes a user namespace in which the container's
+root is that user. A user made by the test (removed after) runs `hull-oci spec --rootless`
+and `hull-oci run`; from the host, what the container wrote belongs to that user."""
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from hulltest import HULL_OCI
+
+
+@pytest.fixture
+def user():
+    name = "hull" + uuid.uuid4().hex[:8]
+    # No subordinate ids unless a test grants them (useradd hands out a range by default).
+    subprocess.run(["useradd", "--no-create-home", "--shell", "/bin/false", "--user-group",
+                    "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", name], check=True)
+    yield pwd.getpwnam(name)
+    subprocess.run(["userdel", name], check=False)
+
+
+@pytest.fixture
+def home(user):
+    """A directory of the user's own, outside the test's root-only tmp_path."""
+    d = Path(f"/tmp/hull-rootless-{uuid.uuid4().hex[:8]}")
+    d.mkdir(mode=0o700)
+    os.chown(d, user.pw_uid, user.pw_gid)
+    yield d
+    with open("/proc/self/mountinfo") as f:
+        left = [line.split()[4] for line in f if line.split()[4].startswith(str(d))]
+    shutil.rmtree(d)
+    assert not left, f"mounts left behind: {left}"
+
+
+def as_user(user, *cmd, cwd=None):
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/"}
+    return subprocess.run(["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups", "--",
+                           *map(str, cmd)], capture_output=True, text=True, env=env, cwd=cwd, timeout=60)
+
+
+def rootless_bundle(user, home, base_rootfs, args):
+    b = home / "bundle"
+    b.mkdir()
+    os.chown(b, user.pw_uid, user.pw_gid)
+    shutil.copytree(base_rootfs, b / "rootfs", symlinks=True)
+    p = as_user(user, HULL_OCI, "spec", "--rootless", "--bundle", b)
+    assert p.returncode == 0, p.stderr
+    config = json.loads((b / "config.json").read_text())
+    config["process"]["terminal"] = False
+    config["process"]["args"] = args
+    config["root"]["readonly"] = False
+    (b / "config.json").write_text(json.dumps(config))
+    return b, config
+
+
+def test_rootless_container_is_root_inside_and_the_user_outside(hull, user, home, base_rootfs):
+    script = "id -u; cat /proc/self/uid_map; touch /tmp/made-inside"
+    b, config = rootless_bundle(user, home, base_rootfs, ["sh", "-c", script])
+    assert config["linux"]["uidMappings"] == [{"containerID": 0, "hostID": user.pw_uid, "size": 1}]
+    cid = hull.new_id()
+    p = as_user(user, HULL_OCI, "--root", home / "state", "run", "--bundle", b, cid)
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.split()
+    assert out[0] == "0" and out[1:] == ["0", str(user.pw_uid), "1"], p.stdout
+    made = b / "rootfs" / "tmp" / "made-inside"
+    assert made.stat().st_uid == user.pw_uid and made.stat().st_gid == user.pw_gid
+    # No cgroup is delegated to this user here: exactly one warning says so.
+    warnings = [l for l in p.stderr.splitlines() if "cgroup" in l]
+    assert len(warnings) == 1 and "not delegated" in warnings[0], p.stderr
+    assert list((home / "state").iterdir()) == [] or all(x.name.startswith(".") for x in (home / "state").iterdir())
+
+
+def test_rootless_default_state_root_is_the_users_own(hull, user, home, base_rootfs):
+    b, _ = rootless_bundle(user, home, base_rootfs, ["true"])
+    cid = hull.new_id()
+    # No XDG_RUNTIME_DIR in as_user's environment: /tmp/hull-UID, made 0700 for the user.
+    root = Path(f"/tmp/hull-{user.pw_uid}")
+    try:
+        p = as_user(user, HULL_OCI, "run", "--bundle", b, cid)
+        assert p.returncode == 0, p.stderr
+        st = root.stat()
+        assert st.st_uid == user.pw_uid and st.st_mode & 0o777 == 0o700
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_rootless_refuses_a_state_root_someone_else_owns(hull, user, home, base_rootfs):
+    b, _ = rootless_bundle(user, home, base_rootfs, ["true"])
+    planted = home / "planted"
+    planted.mkdir(mode=0o777)
+    planted.chmod(0o777)  # the umask trimmed mkdir's mode
+    p = as_user(user, HULL_OCI, "--root", planted, "run", "--bundle", b, hull.new_id())
+    assert p.returncode == 1
+    assert f"state root {planted} is not a directory of uid {user.pw_uid} alone" in p.stderr
+
+
+@pytest.fixture
+def subids(user):
+    """Grants the user 65536 subordinate uids and gids, as an administrator would."""
+    start = 2000000 + (user.pw_uid % 1000) * 65536
+    saved = {}
+    for f in ("/etc/subuid", "/etc/subgid"):
+        path = Path(f)
+        saved[f] = path.read_text() if path.exists() else None
+        path.write_text((saved[f] or "") + f"{user.pw_name}:{start}:65536\n")
+    yield start
+    for f, text in saved.items():
+        if text is None:
+            Path(f).unlink()
+        else:
+            Path(f).write_text(text)
+
+
+def test_rootless_with_subordinate_ids_maps_several_ranges(hull, user, home, base_rootfs, subids):
+    script = "cat /proc/self/uid_map /proc/self/gid_map; touch /tmp/f && chown 1000:1000 /tmp/f && echo chowned"
+    b, config = rootless_bundle(user, home, base_rootfs, ["sh", "-c", script])
+    # spec --rootless saw the grant: the container gets 65536 more ids through newuidmap.
+    assert config["linux"]["uidMappings"][1] == {"containerID": 1, "hostID": subids, "size": 65536}
+    # The spec's capabilities are runc's three (no CAP_CHOWN): the chown below needs it.
+    for s in ("bounding", "effective", "permitted"):
+        config["process"]["capabilities"][s].append("CAP_CHOWN")
+    (b / "config.json").write_text(json.dumps(config))
+    p = as_user(user, HULL_OCI, "--root", home / "state", "run", "--bundle", b, hull.new_id())
+    assert p.returncode == 0, p.stderr
+    lines = [l.split() for l in p.stdout.splitlines()]
+    assert lines[:2] == [["0", str(user.pw_uid), "1"], ["1", str(subids), "65536"]], p.stdout
+    assert lines[-1] == ["chowned"]
+    f = b / "rootfs" / "tmp" / "f"
+    assert f.stat().st_uid == subids + 999 and f.stat().st_gid == subids + 999

@@ -30,7 +30,7 @@ def need(condition, why):
 
 def remove_cgroups(*dirs):
     for d in dirs:
-        for _ in range(200):
+        for _ in range(1000):
             try:
                 d.rmdir()
                 break
@@ -41,8 +41,8 @@ def remove_cgroups(*dirs):
 
 
 def test_the_init_sees_itself_at_the_root_of_its_cgroup_namespace(hull, bundle, cgroup_v2):
-    # Unshared after the init is in its cgroup: had it been anywhere else at that moment, the
-    # namespace's root would be that cgroup and this would read "0::/..".
+    # Unshared once the init is in its cgroup: had it been anywhere else at that moment, the
+    # namespace's root would be that other cgroup and the path here would not be "/".
     p = hull.run(bundle(["cat", "/proc/self/cgroup"]))
     assert (p.returncode, p.stdout) == (0, "0::/\n"), p.stderr
 

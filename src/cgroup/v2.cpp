@@ -84,9 +84,12 @@ class V2Manager : public Manager {
       write_existing(path_join(dir(h_), "cgroup.kill"), "1");
       return;
     }
-    freeze();
+    // Freeze so nothing forks between reading the list and signalling it; a paused
+    // container stays paused.
+    bool was_frozen = frozen();
+    if (!was_frozen) freeze();
     for (pid_t p : pids()) ::kill(p, sig);
-    thaw();
+    if (!was_frozen) thaw();
   }
 
   void destroy() override {

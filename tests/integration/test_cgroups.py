@@ -211,6 +211,17 @@ def test_pause_stops_progress_and_resume_restores_it(hull, bundle):
     hull.oci("delete", "--force", cid)
 
 
+def test_delete_force_of_a_paused_container_leaves_nothing(hull, bundle):
+    b = bundle(["sh", "-c", "sleep 1000 & sleep 1000 & wait"])
+    cid = hull.create(b)
+    hull.oci("start", cid)
+    time.sleep(0.2)
+    hull.pids.update(int(p) for p in (cgdir("pids", f"/hull/{cid}") / "cgroup.procs").read_text().split())
+    hull.oci("pause", cid)
+    assert hull.state(cid)["status"] == "paused"
+    hull.oci("delete", "--force", cid)
+
+
 def test_update_changes_a_running_containers_limits(hull, bundle):
     cid = start_burner(hull, bundle, memory={"limit": 512 * MiB})
     path = f"/hull/{cid}"

@@ -2,26 +2,19 @@
 #include "runtime/init.h"
 
 #include <fcntl.h>
-#include <pty.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "linux/namespaces.h"
-#include "linux/path.h"
-#include "linux/seccomp.h"
-#include "linux/syscalls.h"
-#include "linux/terminal.h"
 #include "runtime/hooks.h"
 #include "runtime/sync.h"
 #include "util/error.h"
@@ -33,13 +26,6 @@ namespace {
 
 // Where an error goes: the sync socket until start, then whoever sent kStart.
 int g_report_fd = -1;
-
-std::string env_value(const std::vector<std::string>& env, std::string_view name) {
-  for (const auto& e : env)
-    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=')
-      return e.substr(name.size() + 1);
-  return {};
-}
 
 void become_root() {
   // In a user namespace: become its root (if mapped) so files are created as the
@@ -79,20 +65,6 @@ void slow_path_namespaces(InitPlan& plan) {
   }
 }
 
-void setup_terminal(InitPlan& plan, int root_fd) {
-  (void)root_fd;
-  linux::Pty pty = linux::open_pty_in_container();
-  if (const auto& cs = plan.spec->process->console_size)
-    linux::set_window_size(pty.master.get(), cs->height, cs->width);
-  linux::send_fd(plan.console_fd, pty.master.get(), "console");
-  ::close(plan.console_fd);
-  plan.console_fd = -1;
-  pty.master.reset();
-  linux::make_controlling_terminal(pty.slave.get());
-  Fd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  linux::mount_console(root.get(), pty.slave.get());
-}
-
 // Waits for the start signal: kStart on the sync socket (`run`), or, once `create` has
 // exited, a connection on start.sock (`start`). Returns the fd to report errors on.
 int wait_for_start(InitPlan& plan) {
@@ -116,25 +88,6 @@ int wait_for_start(InitPlan& plan) {
     }
     ::close(conn);
   }
-}
-
-[[noreturn]] void exec_process(InitPlan& plan, const std::string& exe) {
-  const oci::Process& p = *plan.spec->process;
-  std::vector<char*> argv, envp;
-  std::vector<std::string> args = p.args, env = p.env;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail_errno("set no_new_privs");
-  if (plan.spec->linux.seccomp) linux::load_seccomp(plan.seccomp);
-  // Only 0-2 and --preserve-fds reach the container (CVE-2024-21626): everything else,
-  // including our own sockets, is closed by execve.
-  if (sys::close_range(3 + plan.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-    for (int fd = 3 + plan.preserve_fds; fd < 65536; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-  }
-  ::execve(exe.c_str(), argv.data(), envp.data());
-  fail_errno("exec {}", exe);
 }
 
 void run_init(InitPlan& plan) {
@@ -179,26 +132,12 @@ void run_init(InitPlan& plan) {
   // sysctl before finish_rootfs: it makes /proc/sys read-only (runc's order too).
   linux::apply_sysctl(spec.linux.sysctl);
   linux::finish_rootfs(plan.rootfs);
-  if (proc.terminal) setup_terminal(plan, -1);
-
-  linux::apply_rlimits(plan.rlimits);
-  if (spec.linux.personality) linux::set_personality(spec.linux.personality->domain);
-  if (proc.io_priority) linux::set_io_priority(proc.io_priority->klass, proc.io_priority->priority);
-  if (proc.scheduler) {
-    const auto& s = *proc.scheduler;
-    linux::set_scheduler({s.policy, s.nice, s.priority, s.flags, s.runtime, s.deadline, s.period});
+  if (proc.terminal) {
+    setup_terminal(plan.console_fd, proc, true);
+    ::close(plan.console_fd);
+    plan.console_fd = -1;
   }
-  if (plan.has_caps) linux::drop_bounding_set(plan.caps.bounding);
-  linux::switch_user(plan.uid, plan.gid, plan.groups, plan.set_groups);
-  if (plan.has_caps) linux::apply_capabilities(plan.caps);
-  if (proc.user.umask) ::umask(static_cast<mode_t>(*proc.user.umask & 0777));
-
-  if (::chdir(proc.cwd.c_str()) < 0) fail_errno("chdir to cwd {}", quote(proc.cwd));
-  // CVE-2024-21626: a cwd reached through a leaked fd would be outside the root; getcwd
-  // then fails or answers "(unreachable)".
-  char cwd[4096];
-  if (!::getcwd(cwd, sizeof cwd) || cwd[0] != '/') fail_err(ENOENT, "cwd {} is outside the container's root", quote(proc.cwd));
-  std::string exe = find_executable(proc.args[0], env_value(proc.env, "PATH"));
+  std::string exe = prepare_process(plan.process);
 
   // As PID 1 of its namespace the init would ignore SIGTERM & co. while it waits: make
   // them end it, as they end any process. execve resets these handlers.
@@ -208,30 +147,10 @@ void run_init(InitPlan& plan) {
   send_msg(plan.sync_fd, Msg::kReady);
   g_report_fd = wait_for_start(plan);
   run_hooks(spec.hooks.start_container, "startContainer", plan.state_json);
-  exec_process(plan, exe);
+  exec_process(plan.process, exe);
 }
 
 }  // namespace
-
-std::string find_executable(const std::string& name, const std::string& path_env) {
-  auto usable = [](const std::string& p) {
-    struct stat st;
-    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
-  };
-  if (name.find('/') != std::string::npos) {
-    struct stat st;
-    if (::stat(name.c_str(), &st) < 0) fail_errno("exec {}", quote(name));
-    if (S_ISDIR(st.st_mode)) fail_err(EACCES, "exec {}: is a directory", quote(name));
-    if (::access(name.c_str(), X_OK) < 0) fail_errno("exec {}", quote(name));
-    return name;
-  }
-  std::string path = path_env.empty() ? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" : path_env;
-  for (const auto& dir : split(path, ':')) {
-    std::string candidate = path_join(dir.empty() ? "." : dir, name);
-    if (usable(candidate)) return candidate;
-  }
-  fail_err(ENOENT, "exec: {}: executable file not found in $PATH", quote(name));
-}
 
 static void report(InitPlan& plan, int err, const std::string& message) {
   try {

@@ -2,6 +2,7 @@
 
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -13,9 +14,8 @@
 #include "util/strings.h"
 
 namespace hull::runtime {
-namespace {
 
-int flag_of(oci::NamespaceType t) {
+int namespace_flag(oci::NamespaceType t) {
   switch (t) {
     case oci::NamespaceType::pid: return CLONE_NEWPID;
     case oci::NamespaceType::network: return CLONE_NEWNET;
@@ -28,6 +28,8 @@ int flag_of(oci::NamespaceType t) {
   }
   return 0;
 }
+
+namespace {
 
 bool maps_zero(const std::vector<oci::IdMapping>& m) {
   return std::any_of(m.begin(), m.end(), [](auto& x) { return x.container_id == 0; });
@@ -93,7 +95,7 @@ int clone_flags(const InitPlan& plan, const oci::Spec& spec) {
   int flags = 0;
   for (const auto& ns : spec.linux.namespaces) {
     if (!ns.path.empty()) continue;
-    int f = flag_of(ns.type);
+    int f = namespace_flag(ns.type);
     // cgroup: unshared by the init after it is in its cgroup, or its namespace root would be
     // the runtime's cgroup; time: offsets must be written before anyone enters it.
     if (f == CLONE_NEWCGROUP || f == CLONE_NEWTIME) continue;
@@ -108,7 +110,6 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
   const oci::Process& proc = *spec.process;
   plan.spec = &spec;
   plan.id = opts.id;
-  plan.preserve_fds = opts.preserve_fds;
   plan.no_new_keyring = opts.no_new_keyring;
 
   const oci::Namespace* mnt = l.find_namespace(oci::NamespaceType::mount);
@@ -123,7 +124,7 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
   for (size_t i = 0; i < l.namespaces.size(); ++i) {
     const auto& ns = l.namespaces[i];
     if (ns.path.empty()) continue;
-    int flag = flag_of(ns.type);
+    int flag = namespace_flag(ns.type);
     Fd fd = with_context(fmt::format("linux.namespaces[{}].path", i), [&] { return linux::open_namespace(ns.path, flag); });
     // A PID namespace is joined by the parent right before clone3 (it only affects children).
     if (flag != CLONE_NEWPID) any_path = true;
@@ -135,7 +136,7 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
   bool slow = plan.join_user_first || (plan.new_user_ns && any_path);
   if (slow) {
     for (const auto& ns : l.namespaces) {
-      int f = flag_of(ns.type);
+      int f = namespace_flag(ns.type);
       if (ns.path.empty() && f != CLONE_NEWCGROUP && f != CLONE_NEWTIME) plan.unshare_after_join |= f;
     }
     plan.fork_for_pid_ns = plan.unshare_after_join & CLONE_NEWPID;
@@ -191,36 +192,10 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
   r.readonly_paths = l.readonly_paths;
 
   // The process.
-  for (const auto& rl : proc.rlimits)
-    plan.rlimits.push_back({linux::rlimit_from_name(rl.type), rl.soft, rl.hard, rl.type});
-  if (proc.capabilities) {
-    plan.has_caps = true;
-    plan.caps.bounding = linux::capabilities_from_names(proc.capabilities->bounding);
-    plan.caps.effective = linux::capabilities_from_names(proc.capabilities->effective);
-    plan.caps.permitted = linux::capabilities_from_names(proc.capabilities->permitted);
-    plan.caps.inheritable = linux::capabilities_from_names(proc.capabilities->inheritable);
-    plan.caps.ambient = linux::capabilities_from_names(proc.capabilities->ambient);
-  }
-  plan.uid = proc.user.uid;
-  plan.gid = proc.user.gid;
-  plan.groups.assign(proc.user.additional_gids.begin(), proc.user.additional_gids.end());
+  build_process_plan(plan.process, proc, spec, seccomp_cache, "process");
+  plan.process.preserve_fds = opts.preserve_fds;
   // An unprivileged creator must deny setgroups before mapping its gid.
-  plan.set_groups = !(plan.new_user_ns && ::geteuid() != 0);
-
-  if (l.seccomp) {
-    linux::SeccompProfile p;
-    p.default_action = l.seccomp->default_action;
-    p.default_errno_ret = l.seccomp->default_errno_ret;
-    p.architectures = l.seccomp->architectures;
-    p.flags = l.seccomp->flags;
-    for (const auto& s : l.seccomp->syscalls) {
-      linux::SeccompRule rule{s.names, s.action, s.errno_ret, {}};
-      for (const auto& a : s.args) rule.args.push_back({a.index, a.value, a.value_two, a.op});
-      p.syscalls.push_back(std::move(rule));
-    }
-    plan.seccomp = with_context("linux.seccomp", [&] { return linux::compile_seccomp(p, seccomp_cache); });
-    if (plan.seccomp.notify) fail("linux.seccomp: SCMP_ACT_NOTIFY is not supported yet");
-  }
+  plan.process.set_groups = !(plan.new_user_ns && ::geteuid() != 0);
 }
 
 }  // namespace hull::runtime

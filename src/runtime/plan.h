@@ -17,6 +17,9 @@ std::string resolve_rootfs(const oci::Spec& spec, const std::string& bundle);
 void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts, const std::string& rootfs,
                 cgroup::Manager* cgroup, const std::string& seccomp_cache);
 
+// CLONE_NEW* of a namespace type.
+int namespace_flag(oci::NamespaceType type);
+
 // clone flags for the namespaces created by clone3 itself (fast path).
 int clone_flags(const InitPlan& plan, const oci::Spec& spec);
 

@@ -81,7 +81,8 @@ def containerd(tmp_path_factory):
 @pytest.fixture(scope="session")
 def ctr_session(containerd, archive):
     from engines import Engine, SYSTEM_PATH
-    ctr = Engine(["ctr", "--address", containerd.socket, "--namespace", "hulltest"], {"PATH": SYSTEM_PATH})
+    ctr = Engine(["ctr", "--address", containerd.socket, "--namespace", "hulltest"], {"PATH": SYSTEM_PATH},
+                 containerd.home)
     ctr("images", "import", archive)
     ctr.home = containerd.home
     ctr.runc_root = containerd.home / "hull-state"

@@ -55,9 +55,11 @@ def hard_limit(res, cap):
 class Engine:
     """A command line with fixed leading arguments and environment."""
 
-    def __init__(self, argv, env):
+    def __init__(self, argv, env, cwd):
         self.argv = [str(a) for a in argv]
         self.env = env
+        # conmon drops files (an "oom" marker) in its working directory: keep them in the temp dir.
+        self.cwd = cwd
 
     def __call__(self, *args, check=True, input=None, timeout=120, tty=False):
         cmd = self.argv + [str(a) for a in args]
@@ -65,7 +67,7 @@ class Engine:
             # A real terminal for -t: `script` runs the command on a pty of its own.
             cmd = ["script", "-qec", shlex.join(cmd), "/dev/null"]
         p = subprocess.run(cmd, capture_output=True, text=True, input=input, timeout=timeout, env=self.env,
-                           stdin=subprocess.DEVNULL if input is None else None)
+                           cwd=self.cwd, stdin=subprocess.DEVNULL if input is None else None)
         if check and p.returncode != 0:
             raise AssertionError(f"{shlex.join(cmd)} exited {p.returncode}\nstdout: {p.stdout}\nstderr: {p.stderr}")
         return p
@@ -106,7 +108,7 @@ graphroot = "{home}/root"
     env = {"PATH": SYSTEM_PATH, "CONTAINERS_CONF": str(home / "containers.conf"),
            "CONTAINERS_STORAGE_CONF": str(home / "storage.conf"),
            "CONTAINERS_REGISTRIES_CONF": str(home / "registries.conf"), "TMPDIR": str(home / "tmp")}
-    return Engine(["podman"], env)
+    return Engine(["podman"], env, home)
 
 
 class Daemon:
@@ -117,7 +119,7 @@ class Daemon:
         self.log = log
         prefix = ["unshare", "--net"] if new_netns else []
         self.proc = subprocess.Popen(prefix + [str(a) for a in argv], stdout=open(log, "w"), stderr=subprocess.STDOUT,
-                                     env=env, start_new_session=True)
+                                     env=env, cwd=log.parent, start_new_session=True)
 
     def wait_for(self, ready, timeout=30):
         deadline = time.time() + timeout
@@ -183,7 +185,7 @@ def dockerd_setup(home: Path, containerd_sock: Path, subnet_cidr: str):
             home / "exec", "--pidfile", home / "docker.pid", "-H", f"unix://{sock}", "--containerd", containerd_sock,
             "--containerd-namespace", "hull-docker", "--containerd-plugins-namespace", "hull-docker-plugins"]
     d = Daemon("dockerd", argv, home / "dockerd.log", {"PATH": SYSTEM_PATH}, new_netns=True)
-    docker = Engine(["/usr/bin/docker", "-H", f"unix://{sock}"], {"PATH": SYSTEM_PATH, "HOME": str(home)})
+    docker = Engine(["/usr/bin/docker", "-H", f"unix://{sock}"], {"PATH": SYSTEM_PATH, "HOME": str(home)}, home)
     d.wait_for(lambda: sock.exists() and docker("version", check=False).returncode == 0, timeout=60)
     d.cli = docker
     return d

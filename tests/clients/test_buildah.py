@@ -14,7 +14,7 @@ RUN echo "$STEP step" >> /built
 """)
     home = podman.home
     buildah = Engine(["buildah", "--root", home / "root", "--runroot", home / "runroot", "--storage-driver", "overlay"],
-                     podman.env)
+                     podman.env, home)
     p = buildah("bud", "--runtime", HULL_OCI, "--isolation", "oci", "--network", "none", "--layers=false",
                 "--tag", "localhost/built-by-hull", ctx, timeout=300)
     assert "second step sees built-by-hull" in p.stdout, p.stdout + p.stderr

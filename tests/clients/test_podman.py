@@ -105,23 +105,35 @@ def test_limits_are_visible_in_the_cgroup(podman):
 
 def test_memory_limit_is_enforced_by_the_oom_killer(podman):
     # tail keeps the one endless line of /dev/zero in memory until the limit stops it.
-    p = podman("run", "--name", "hog", "--memory", "32m", "--memory-swap", "32m", IMAGE, "tail", "/dev/zero",
+    p = podman("run", "--rm", "--memory", "32m", "--memory-swap", "32m", IMAGE, "tail", "/dev/zero",
                check=False, timeout=120)
     assert p.returncode == 137, p.stderr
-    assert podman("inspect", "--format", "{{.State.OOMKilled}}", "hog").stdout.strip() == "true"
-    podman("rm", "hog")
+    # The kernel's OOM killer did it: the cgroup counts the kill (podman 4.3's OOMKilled flag
+    # stays false on this cgroup v1 host with runc as well, so the counter is what is read).
+    name = "hog"
+    podman("run", "-d", "--name", name, "--memory", "32m", "--memory-swap", "32m", IMAGE, "sh", "-c",
+           "tail /dev/zero; echo tail exited $?; sleep 100")
+    deadline = time.time() + 60
+    while "tail exited" not in podman("logs", name).stdout and time.time() < deadline:
+        time.sleep(0.2)
+    assert podman("logs", name).stdout == "tail exited 137\n"
+    oom = cgroup_file(podman, name, "memory", "memory.oom_control").read_text()
+    assert int(oom.split("oom_kill ")[1].split()[0]) >= 1, oom
+    podman("rm", "--force", "--time", "0", name)
 
 
 def test_pids_limit_makes_fork_fail(podman):
+    # The inner shell forks until the kernel refuses (ash then gives up); the outer one reports.
     name = "forks"
     podman("run", "-d", "--name", name, "--pids-limit", "10", IMAGE, "sh", "-c",
-           "i=0; while [ $i -lt 40 ]; do sleep 100 & i=$((i+1)); done; echo loop-done; wait")
+           'sh -c "while :; do sleep 100 & done"; echo bomb stopped $?; sleep 100')
     deadline = time.time() + 30
-    while "loop-done" not in podman("logs", name).stdout and time.time() < deadline:
+    while "bomb stopped" not in podman("logs", name).stdout and time.time() < deadline:
         time.sleep(0.2)
     logs = podman("logs", name)
     assert "can't fork" in logs.stderr + logs.stdout, logs
-    assert int(cgroup_file(podman, name, "pids", "pids.current").read_text()) == 10
+    assert "bomb stopped 2" in logs.stdout
+    assert 8 <= int(cgroup_file(podman, name, "pids", "pids.current").read_text()) <= 10
     events = cgroup_file(podman, name, "pids", "pids.events").read_text()
     assert int(events.split()[1]) > 0  # "max N": forks refused at the limit
     podman("rm", "--force", "--time", "0", name)

@@ -176,7 +176,8 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
       fail("{}.type: required for a mount that is not a bind mount", what);
     }
     if (ms.options.idmap) fail("{}: id-mapped mounts (idmap) are not supported yet", what);
-    if (ms.options.tmpcopyup) fail("{}: tmpcopyup is not supported yet", what);
+    if (ms.options.tmpcopyup && m.type != "tmpfs")
+      fail("{}: tmpcopyup applies to tmpfs mounts only, not type {:?}", what, m.type);
     r.mounts.push_back(std::move(ms));
   }
   r.devices = linux::default_devices();

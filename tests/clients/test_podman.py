@@ -137,3 +137,12 @@ def test_pids_limit_makes_fork_fail(podman):
     events = cgroup_file(podman, name, "pids", "pids.events").read_text()
     assert int(events.split()[1]) > 0  # "max N": forks refused at the limit
     podman("rm", "--force", "--time", "0", name)
+
+
+def test_read_only_root_and_tmpfs(podman):
+    # --read-only and --tmpfs give hull tmpfs mounts with tmpcopyup: what the image has at the
+    # destination is copied in (/tmp keeps its 1777), the rest of the root refuses writes.
+    p = podman("run", "--rm", "--read-only", "--tmpfs", "/etc", IMAGE, "sh", "-c",
+               "cat /etc/passwd | head -1; stat -c %a /tmp; touch /tmp/ok /etc/ok && echo writable; "
+               "touch /bin/x 2>/dev/null || echo root-read-only")
+    assert p.stdout == "root:x:0:0:root:/root:/bin/sh\n1777\nwritable\nroot-read-only\n", p.stderr

@@ -16,6 +16,7 @@
 #include "linux/idmap.h"
 #include "linux/namespaces.h"
 #include "linux/process_attrs.h"
+#include "linux/rootfs.h"
 #include "linux/syscalls.h"
 #include "linux/terminal.h"
 #include "oci/state.h"
@@ -129,6 +130,10 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   // The units' errors name the field (linux.resources.memory.limit) themselves.
   if (spec.linux.resources) cg->apply(*spec.linux.resources, false);
   log::step("cgroup");
+  // After the cgroup exists: podman binds the container's own cgroup directory into a
+  // user-namespaced container, and that source must be there to be cloned.
+  if (plan.rootfs.bind_devices)
+    with_context("open mount sources", [&] { linux::open_sources(plan.rootfs, plan.source_fds); });
 
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) fail_errno("socketpair");

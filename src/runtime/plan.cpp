@@ -188,7 +188,6 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
     if (same != r.devices.end()) *same = n;
     else r.devices.push_back(n);
   }
-  if (r.bind_devices) with_context("open mount sources", [&] { linux::open_sources(r, plan.source_fds); });
   r.masked_paths = l.masked_paths;
   r.readonly_paths = l.readonly_paths;
 

@@ -146,3 +146,17 @@ def test_read_only_root_and_tmpfs(podman):
                "cat /etc/passwd | head -1; stat -c %a /tmp; touch /tmp/ok /etc/ok && echo writable; "
                "touch /bin/x 2>/dev/null || echo root-read-only")
     assert p.stdout == "root:x:0:0:root:/root:/bin/sh\n1777\nwritable\nroot-read-only\n", p.stderr
+
+
+def test_user_namespace_from_uidmap(podman):
+    # With a user namespace on cgroup v1, podman binds the container's own cgroup directories
+    # into it: hull must open those sources after it made the cgroup.
+    name = "mapped"
+    podman("run", "-d", "--name", name, "--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536", IMAGE,
+           "sleep", "100")
+    pid = int(podman("inspect", "--format", "{{.State.Pid}}", name).stdout)
+    assert open(f"/proc/{pid}/uid_map").read().split() == ["0", "100000", "65536"]
+    assert Path(f"/proc/{pid}").stat().st_uid == 100000
+    assert podman("exec", name, "id", "-u").stdout == "0\n"
+    assert "memory" in podman("exec", name, "ls", "/sys/fs/cgroup").stdout.split()
+    podman("rm", "--force", "--time", "0", name)

@@ -56,6 +56,7 @@ int oci_main(int argc, char** argv) {
 
   OciEnv env;
   register_lifecycle(app, env);
+  register_exec(app, env);
   register_info(app, env);
   register_cgroup(app, env);
 

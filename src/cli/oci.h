@@ -21,6 +21,7 @@ struct OciEnv {
 std::string absolute_path(const std::string& p);
 
 void register_lifecycle(CLI::App& app, OciEnv& env);  // create run start state kill delete list
+void register_exec(CLI::App& app, OciEnv& env);       // exec
 void register_info(CLI::App& app, OciEnv& env);       // spec features checkpoint restore
 void register_cgroup(CLI::App& app, OciEnv& env);     // pause resume update events ps
 

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <vector>
 
+#include "linux/syscalls.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -55,6 +57,33 @@ Fd open_namespace(const std::string& path, int flag) {
 
 void join_namespace(int fd, int flag, const std::string& path) {
   if (::setns(fd, flag) < 0) fail_errno("join {} namespace {}", ns_proc_name(flag), path);
+}
+
+// -1 unknown, 0 no, 1 yes (STYLE.md rule 5).
+static int g_pidfd_setns = -1;
+
+void join_namespaces_of(int pidfd, pid_t pid, int flags) {
+  if (flags == 0) return;
+  if (g_pidfd_setns != 0) {
+    if (::setns(pidfd, flags) == 0) {
+      g_pidfd_setns = 1;
+      return;
+    }
+    // Kernels before 5.8 refuse a pidfd with EINVAL; anything else is a real failure.
+    if (errno != EINVAL || g_pidfd_setns == 1) fail_errno("join the namespaces of process {}", pid);
+    g_pidfd_setns = 0;
+  }
+  // The per-file fallback: open them all first (the pidfd proves the pid is still the same
+  // process), then join, the user namespace first so the others are joined with its privileges.
+  std::vector<std::pair<Fd, int>> fds;
+  for (int flag : {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWPID, CLONE_NEWCGROUP,
+                   CLONE_NEWTIME}) {
+    if (!(flags & flag)) continue;
+    std::string path = fmt::format("/proc/{}/ns/{}", pid, ns_proc_name(flag));
+    fds.emplace_back(open_namespace(path, flag), flag);
+  }
+  if (sys::pidfd_send_signal(pidfd, 0) < 0) fail_errno("process {}", pid);
+  for (auto& [fd, flag] : fds) join_namespace(fd.get(), flag, fmt::format("of process {}", pid));
 }
 
 void enter_new_time_namespace(long long mono_s, long mono_ns, long long boot_s, long boot_ns) {

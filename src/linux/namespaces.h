@@ -24,6 +24,10 @@ const char* ns_description(int clone_flag);
 Fd open_namespace(const std::string& path, int clone_flag);
 void join_namespace(int fd, int clone_flag, const std::string& path);
 
+// Joins the namespaces `flags` (CLONE_NEW*) of a running process: one setns on its pidfd
+// (Linux 5.8+), else one setns per /proc/PID/ns file, the user namespace first.
+void join_namespaces_of(int pidfd, pid_t pid, int flags);
+
 // Sets time namespace offsets for the namespace the caller's children will be in, then
 // moves the caller into it (offsets can only be written before a process enters it).
 void enter_new_time_namespace(long long monotonic_secs, long monotonic_nsecs,

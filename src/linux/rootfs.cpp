@@ -78,6 +78,16 @@ void check_fs_magic(int fd, long magic, const MountSpec& m) {
   if (sf.f_type != magic) fail("{}: {} on {} is not a real {}", m.what, m.type, m.destination, m.type);
 }
 
+void copy_up(int root_fd, int under, const MountSpec& m) {
+  Fd fresh = open_in_root(root_fd, m.destination, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+  if (!fresh) fail_errno("{}: open {}", m.what, m.destination);
+  with_context(m.what + ": tmpcopyup", [&] { copy_tree(under, fresh.get(), m.destination); });
+  const MountOptions& o = m.options;
+  if ((o.flags & MS_RDONLY) &&
+      ::mount(nullptr, fd_path(fresh.get()).c_str(), nullptr, MS_REMOUNT | o.flags, o.data.c_str()) < 0)
+    fail_errno("{}: make {} read-only", m.what, m.destination);
+}
+
 void mount_one(int root_fd, const MountSpec& m) {
   const MountOptions& o = m.options;
   if (m.type == "symlink") {
@@ -97,8 +107,13 @@ void mount_one(int root_fd, const MountSpec& m) {
     unsigned long flags = MS_BIND | (o.recursive ? MS_REC : 0);
     with_context(m.what, [&] { mount_at_fd(m.source, target.get(), m.destination, "", flags, ""); });
   } else {
+    // tmpcopyup: what the image has at the destination is read through an fd taken before
+    // the tmpfs hides it, and copied in before a read-only flag applies.
+    Fd under = o.tmpcopyup ? openat_or_fail(target.get(), ".", O_RDONLY | O_DIRECTORY) : Fd();
+    unsigned long flags = o.tmpcopyup ? o.flags & ~MS_RDONLY : o.flags;
     std::string source = m.source.empty() ? m.type : m.source;
-    with_context(m.what, [&] { mount_at_fd(source, target.get(), m.destination, m.type, o.flags, o.data); });
+    with_context(m.what, [&] { mount_at_fd(source, target.get(), m.destination, m.type, flags, o.data); });
+    if (under) copy_up(root_fd, under.get(), m);
   }
   // From here on the fd must be the new mount, not the directory underneath it.
   target = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);

@@ -12,9 +12,11 @@
 #include <cstring>
 
 #include "cgroup/manager.h"
+#include "linux/clone.h"
 #include "linux/idmap.h"
 #include "linux/namespaces.h"
 #include "linux/process_attrs.h"
+#include "linux/rootfs.h"
 #include "linux/syscalls.h"
 #include "linux/terminal.h"
 #include "oci/state.h"
@@ -31,54 +33,6 @@
 
 namespace hull::runtime {
 namespace {
-
-// -1 unknown, 0 no, 1 yes (STYLE.md rule 5).
-int g_have_clone3 = -1;
-
-struct CloneResult {
-  pid_t pid = -1;
-  Fd pidfd;
-  bool into_cgroup = false;
-};
-
-// clone3 with CLONE_PIDFD (and CLONE_INTO_CGROUP when given a cgroup fd); falls back to
-// clone() + pidfd_open on kernels without clone3, and to a later cgroup join without
-// CLONE_INTO_CGROUP. Returns pid 0 in the child.
-CloneResult clone_init(int flags, int cgroup_fd) {
-  CloneResult r;
-  if (g_have_clone3 != 0) {
-    int pidfd = -1;
-    struct clone_args args = {};
-    args.flags = static_cast<uint64_t>(flags) | CLONE_PIDFD;
-    args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
-    args.exit_signal = SIGCHLD;
-    if (cgroup_fd >= 0) {
-      args.flags |= CLONE_INTO_CGROUP;
-      args.cgroup = static_cast<uint64_t>(cgroup_fd);
-    }
-    long pid = sys::clone3(&args);
-    if (pid < 0 && cgroup_fd >= 0 && errno != ENOSYS) {
-      log::debug("clone3 into cgroup: {}; joining the cgroup afterwards", errno_text(errno));
-      args.flags &= ~static_cast<uint64_t>(CLONE_INTO_CGROUP);
-      cgroup_fd = -1;
-      pid = sys::clone3(&args);
-    }
-    if (pid >= 0) {
-      g_have_clone3 = 1;
-      r.pid = static_cast<pid_t>(pid);
-      if (pid > 0) r.pidfd.reset(pidfd);
-      r.into_cgroup = cgroup_fd >= 0;
-      return r;
-    }
-    if (errno != ENOSYS) fail_errno("clone3 the container init");
-    g_have_clone3 = 0;
-  }
-  long pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
-  if (pid < 0) fail_errno("clone the container init");
-  r.pid = static_cast<pid_t>(pid);
-  if (pid > 0) r.pidfd.reset(sys::pidfd_open(r.pid));
-  return r;
-}
 
 Fd listen_start_socket(int dir_fd) {
   Fd s(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
@@ -195,6 +149,12 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
     if (spec.linux.resources) cg->apply(cgroup_resources(spec), false);
   }
   log::step("cgroup");
+  // After the cgroup exists: podman binds the container's own cgroup directory into a
+  // user-namespaced container, and that source must be there to be cloned. Only root clones
+  // the sources from the host (the container's root may not reach them); an unprivileged
+  // creator cannot clone mounts of the host, and its init can reach what it can.
+  if (plan.rootfs.bind_devices && ::geteuid() == 0)
+    with_context("open mount sources", [&] { linux::open_sources(plan.rootfs, plan.source_fds); });
 
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) fail_errno("socketpair");
@@ -238,7 +198,8 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
     old_cwd = open_or_fail(".", O_PATH | O_DIRECTORY);
     if (::chdir(rootfs.c_str()) < 0) fail_errno("chdir {}", rootfs);
   }
-  CloneResult cr = clone_init(flags, cgroup_fd);
+  linux::CloneResult cr =
+      with_context("start the container init", [&] { return linux::clone_process(flags, cgroup_fd); });
   if (cr.pid == 0) {
     // Our copies of the parent's fds: the state dir lock must stay with the parent only.
     parent_end.reset();

@@ -2,16 +2,13 @@
 #include "runtime/init.h"
 
 #include <fcntl.h>
-#include <pty.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,10 +17,6 @@
 #include "linux/exec_seal.h"
 #include "linux/lsm.h"
 #include "linux/namespaces.h"
-#include "linux/path.h"
-#include "linux/seccomp.h"
-#include "linux/syscalls.h"
-#include "linux/terminal.h"
 #include "oci/state.h"
 #include "runtime/exec_process.h"
 #include "runtime/hooks.h"
@@ -37,13 +30,6 @@ namespace {
 
 // Where an error goes: the sync socket until start, then whoever sent kStart.
 int g_report_fd = -1;
-
-std::string env_value(const std::vector<std::string>& env, std::string_view name) {
-  for (const auto& e : env)
-    if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=')
-      return e.substr(name.size() + 1);
-  return {};
-}
 
 void become_root() {
   // In a user namespace: become its root (if mapped) so files are created as the
@@ -83,20 +69,6 @@ void slow_path_namespaces(InitPlan& plan) {
   }
 }
 
-void setup_terminal(InitPlan& plan, int root_fd) {
-  (void)root_fd;
-  linux::Pty pty = linux::open_pty_in_container();
-  if (const auto& cs = plan.spec->process->console_size)
-    linux::set_window_size(pty.master.get(), cs->height, cs->width);
-  linux::send_fd(plan.console_fd, pty.master.get(), "console");
-  ::close(plan.console_fd);
-  plan.console_fd = -1;
-  pty.master.reset();
-  linux::make_controlling_terminal(pty.slave.get());
-  Fd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  linux::mount_console(root.get(), pty.slave.get());
-}
-
 // Waits for the start signal: kStart on the sync socket (`run`), or, once `create` has
 // exited, a connection on start.sock (`start`). Returns the fd to report errors on.
 int wait_for_start(InitPlan& plan) {
@@ -123,31 +95,10 @@ int wait_for_start(InitPlan& plan) {
 }
 
 std::string listener_state(const InitPlan& plan) {
-  if (!plan.seccomp.notify) return {};
+  if (!plan.process.seccomp.notify) return {};
   const auto& sc = *plan.spec->linux.seccomp;
-  return oci::container_process_state_json(plan.state_json, oci::state_from_json(plan.state_json).pid, sc.listener_metadata);
-}
-
-linux::ExecLabel exec_label(const oci::Process& p) {
-  if (!p.apparmor_profile.empty()) return linux::apparmor_exec_label(p.apparmor_profile);
-  if (!p.selinux_label.empty()) return linux::selinux_exec_label(p.selinux_label);
-  return {};
-}
-
-[[noreturn]] void exec_process(InitPlan& plan, const std::string& exe, int stub_fd) {
-  FinalExec e;
-  e.process = &*plan.spec->process;
-  e.exe = exe;
-  e.preserve_fds = plan.preserve_fds;
-  e.report_fd = g_report_fd;
-  e.stub_fd = stub_fd;
-  e.label = exec_label(*e.process);
-  if (plan.spec->linux.seccomp && !plan.seccomp_early) {
-    e.seccomp = &plan.seccomp;
-    e.listener_socket = plan.seccomp_listener.get();
-    e.listener_state = listener_state(plan);
-  }
-  exec_container_process(e);
+  return oci::container_process_state_json(plan.state_json, oci::state_from_json(plan.state_json).pid,
+                                           sc.listener_metadata);
 }
 
 void run_init(InitPlan& plan) {
@@ -193,29 +144,15 @@ void run_init(InitPlan& plan) {
   // sysctl before finish_rootfs: it makes /proc/sys read-only (runc's order too).
   linux::apply_sysctl(spec.linux.sysctl);
   linux::finish_rootfs(plan.rootfs);
-  if (proc.terminal) setup_terminal(plan, -1);
-
-  linux::apply_rlimits(plan.rlimits);
-  if (spec.linux.personality) linux::set_personality(spec.linux.personality->domain);
-  if (proc.io_priority) linux::set_io_priority(proc.io_priority->klass, proc.io_priority->priority);
-  if (proc.scheduler) {
-    const auto& s = *proc.scheduler;
-    linux::set_scheduler({s.policy, s.nice, s.priority, s.flags, s.runtime, s.deadline, s.period});
+  if (proc.terminal) {
+    setup_terminal(plan.console_fd, proc, true);
+    ::close(plan.console_fd);
+    plan.console_fd = -1;
   }
   // Made before any filter is in place: a profile need not allow memfd_create.
   Fd stub = linux::open_exec_stub();
-  if (plan.seccomp_early) install_seccomp(plan.seccomp, plan.seccomp_listener.get(), listener_state(plan));
-  if (plan.has_caps) linux::drop_bounding_set(plan.caps.bounding);
-  linux::switch_user(plan.uid, plan.gid, plan.groups, plan.set_groups);
-  if (plan.has_caps) linux::apply_capabilities(plan.caps);
-  if (proc.user.umask) ::umask(static_cast<mode_t>(*proc.user.umask & 0777));
-
-  if (::chdir(proc.cwd.c_str()) < 0) fail_errno("chdir to cwd {}", quote(proc.cwd));
-  // CVE-2024-21626: a cwd reached through a leaked fd would be outside the root; getcwd
-  // then fails or answers "(unreachable)".
-  char cwd[4096];
-  if (!::getcwd(cwd, sizeof cwd) || cwd[0] != '/') fail_err(ENOENT, "cwd {} is outside the container's root", quote(proc.cwd));
-  std::string exe = find_executable(proc.args[0], env_value(proc.env, "PATH"));
+  plan.process.listener_state = listener_state(plan);
+  std::string exe = prepare_process(plan.process);
 
   // As PID 1 of its namespace the init would ignore SIGTERM & co. while it waits: make
   // them end it, as they end any process. execve resets these handlers.
@@ -225,30 +162,10 @@ void run_init(InitPlan& plan) {
   send_msg(plan.sync_fd, Msg::kReady);
   g_report_fd = wait_for_start(plan);
   run_hooks(spec.hooks.start_container, "startContainer", plan.state_json);
-  exec_process(plan, exe, stub.get());
+  exec_process(plan.process, exe, g_report_fd, stub.get());
 }
 
 }  // namespace
-
-std::string find_executable(const std::string& name, const std::string& path_env) {
-  auto usable = [](const std::string& p) {
-    struct stat st;
-    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
-  };
-  if (name.find('/') != std::string::npos) {
-    struct stat st;
-    if (::stat(name.c_str(), &st) < 0) fail_errno("exec {}", quote(name));
-    if (S_ISDIR(st.st_mode)) fail_err(EACCES, "exec {}: is a directory", quote(name));
-    if (::access(name.c_str(), X_OK) < 0) fail_errno("exec {}", quote(name));
-    return name;
-  }
-  std::string path = path_env.empty() ? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" : path_env;
-  for (const auto& dir : split(path, ':')) {
-    std::string candidate = path_join(dir.empty() ? "." : dir, name);
-    if (usable(candidate)) return candidate;
-  }
-  fail_err(ENOENT, "exec: {}: executable file not found in $PATH", quote(name));
-}
 
 static void report(InitPlan& plan, int err, const std::string& message) {
   try {

@@ -8,11 +8,9 @@
 #include <utility>
 #include <vector>
 
-#include "linux/caps.h"
-#include "linux/process_attrs.h"
 #include "linux/rootfs.h"
-#include "linux/seccomp.h"
 #include "oci/spec.h"
+#include "runtime/process.h"
 #include "util/fd.h"
 
 namespace hull::runtime {
@@ -27,7 +25,6 @@ struct InitPlan {
   int sync_fd = -1;          // the child's end of the socketpair
   int start_listen_fd = -1;  // start.sock, -1 for `run` (kStart comes on sync_fd)
   int console_fd = -1;       // connected --console-socket, -1 without a terminal
-  int preserve_fds = 0;
 
   // Namespaces given by path, opened (and type-checked) by the parent.
   std::vector<std::pair<Fd, int>> join;  // (fd, CLONE_NEW*)
@@ -44,18 +41,7 @@ struct InitPlan {
   linux::RootfsPlan rootfs;
   std::vector<Fd> source_fds;  // rootfs and bind sources, opened by the parent (owned here)
 
-  std::vector<linux::Rlimit> rlimits;
-  bool has_caps = false;
-  linux::CapSets caps;
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::vector<gid_t> groups;
-  bool set_groups = true;
-  linux::SeccompFilter seccomp;  // compiled by the parent, loaded last before execve
-  // Without no_new_privs the kernel wants CAP_SYS_ADMIN to load a filter: then it is loaded
-  // before the capabilities are dropped (as runc does), else last before the exec.
-  bool seccomp_early = false;
-  Fd seccomp_listener;            // connected to linux.seccomp.listenerPath (a host path)
+  ProcessPlan process;
   // CVE-2019-5736: the init is non-dumpable from its first instruction when the creator is
   // root; an unprivileged creator must first write the id maps into /proc/PID (kGo).
   bool undumpable_from_start = true;
@@ -63,9 +49,5 @@ struct InitPlan {
 
 // Runs in the child after clone3; never returns.
 [[noreturn]] void container_init(InitPlan& plan);
-
-// Finds an executable the way execvp does, in `path_env` ("PATH=..." value), checking that it
-// exists and is executable. Throws "exec: "name": executable file not found in $PATH".
-std::string find_executable(const std::string& name, const std::string& path_env);
 
 }  // namespace hull::runtime

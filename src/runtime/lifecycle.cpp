@@ -12,6 +12,7 @@
 #include "cgroup/manager.h"
 #include "linux/syscalls.h"
 #include "oci/parse.h"
+#include "runtime/foreground.h"
 #include "runtime/hooks.h"
 #include "runtime/container.h"
 #include "runtime/runtime.h"
@@ -135,18 +136,7 @@ void start_created(const Context& ctx, Created& c) {
   run_hooks_warn(c.spec->hooks.poststart, "poststart", oci::state_to_public_json(c.state, false));
 }
 
-int wait_exit(Created& c) {
-  int status = 0;
-  for (;;) {
-    pid_t r = ::waitpid(c.pid, &status, 0);
-    if (r == c.pid) break;
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) fail_errno("wait for container {}", c.id);
-  }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 255;
-}
+int wait_exit(Created& c) { return wait_child(c.pid); }
 
 void start(const Context& ctx, const std::string& id) {
   StateStore store(ctx.root);

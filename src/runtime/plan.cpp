@@ -4,6 +4,7 @@
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -17,9 +18,8 @@
 #include "util/strings.h"
 
 namespace hull::runtime {
-namespace {
 
-int flag_of(oci::NamespaceType t) {
+int namespace_flag(oci::NamespaceType t) {
   switch (t) {
     case oci::NamespaceType::pid: return CLONE_NEWPID;
     case oci::NamespaceType::network: return CLONE_NEWNET;
@@ -32,6 +32,8 @@ int flag_of(oci::NamespaceType t) {
   }
   return 0;
 }
+
+namespace {
 
 bool maps_zero(const std::vector<oci::IdMapping>& m) {
   return std::any_of(m.begin(), m.end(), [](auto& x) { return x.container_id == 0; });
@@ -107,14 +109,8 @@ void check_proc_destination(const linux::MountSpec& m, bool bind) {
 
 // apparmorProfile and selinuxLabel are applied where the LSM is enabled; asked for where it is
 // not, they are an error (silently running unconfined would be worse).
-void check_lsm_labels(const oci::Spec& spec) {
-  const oci::Process& p = *spec.process;
-  if (!p.apparmor_profile.empty() && !linux::apparmor_enabled())
-    fail("process.apparmorProfile: {} asked for, but AppArmor is not enabled on this host", quote(p.apparmor_profile));
-  if (!p.selinux_label.empty() && !linux::selinux_enabled())
-    fail("process.selinuxLabel: {} asked for, but SELinux is not enabled on this host", quote(p.selinux_label));
-  if (!p.apparmor_profile.empty() && !p.selinux_label.empty())
-    fail("process.apparmorProfile and process.selinuxLabel: only one LSM label can be applied");
+// The process's labels are checked with the rest of it (process.h).
+void check_mount_label(const oci::Spec& spec) {
   if (!spec.linux.mount_label.empty() && !linux::selinux_enabled())
     fail("linux.mountLabel: {} asked for, but SELinux is not enabled on this host", quote(spec.linux.mount_label));
 }
@@ -143,7 +139,7 @@ int clone_flags(const InitPlan& plan, const oci::Spec& spec) {
   int flags = 0;
   for (const auto& ns : spec.linux.namespaces) {
     if (!ns.path.empty()) continue;
-    int f = flag_of(ns.type);
+    int f = namespace_flag(ns.type);
     // cgroup: unshared by the init after it is in its cgroup, or its namespace root would be
     // the runtime's cgroup; time: offsets must be written before anyone enters it.
     if (f == CLONE_NEWCGROUP || f == CLONE_NEWTIME) continue;
@@ -158,7 +154,6 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
   const oci::Process& proc = *spec.process;
   plan.spec = &spec;
   plan.id = opts.id;
-  plan.preserve_fds = opts.preserve_fds;
   plan.no_new_keyring = opts.no_new_keyring;
 
   const oci::Namespace* mnt = l.find_namespace(oci::NamespaceType::mount);
@@ -173,7 +168,7 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
   for (size_t i = 0; i < l.namespaces.size(); ++i) {
     const auto& ns = l.namespaces[i];
     if (ns.path.empty()) continue;
-    int flag = flag_of(ns.type);
+    int flag = namespace_flag(ns.type);
     Fd fd = with_context(fmt::format("linux.namespaces[{}].path", i), [&] { return linux::open_namespace(ns.path, flag); });
     // A PID namespace is joined by the parent right before clone3 (it only affects children).
     if (flag != CLONE_NEWPID) any_path = true;
@@ -185,7 +180,7 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
   bool slow = plan.join_user_first || (plan.new_user_ns && any_path);
   if (slow) {
     for (const auto& ns : l.namespaces) {
-      int f = flag_of(ns.type);
+      int f = namespace_flag(ns.type);
       if (ns.path.empty() && f != CLONE_NEWCGROUP && f != CLONE_NEWTIME) plan.unshare_after_join |= f;
     }
     plan.fork_for_pid_ns = plan.unshare_after_join & CLONE_NEWPID;
@@ -228,7 +223,8 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
     if (!l.mount_label.empty() && !bind && m.type != "proc" && m.type != "sysfs")
       ms.options.data = linux::with_mount_label(ms.options.data, l.mount_label);
     if (ms.options.idmap) fail("{}: id-mapped mounts (idmap) are not supported yet", what);
-    if (ms.options.tmpcopyup) fail("{}: tmpcopyup is not supported yet", what);
+    if (ms.options.tmpcopyup && m.type != "tmpfs")
+      fail("{}: tmpcopyup applies to tmpfs mounts only, not type {:?}", what, m.type);
     r.mounts.push_back(std::move(ms));
   }
   r.devices = linux::default_devices();
@@ -239,57 +235,17 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
     if (same != r.devices.end()) *same = n;
     else r.devices.push_back(n);
   }
-  // Root clones the sources from the host (the container's root may not reach them); an
-  // unprivileged creator cannot clone mounts of the host, and its init can reach what it can.
-  if (r.bind_devices && ::geteuid() == 0)
-    with_context("open mount sources", [&] { linux::open_sources(r, plan.source_fds); });
   r.masked_paths = l.masked_paths;
   r.readonly_paths = l.readonly_paths;
 
   // The process.
-  for (const auto& rl : proc.rlimits)
-    plan.rlimits.push_back({linux::rlimit_from_name(rl.type), rl.soft, rl.hard, rl.type});
-  if (proc.capabilities) {
-    plan.has_caps = true;
-    plan.caps.bounding = linux::capabilities_from_names(proc.capabilities->bounding);
-    plan.caps.effective = linux::capabilities_from_names(proc.capabilities->effective);
-    plan.caps.permitted = linux::capabilities_from_names(proc.capabilities->permitted);
-    plan.caps.inheritable = linux::capabilities_from_names(proc.capabilities->inheritable);
-    plan.caps.ambient = linux::capabilities_from_names(proc.capabilities->ambient);
-  }
-  plan.uid = proc.user.uid;
-  plan.gid = proc.user.gid;
-  plan.groups.assign(proc.user.additional_gids.begin(), proc.user.additional_gids.end());
+  build_process_plan(plan.process, proc, spec, seccomp_cache, "process");
+  plan.process.preserve_fds = opts.preserve_fds;
   // An unprivileged creator must deny setgroups before mapping its gid.
-  plan.set_groups = !(plan.new_user_ns && ::geteuid() != 0);
+  plan.process.set_groups = !(plan.new_user_ns && ::geteuid() != 0);
 
-  check_lsm_labels(spec);
+  check_mount_label(spec);
   plan.undumpable_from_start = ::geteuid() == 0;
-  if (l.seccomp) {
-    linux::SeccompProfile p;
-    p.default_action = l.seccomp->default_action;
-    p.default_errno_ret = l.seccomp->default_errno_ret;
-    p.architectures = l.seccomp->architectures;
-    p.flags = l.seccomp->flags;
-    for (const auto& s : l.seccomp->syscalls) {
-      linux::SeccompRule rule{s.names, s.action, s.errno_ret, {}};
-      for (const auto& a : s.args) rule.args.push_back({a.index, a.value, a.value_two, a.op});
-      p.syscalls.push_back(std::move(rule));
-    }
-    plan.seccomp = with_context("linux.seccomp", [&] { return linux::compile_seccomp(p, seccomp_cache); });
-    plan.seccomp_early = !proc.no_new_privileges;
-    if (plan.seccomp.notify) {
-      // The init sends the listener with sendmsg right after loading the filter: a notified
-      // sendmsg would wait for an agent that has no fd yet (runc refuses notify on write).
-      for (const auto& name : linux::notified_syscalls(p))
-        if (name == "sendmsg" || name == "socketcall")
-          fail("linux.seccomp.syscalls: SCMP_ACT_NOTIFY on {} is not supported: hull hands the listener over with it",
-               name);
-      if (l.seccomp->listener_path.empty()) fail("linux.seccomp.listenerPath: required with SCMP_ACT_NOTIFY");
-      // A host path: connected here, before the init leaves the host's mount namespace.
-      plan.seccomp_listener = linux::connect_unix(l.seccomp->listener_path, "linux.seccomp.listenerPath");
-    }
-  }
 }
 
 }  // namespace hull::runtime

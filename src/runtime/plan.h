@@ -21,6 +21,9 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
 // allowed too (runc does the same; the config's rules could otherwise deny its own devices).
 oci::Resources cgroup_resources(const oci::Spec& spec);
 
+// CLONE_NEW* of a namespace type.
+int namespace_flag(oci::NamespaceType type);
+
 // clone flags for the namespaces created by clone3 itself (fast path).
 int clone_flags(const InitPlan& plan, const oci::Spec& spec);
 

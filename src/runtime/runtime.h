@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,37 @@ int wait_exit(Created& c);
 // container's exit code (128+N for signal N); 0 when detached.
 int run(const Context& ctx, CreateOptions opts, std::shared_ptr<const oci::Spec> spec, const std::string& config_json,
         bool detach, bool keep);
+
+// runc's exec flags that change the process (on top of --process, or of the container's own).
+struct ExecChanges {
+  std::vector<std::string> args;  // replace process.args
+  std::vector<std::string> env;   // -e NAME=VALUE: added, replacing the same NAME
+  std::string cwd;
+  std::optional<uint32_t> uid, gid;
+  std::vector<uint32_t> additional_gids;
+  std::vector<std::string> caps;  // --cap: added to bounding, effective and permitted
+  bool tty = false;
+  bool no_new_privs = false;
+  std::string apparmor, process_label;
+};
+
+struct ExecOptions {
+  std::string id;
+  std::optional<oci::Process> process;  // --process; else the container's process.args & co.
+  ExecChanges changes;
+  std::string console_socket;
+  std::string pid_file;
+  bool detach = false;
+  int preserve_fds = 0;
+  bool ignore_paused = false;
+  std::vector<std::string> cgroups;  // --cgroup [controllers:]path
+};
+
+// Runs a new process in a created or running container: it joins every namespace of the
+// init and its cgroup, and gets the container's rlimits, capabilities and seccomp unless the
+// process says otherwise. Returns its exit code (128+N for signal N); 0 when detached, once
+// it has exec'ed (and --pid-file is written).
+int exec(const Context& ctx, const ExecOptions& opts);
 
 void start(const Context& ctx, const std::string& id);
 void kill(const Context& ctx, const std::string& id, int sig, bool all);

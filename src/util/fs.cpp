@@ -115,21 +115,91 @@ void remove_at(int dirfd, const char* name) {
     if (errno == ENOENT) return;
     fail_errno("open {}", name);
   }
+  Fd dir(fd);
+  for (const auto& n : list_dir(dir.get(), name)) remove_at(dir.get(), n.c_str());
+  if (::unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT) fail_errno("rmdir {}", name);
+}
+
+void copy_file_data(int from, int to, const std::string& path) {
+  for (;;) {
+    ssize_t n = ::copy_file_range(from, nullptr, to, nullptr, 1 << 30, 0);
+    if (n == 0) return;
+    if (n > 0) continue;
+    if (errno == EINTR) continue;
+    if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+      fail_errno("copy {}", path);
+    break;
+  }
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(from, buf, sizeof buf);
+    if (n == 0) return;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail_errno("read {}", path);
+    }
+    write_all(to, std::string_view(buf, static_cast<size_t>(n)), path.c_str());
+  }
+}
+
+void copy_entry(int from_dir, int to_dir, const std::string& name, const std::string& path) {
+  struct stat st;
+  if (::fstatat(from_dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) fail_errno("stat {}", path);
+  mode_t perm = st.st_mode & 07777;
+  if (S_ISDIR(st.st_mode)) {
+    if (::mkdirat(to_dir, name.c_str(), 0700) < 0) fail_errno("mkdir {}", path);
+    Fd from = openat_or_fail(from_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    Fd to = openat_or_fail(to_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    copy_tree(from.get(), to.get(), path);
+  } else if (S_ISREG(st.st_mode)) {
+    Fd from = openat_or_fail(from_dir, name, O_RDONLY | O_NOFOLLOW);
+    Fd to = openat_or_fail(to_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+    copy_file_data(from.get(), to.get(), path);
+  } else if (S_ISLNK(st.st_mode)) {
+    std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+    ssize_t n = ::readlinkat(from_dir, name.c_str(), target.data(), target.size());
+    if (n < 0) fail_errno("readlink {}", path);
+    target.resize(static_cast<size_t>(n));
+    if (::symlinkat(target.c_str(), to_dir, name.c_str()) < 0) fail_errno("symlink {}", path);
+  } else if (::mknodat(to_dir, name.c_str(), st.st_mode & S_IFMT, st.st_rdev) < 0) {
+    fail_errno("mknod {}", path);
+  }
+  if (::fchownat(to_dir, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+    fail_errno("chown {}", path);
+  // After the chown, which clears setuid/setgid bits; symlinks have no mode of their own.
+  if (!S_ISLNK(st.st_mode) && ::fchmodat(to_dir, name.c_str(), perm, 0) < 0)
+    fail_errno("chmod {}", path);
+}
+}  // namespace
+
+std::vector<std::string> list_dir(int dirfd, const std::string& path) {
+  // readdir closes the fd it reads: give it a copy of its own.
+  int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) fail_errno("open {}", path);
   DIR* dir = ::fdopendir(fd);
   if (!dir) {
     ::close(fd);
-    fail_errno("opendir {}", name);
+    fail_errno("opendir {}", path);
   }
   std::vector<std::string> names;
+  errno = 0;
   while (dirent* de = ::readdir(dir)) {
     std::string_view n = de->d_name;
     if (n != "." && n != "..") names.emplace_back(n);
   }
-  for (const auto& n : names) remove_at(::dirfd(dir), n.c_str());
+  int err = errno;
   ::closedir(dir);
-  if (::unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT) fail_errno("rmdir {}", name);
+  if (err) {
+    errno = err;
+    fail_errno("read directory {}", path);
+  }
+  return names;
 }
-}  // namespace
+
+void copy_tree(int from_dir, int to_dir, const std::string& path) {
+  for (const auto& n : list_dir(from_dir, path))
+    copy_entry(from_dir, to_dir, n, path_join(path, n));
+}
 
 void remove_all(const std::string& path) { remove_at(AT_FDCWD, path.c_str()); }
 

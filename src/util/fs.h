@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/fd.h"
 
@@ -34,6 +35,11 @@ void mkdir_p(const std::string& path, mode_t mode = 0755);
 // Removes a directory tree without following symlinks; missing is not an error.
 void remove_all(const std::string& path);
 bool path_exists(const std::string& path);
+// The names in a directory (an fd that may be O_PATH), without . and ..
+std::vector<std::string> list_dir(int dirfd, const std::string& path);
+// Copies what is in from_dir into to_dir: files, directories, symlinks, nodes, with owner and
+// mode; never follows a symlink. `path` names from_dir in errors.
+void copy_tree(int from_dir, int to_dir, const std::string& path);
 
 std::string path_join(std::string_view a, std::string_view b);
 std::string dirname_of(std::string_view path);

@@ -71,6 +71,44 @@ def test_tmpfs_size_mode_and_flags(hull, bundle):
     assert "size=1024k" in mi.split(" - ")[1]
 
 
+def test_tmpcopyup_fills_the_tmpfs_with_what_the_image_has_there(hull, bundle):
+    b = bundle(["sh", "-c", "cat /seed/file /seed/sub/deep; stat -c '%a %u:%g' /seed/sub /seed/file; "
+                "readlink /seed/link; echo new > /seed/file; cat /seed/file; "
+                "grep ' /seed ' /proc/self/mountinfo | grep -c tmpfs; grep ' /ro ' /proc/self/mountinfo; "
+                "cat /ro/x; touch /ro/y || echo ro-refused"])
+    seed = b.rootfs / "seed"
+    (seed / "sub").mkdir(parents=True)
+    (seed / "file").write_text("image file\n")
+    (seed / "sub" / "deep").write_text("deep file\n")
+    os.chmod(seed / "sub", 0o705)
+    os.chown(seed / "file", 1000, 1001)
+    os.chmod(seed / "file", 0o646)  # "other" may write: the default capabilities lack DAC_OVERRIDE
+    (seed / "link").symlink_to("/nowhere")
+    (b.rootfs / "ro").mkdir()
+    (b.rootfs / "ro" / "x").write_text("x\n")
+    b.config["mounts"].append({"destination": "/seed", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup"]})
+    b.config["mounts"].append({"destination": "/ro", "type": "tmpfs", "source": "tmpfs",
+                               "options": ["ro", "tmpcopyup", "mode=755"]})
+    b.save()
+    p = hull.run(b)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[:7] == ["image file", "deep file", "705 0:0", "646 1000:1001", "/nowhere", "new", "1"], p.stdout
+    assert " ro," in lines[7] or lines[7].split()[5].startswith("ro"), lines[7]
+    assert lines[8:] == ["x", "ro-refused"], p.stdout
+    # The copy is the container's: the image underneath kept its content.
+    assert (seed / "file").read_text() == "image file\n"
+
+
+def test_tmpcopyup_on_a_bind_mount_is_refused(hull, bundle, tmp_path):
+    b = bundle(["true"])
+    b.config["mounts"].append({"destination": "/x", "type": "bind", "source": str(tmp_path),
+                               "options": ["bind", "tmpcopyup"]})
+    b.save()
+    p = hull.run(b)
+    assert p.returncode == 1 and "mounts[" in p.stderr and "tmpcopyup applies to tmpfs mounts only" in p.stderr
+
+
 def test_mounts_are_made_in_order(hull, bundle, tmp_path):
     host = tmp_path / "inner"
     host.mkdir()

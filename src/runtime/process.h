@@ -1,0 +1,57 @@
+// The container's process: what the init (create/start) and `exec` both apply to
+// themselves before execve, from one plan built by the parent.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "linux/caps.h"
+#include "linux/process_attrs.h"
+#include "linux/seccomp.h"
+#include "oci/spec.h"
+#include "util/fd.h"
+
+namespace hull::runtime {
+
+struct ProcessPlan {
+  oci::Process process;     // args, env, cwd, umask, scheduler, I/O priority, labels, terminal
+  std::string personality;  // linux.personality.domain; empty: leave as is
+  std::vector<linux::Rlimit> rlimits;
+  bool has_caps = false;
+  linux::CapSets caps;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  bool set_groups = true;        // false in a user namespace whose setgroups is "deny"
+  linux::SeccompFilter seccomp;  // compiled by the parent, loaded last before execve
+  Fd seccomp_listener;           // connected to linux.seccomp.listenerPath (a host path)
+  std::string listener_state;    // ContainerProcessState sent with the listener fd
+  int preserve_fds = 0;
+};
+
+// Fills the plan from a process (the spec's, or exec's process.json) and the container's
+// spec (seccomp, personality). Errors name the field under `field` ("process", "process.json").
+void build_process_plan(ProcessPlan& plan, const oci::Process& process, const oci::Spec& spec,
+                        const std::string& seccomp_cache, const std::string& field);
+
+// In the child, inside the container's root: a pty whose master goes to console_fd
+// (SCM_RIGHTS), the slave as controlling terminal and stdio; also on /dev/console for the init.
+void setup_terminal(int console_fd, const oci::Process& process, bool mount_console);
+
+// In the child: rlimits, personality, scheduler, I/O priority, user and groups, capabilities,
+// umask, cwd (checked to be inside the root). Returns the executable's path. Open the exec
+// stub (linux::open_exec_stub) before: a seccomp filter may be loaded here.
+std::string prepare_process(const ProcessPlan& plan);
+
+// no_new_privs, seccomp (last), close every fd above 2 + preserve_fds, then the exec through
+// the sealed stub, which applies the LSM label; an exec failure is reported on report_fd.
+[[noreturn]] void exec_process(const ProcessPlan& plan, const std::string& exe, int report_fd,
+                               int stub_fd);
+
+// Finds an executable the way execvp does, in `path_env` ("PATH=..." value), checking that it
+// exists and is executable. Throws "exec: "name": executable file not found in $PATH".
+std::string find_executable(const std::string& name, const std::string& path_env);
+
+}  // namespace hull::runtime

@@ -1,0 +1,215 @@
+"""The engines that drive hull in these tests (podman, containerd + ctr, docker, buildah), each
+started with configuration and state of its own under a temp dir, and the busybox image they
+all run, built here as an OCI archive with umoci."""
+import json
+import os
+import resource
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+from hulltest import BUILD, HULL, HULL_OCI, make_base_rootfs  # noqa: E402
+
+IMAGE = "localhost/busybox:latest"
+# Engines run with a PATH of their own: the one the tests inherit may hold anything.
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def sh(cmd, check=True, timeout=120, **kw):
+    p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{shlex.join(map(str, cmd))} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+def build_oci_archive(work: Path) -> Path:
+    """busybox + the test helper as a one-layer OCI image, tagged IMAGE, in an OCI archive."""
+    layout, bundle = work / "layout", work / "unpacked"
+    sh(["umoci", "init", "--layout", layout])
+    sh(["umoci", "new", "--image", f"{layout}:latest"])
+    sh(["umoci", "unpack", "--image", f"{layout}:latest", bundle])
+    make_base_rootfs(work / "rootfs")
+    shutil.copytree(work / "rootfs", bundle / "rootfs", symlinks=True, dirs_exist_ok=True)
+    sh(["umoci", "repack", "--image", f"{layout}:latest", bundle])
+    sh(["umoci", "config", "--image", f"{layout}:latest", "--config.cmd", "sh", "--config.env", f"PATH={SYSTEM_PATH}"])
+    sh(["umoci", "gc", "--layout", layout])
+    # The full name, so podman, ctr and skopeo all call it IMAGE.
+    index = json.loads((layout / "index.json").read_text())
+    index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] = IMAGE
+    (layout / "index.json").write_text(json.dumps(index))
+    archive = work / "busybox-oci.tar"
+    sh(["tar", "-C", layout, "-cf", archive, "."])
+    return archive
+
+
+def hard_limit(res, cap):
+    hard = resource.getrlimit(res)[1]
+    return cap if hard == resource.RLIM_INFINITY else min(hard, cap)
+
+
+class Engine:
+    """A command line with fixed leading arguments and environment."""
+
+    def __init__(self, argv, env, cwd):
+        self.argv = [str(a) for a in argv]
+        self.env = env
+        # conmon drops files (an "oom" marker) in its working directory: keep them in the temp dir.
+        self.cwd = cwd
+
+    def __call__(self, *args, check=True, input=None, timeout=120, tty=False):
+        cmd = self.argv + [str(a) for a in args]
+        if tty:
+            # A real terminal for -t: `script` runs the command on a pty of its own.
+            cmd = ["script", "-qec", shlex.join(cmd), "/dev/null"]
+        p = subprocess.run(cmd, capture_output=True, text=True, input=input, timeout=timeout, env=self.env,
+                           cwd=self.cwd, stdin=subprocess.DEVNULL if input is None else None)
+        if check and p.returncode != 0:
+            raise AssertionError(f"{shlex.join(cmd)} exited {p.returncode}\nstdout: {p.stdout}\nstderr: {p.stderr}")
+        return p
+
+
+def podman_setup(home: Path, runtime=HULL_OCI):
+    """podman with containers.conf, storage.conf and registries.conf under `home`. hull is the
+    default runtime and named in runtime_supports_json, so podman passes it --log-format json."""
+    for d in ("root", "runroot", "tmp", "cni"):
+        (home / d).mkdir(parents=True, exist_ok=True)
+    # No CAP_SYS_RESOURCE here: podman's defaults (nofile 1048576) exceed the hard limits.
+    nofile = hard_limit(resource.RLIMIT_NOFILE, 4096)
+    nproc = hard_limit(resource.RLIMIT_NPROC, 8192)
+    (home / "containers.conf").write_text(f"""
+[containers]
+log_driver = "k8s-file"
+netns = "none"
+default_ulimits = ["nofile={nofile}:{nofile}", "nproc={nproc}:{nproc}"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "{home}/events.log"
+tmp_dir = "{home}/tmp"
+runtime = "hull"
+runtime_supports_json = ["hull", "crun", "runc"]
+[engine.runtimes]
+hull = ["{runtime}"]
+[network]
+network_config_dir = "{home}/cni"
+""")
+    (home / "storage.conf").write_text(f"""
+[storage]
+driver = "overlay"
+runroot = "{home}/runroot"
+graphroot = "{home}/root"
+""")
+    (home / "registries.conf").write_text("unqualified-search-registries = []\n")
+    env = {"PATH": SYSTEM_PATH, "CONTAINERS_CONF": str(home / "containers.conf"),
+           "CONTAINERS_STORAGE_CONF": str(home / "storage.conf"),
+           "CONTAINERS_REGISTRIES_CONF": str(home / "registries.conf"), "TMPDIR": str(home / "tmp")}
+    return Engine(["podman"], env, home)
+
+
+class Daemon:
+    """A daemon the tests start (in a network namespace of its own when asked) and stop."""
+
+    def __init__(self, name, argv, log: Path, env, new_netns=False):
+        self.name = name
+        self.log = log
+        prefix = ["unshare", "--net"] if new_netns else []
+        self.proc = subprocess.Popen(prefix + [str(a) for a in argv], stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                                     env=env, cwd=log.parent, start_new_session=True)
+
+    def wait_for(self, ready, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{self.name} exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+            if ready():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{self.name} not ready after {timeout} s:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def containerd_setup(home: Path):
+    """containerd with root, state and sockets under `home`, and hull first on its PATH under
+    the name `runc` (what the shim runs when no runtime binary is named, e.g. ctr run --uidmap)."""
+    for d in ("root", "state", "bin"):
+        (home / d).mkdir(parents=True, exist_ok=True)
+    (home / "bin" / "runc").symlink_to(HULL)
+    sock = home / "containerd.sock"
+    (home / "config.toml").write_text(f"""
+version = 2
+root = "{home}/root"
+state = "{home}/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "{sock}"
+[ttrpc]
+  address = "{sock}.ttrpc"
+[plugins."io.containerd.monitor.v1.cgroups"]
+  no_prometheus = true
+""")
+    env = {"PATH": f"{home / 'bin'}:{SYSTEM_PATH}"}
+    d = Daemon("containerd", ["containerd", "--config", home / "config.toml"], home / "containerd.log", env)
+    d.wait_for(lambda: sock.exists())
+    d.socket = sock
+    return d
+
+
+def dockerd_setup(home: Path, containerd_sock: Path, subnet_cidr: str):
+    """dockerd on the tests' containerd, in a network namespace of its own (its default bridge
+    lives and dies there: no NAT, no route out), hull registered and the default runtime."""
+    for d in ("data", "exec"):
+        (home / d).mkdir(parents=True, exist_ok=True)
+    sock = home / "docker.sock"
+    (home / "daemon.json").write_text(json.dumps({
+        "runtimes": {"hull": {"path": str(HULL_OCI)}},
+        "default-runtime": "hull",
+        "iptables": False, "ip-masq": False, "ip-forward": False, "userland-proxy": False,
+        "bip": subnet_cidr,
+        "storage-driver": "overlay2",
+        "log-driver": "json-file",
+    }))
+    argv = ["dockerd", "--config-file", home / "daemon.json", "--data-root", home / "data", "--exec-root",
+            home / "exec", "--pidfile", home / "docker.pid", "-H", f"unix://{sock}", "--containerd", containerd_sock,
+            "--containerd-namespace", "hull-docker", "--containerd-plugins-namespace", "hull-docker-plugins"]
+    d = Daemon("dockerd", argv, home / "dockerd.log", {"PATH": SYSTEM_PATH}, new_netns=True)
+    docker = Engine(["/usr/bin/docker", "-H", f"unix://{sock}"], {"PATH": SYSTEM_PATH, "HOME": str(home)}, home)
+    d.wait_for(lambda: sock.exists() and docker("version", check=False).returncode == 0, timeout=60)
+    d.cli = docker
+    return d
+
+
+def processes_rooted_under(path: Path):
+    """Container processes left behind: anything whose root or cwd is inside `path`."""
+    left = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            root = os.readlink(p / "root")
+        except OSError:
+            continue
+        if root.startswith(str(path)):
+            left.append(f"{p.name} ({root})")
+    return left
+
+
+def hull_cgroups_named(fragment):
+    found = []
+    for h in Path("/sys/fs/cgroup").iterdir():
+        for d in h.rglob(f"*{fragment}*") if h.is_dir() else []:
+            if d.is_dir():
+                found.append(str(d))
+    return found

@@ -121,6 +121,8 @@ Reservation Networks::reserve(const AttachRequest& req) {
   Fd lock = store_.lock_all(false);
   Netlink host;
   bool route_taken = false;
+  r.hosts_path_ = req.hosts_file.empty() ? path_join(store_.container_dir(req.container), "hosts")
+                                         : req.hosts_file;
   for (size_t i = 0; i < req.endpoints.size(); ++i) {
     const Endpoint& ep = req.endpoints[i];
     Network n = load_or_fail(names[i]);
@@ -133,6 +135,7 @@ Reservation Networks::reserve(const AttachRequest& req) {
     l.rate = req.rate;
     l.burst = req.burst;
     l.default_route = !n.internal && !route_taken;
+    l.hosts_file = r.hosts_path_;
     route_taken = route_taken || l.default_route;
     if (!ep.ip.empty()) {
       auto ip = Ipv4::parse(ep.ip);
@@ -148,20 +151,8 @@ Reservation Networks::reserve(const AttachRequest& req) {
   }
   // The container's own /etc/hosts now, so that it can be bind-mounted; its peers learn
   // of it once it is attached.
-  r.hosts_path_ = path_join(store_.container_dir(req.container), "hosts");
-  std::vector<HostEntry> entries;
-  for (const auto& a : r.attachments_) {
-    std::vector<std::string> names_of = {req.container};
-    names_of.insert(names_of.end(), a.lease.aliases.begin(), a.lease.aliases.end());
-    entries.push_back({a.ip, names_of});
-  }
-  for (const auto& a : r.attachments_)
-    for (const auto& l : store_.leases(a.network))
-      if (l.container != req.container && lease_alive(l)) {
-        std::vector<std::string> names_of = {l.container};
-        names_of.insert(names_of.end(), l.aliases.begin(), l.aliases.end());
-        entries.push_back({l.ip, names_of});
-      }
+  std::map<std::string, std::vector<Lease>> members;
+  auto entries = hosts_entries(req.container, members);
   write_in_place(r.hosts_path_, hosts_content(entries));
   log::step("net: addresses leased");
   return r;
@@ -252,6 +243,10 @@ Attachment Networks::connect(const AttachRequest& request, pid_t pid, uint64_t s
 
   AttachRequest req = request;
   req.endpoints[0].network = name;
+  // Keep writing the /etc/hosts the container already has (from hull run or an earlier
+  // connect), so the new peers show up in it.
+  for (const auto& a : attachments(container))
+    if (req.hosts_file.empty()) req.hosts_file = a.lease.hosts_file;
   Reservation r = reserve(req);
   // The reservation named the interface eth0 and gave it the default route as if this
   // were the container's first network; it is not necessarily.
@@ -286,6 +281,7 @@ void Networks::reclaim(const Network& n, const Lease& l, Netlink& host) {
 }
 
 std::vector<Lease> Networks::sweep(const Network& n, Netlink& host) {
+  store_.remove_stale_temp_files(n.name);
   std::vector<Lease> live;
   for (auto& l : store_.leases(n.name)) {
     if (lease_alive(l)) {
@@ -298,35 +294,34 @@ std::vector<Lease> Networks::sweep(const Network& n, Netlink& host) {
   return live;
 }
 
-void Networks::refresh_hosts(const Network& n, const std::vector<Lease>& members) {
-  std::map<std::string, std::vector<Lease>> by_net = {{n.name, members}};
-  auto members_of = [&](const std::string& net) -> const std::vector<Lease>& {
-    auto it = by_net.find(net);
-    if (it != by_net.end()) return it->second;
-    std::vector<Lease> live;
-    for (auto& l : store_.leases(net))
-      if (lease_alive(l)) live.push_back(std::move(l));
-    return by_net.emplace(net, std::move(live)).first->second;
-  };
-  auto names_of = [](const Lease& l) {
-    std::vector<std::string> v = {l.container};
-    v.insert(v.end(), l.aliases.begin(), l.aliases.end());
-    return v;
-  };
-  for (const auto& m : members) {
-    std::string dir = store_.container_dir(m.container);
-    if (!path_exists(dir)) continue;
-    std::vector<HostEntry> own, peers;
-    for (const auto& [net, ip] : store_.index(m.container)) {
-      for (const auto& l : members_of(net)) {
-        if (l.container == m.container)
-          own.push_back({l.ip, names_of(l)});
-        else
-          peers.push_back({l.ip, names_of(l)});
-      }
+std::vector<HostEntry> Networks::hosts_entries(const std::string& container,
+                                               std::map<std::string, std::vector<Lease>>& members) {
+  std::vector<HostEntry> own, peers;
+  for (const auto& [net, ip] : store_.index(container)) {
+    auto it = members.find(net);
+    if (it == members.end()) {
+      std::vector<Lease> live;
+      for (auto& l : store_.leases(net))
+        if (lease_alive(l)) live.push_back(std::move(l));
+      it = members.emplace(net, std::move(live)).first;
     }
-    own.insert(own.end(), peers.begin(), peers.end());
-    write_in_place(path_join(dir, "hosts"), hosts_content(own));
+    for (const auto& l : it->second) {
+      std::vector<std::string> names = {l.container};
+      names.insert(names.end(), l.aliases.begin(), l.aliases.end());
+      (l.container == container ? own : peers).push_back({l.ip, std::move(names)});
+    }
+  }
+  own.insert(own.end(), peers.begin(), peers.end());
+  return own;
+}
+
+void Networks::refresh_hosts(const Network& n, const std::vector<Lease>& live) {
+  std::map<std::string, std::vector<Lease>> members = {{n.name, live}};
+  for (const auto& m : live) {
+    // Only where the file's directory still exists: a container being removed may have
+    // taken it already, and hull never recreates a directory of someone else's.
+    if (m.hosts_file.empty() || !path_exists(dirname_of(m.hosts_file))) continue;
+    write_in_place(m.hosts_file, hosts_content(hosts_entries(m.container, members)));
   }
 }
 

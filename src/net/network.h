@@ -15,9 +15,11 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
+#include "net/hosts.h"
 #include "net/netlink.h"
 #include "net/store.h"
 
@@ -48,6 +50,10 @@ struct AttachRequest {
   std::vector<Port> ports;  // published on the first endpoint's address
   uint64_t rate = 0;        // bytes/s each way, 0: not shaped
   uint32_t burst = 0;
+  // Where to keep the container's /etc/hosts: a file with the container's lifetime, owned
+  // by the caller (hull keeps it current, never deletes it). Empty: hull keeps one beside
+  // its index and deletes it with the container's last network.
+  std::string hosts_file;
 };
 
 struct Attachment {
@@ -127,7 +133,11 @@ class Networks {
   void teardown(const Network& net, const Lease& lease, Netlink& host);
   void reclaim(const Network& net, const Lease& lease, Netlink& host);
   std::vector<Lease> sweep(const Network& net, Netlink& host);
-  void refresh_hosts(const Network& net, const std::vector<Lease>& members);
+  // /etc/hosts of a container: itself first, then every live peer on each of its networks
+  // (members caches each network's live leases across calls).
+  std::vector<HostEntry> hosts_entries(const std::string& container,
+                                       std::map<std::string, std::vector<Lease>>& members);
+  void refresh_hosts(const Network& net, const std::vector<Lease>& live);
   Network load_or_fail(const std::string& name);
   std::string resolv_path(const Network& net);
 

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -202,6 +203,7 @@ std::optional<Lease> Store::read_lease(const std::string& net, Ipv4 ip) {
     l.rate = j.value("rate", uint64_t{0});
     l.burst = j.value("burst", uint32_t{0});
     l.default_route = j.value("default_route", false);
+    l.hosts_file = j.value("hosts_file", "");
     for (const auto& p : j.value("ports", json::array())) {
       Port port;
       port.host_ip = ip_or_fail(p.at("host_ip").get<std::string>(), path);
@@ -237,23 +239,47 @@ std::string lease_text(const Lease& l) {
             {"ports", ports},
             {"rate", l.rate},
             {"burst", l.burst},
-            {"default_route", l.default_route}};
+            {"default_route", l.default_route},
+            {"hosts_file", l.hosts_file}};
   return j.dump() + "\n";
 }
 }  // namespace
 
 bool Store::create_lease(const std::string& net, const Lease& l) {
-  std::string path = path_join(net_dir(net), "leases/" + l.ip.str());
-  // Write the content beside it, then link(2) it into place: the name appears with its
-  // content or not at all, and link fails with EEXIST when the address is taken.
-  std::string tmp = fmt::format("{}.tmp{}", path, ::getpid());
-  write_file(tmp, lease_text(l), 0600);
-  int r = ::link(tmp.c_str(), path.c_str());
-  int err = errno;
-  ::unlink(tmp.c_str());
-  if (r == 0) return true;
-  if (err == EEXIST) return false;
-  fail_err(err, "create lease {}", path);
+  std::string dir = path_join(net_dir(net), "leases");
+  std::string name = l.ip.str();
+  Fd dfd = open_or_fail(dir, O_RDONLY | O_DIRECTORY);
+  // An unnamed file, written, then linked into place: the name appears with its content or
+  // not at all (link fails with EEXIST when the address is taken), and a hull killed before
+  // the link leaves nothing behind.
+  Fd fd(::openat(dfd.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+  if (!fd) fail_errno("create lease in {}", dir);
+  write_all(fd.get(), lease_text(l), name.c_str());
+  std::string self = fmt::format("/proc/self/fd/{}", fd.get());
+  if (::linkat(AT_FDCWD, self.c_str(), dfd.get(), name.c_str(), AT_SYMLINK_FOLLOW) == 0)
+    return true;
+  if (errno == EEXIST) return false;
+  fail_errno("create lease {}/{}", dir, name);
+}
+
+void Store::remove_stale_temp_files(const std::string& net) {
+  // atomic_write's "NAME.tmpPID" files of a hull killed between write and rename.
+  for (const std::string& sub : {std::string(), std::string("leases")}) {
+    std::string dir = path_join(net_dir(net), sub);
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) continue;
+    std::vector<std::string> stale;
+    while (dirent* e = ::readdir(d)) {
+      std::string_view n = e->d_name;
+      auto pos = n.rfind(".tmp");
+      if (pos == std::string_view::npos) continue;
+      auto pid = parse_i64(n.substr(pos + 4));
+      if (pid && *pid > 0 && ::kill(static_cast<pid_t>(*pid), 0) < 0 && errno == ESRCH)
+        stale.emplace_back(n);
+    }
+    ::closedir(d);
+    for (const auto& n : stale) ::unlinkat(AT_FDCWD, path_join(dir, n).c_str(), 0);
+  }
 }
 
 void Store::write_lease(const std::string& net, const Lease& l) {

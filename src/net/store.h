@@ -75,6 +75,7 @@ struct Lease {
   uint64_t rate = 0;  // bytes/s each way; 0 = not shaped
   uint32_t burst = 0;
   bool default_route = false;
+  std::string hosts_file;  // the container's /etc/hosts (bind-mounted), kept current
 };
 
 // Host-side names, derived from the lease so that a reclaim finds them: "hv<id>-<n>" for
@@ -106,6 +107,8 @@ class Store {
   // Creates the lease file exclusively: false when the address is taken.
   bool create_lease(const std::string& net, const Lease& lease);
   void write_lease(const std::string& net, const Lease& lease);
+  // Removes temporary files a killed hull left in the network's directories.
+  void remove_stale_temp_files(const std::string& net);
   // Marks the address free first, then drops the lease: a crash in between leaves both,
   // and the allocator treats a free mark beside a live lease as stale.
   void release_lease(const std::string& net, Ipv4 ip);

@@ -32,7 +32,7 @@ bool overlaps_any(const Subnet& s, const std::vector<Subnet>& taken) {
 }  // namespace
 
 std::string default_state_dir() {
-  const char* env = std::getenv("HULL_STATE_DIR");
+  const char* env = std::getenv("HULL_STATE");
   return env && *env ? env : "/var/lib/hull";
 }
 

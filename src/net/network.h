@@ -27,7 +27,7 @@ namespace hull::net {
 
 inline constexpr const char* kDefaultNetwork = "hull0";
 
-// $HULL_STATE_DIR, or /var/lib/hull.
+// $HULL_STATE, or /var/lib/hull.
 std::string default_state_dir();
 
 struct CreateOptions {

@@ -1,4 +1,4 @@
-// Networks on disk, under BASE/networks (BASE: $HULL_STATE_DIR or /var/lib/hull):
+// Networks on disk, under BASE/networks (BASE: $HULL_STATE or /var/lib/hull):
 //   .lock                 flock: shared while containers attach, exclusive to create or remove
 //                         networks and change rules (those rebuild the nftables table)
 //   NAME.json             the definition (written atomically)

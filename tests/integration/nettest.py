@@ -84,7 +84,7 @@ class NetNS:
 
     @property
     def env(self):
-        return dict(os.environ, HULL_STATE_DIR=str(self.state_dir))
+        return dict(os.environ, HULL_STATE=str(self.state_dir))
 
     def run_in(self, *cmd, check=True, timeout=60, **kw):
         """A host command inside the namespace (ip, nft, wget ... for observing)."""

@@ -21,11 +21,14 @@ json network_json(const net::NetworkStatus& st) {
   for (const auto& l : st.leases) {
     json ports = json::array();
     for (const auto& p : l.ports) ports.push_back(p.str());
-    json c = {
-        {"name", l.container},   {"address", fmt::format("{}/{}", l.ip.str(), n.subnet.prefix)},
-        {"interface", l.ifname}, {"host_interface", net::host_link(n, l.ip)},
-        {"aliases", l.aliases},  {"attached", l.attached},
-        {"ports", ports}};
+    json c = {{"name", l.display_name()},
+              {"id", l.container},
+              {"address", fmt::format("{}/{}", l.ip.str(), n.subnet.prefix)},
+              {"interface", l.ifname},
+              {"host_interface", net::host_link(n, l.ip)},
+              {"aliases", l.aliases},
+              {"attached", l.attached},
+              {"ports", ports}};
     if (l.rate) c["rate"] = net::format_rate(l.rate);
     containers.push_back(c);
   }

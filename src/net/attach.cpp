@@ -128,6 +128,7 @@ Reservation Networks::reserve(const AttachRequest& req) {
     Network n = load_or_fail(names[i]);
     Lease l;
     l.container = req.container;
+    l.name = req.name;
     l.aliases = ep.aliases;
     l.ifname = fmt::format("eth{}", i);
     own_lease(l);
@@ -305,11 +306,8 @@ std::vector<HostEntry> Networks::hosts_entries(const std::string& container,
         if (lease_alive(l)) live.push_back(std::move(l));
       it = members.emplace(net, std::move(live)).first;
     }
-    for (const auto& l : it->second) {
-      std::vector<std::string> names = {l.container};
-      names.insert(names.end(), l.aliases.begin(), l.aliases.end());
-      (l.container == container ? own : peers).push_back({l.ip, std::move(names)});
-    }
+    for (const auto& l : it->second)
+      (l.container == container ? own : peers).push_back({l.ip, l.host_names()});
   }
   own.insert(own.end(), peers.begin(), peers.end());
   return own;

@@ -198,7 +198,7 @@ void Networks::remove(const std::string& name) {
     auto live = sweep(n, host);
     if (!live.empty()) {
       std::vector<std::string> who;
-      for (const auto& l : live) who.push_back(l.container);
+      for (const auto& l : live) who.push_back(l.display_name());
       fail("network {} is in use by {}: disconnect them first", name, join(who, ", "));
     }
     store_.remove(name);

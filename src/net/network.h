@@ -45,7 +45,8 @@ struct Endpoint {
 };
 
 struct AttachRequest {
-  std::string container;  // also its name in peers' /etc/hosts
+  std::string container;  // its id
+  std::string name;       // what peers and rules call it (empty: the id); aliases add more
   std::vector<Endpoint> endpoints;
   std::vector<Port> ports;  // published on the first endpoint's address
   uint64_t rate = 0;        // bytes/s each way, 0: not shaped

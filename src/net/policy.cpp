@@ -13,13 +13,6 @@ std::string set_name(const Network& net, const Rule& r, bool source) {
   return fmt::format("n{}_r{}_{}", net.id, r.id, source ? 's' : 'd');
 }
 
-bool lease_has_name(const Lease& l, const std::string& name) {
-  if (l.container == name) return true;
-  for (const auto& a : l.aliases)
-    if (a == name) return true;
-  return false;
-}
-
 std::string port_element(const Lease& l, const Port& p) {
   return fmt::format("{} . {} . {} : {} . {}", p.host_ip.str(), p.proto, p.host_port, l.ip.str(),
                      p.container_port);
@@ -121,7 +114,7 @@ std::string table_script(const std::vector<Network>& nets,
         std::vector<std::string> members;
         if (it != leases.end())
           for (const auto& l : it->second)
-            if (lease_has_name(l, e)) members.push_back(l.ip.str());
+            if (l.answers_to(e)) members.push_back(l.ip.str());
         out += fmt::format("  set {} {{ type ipv4_addr;{} }}\n", set_name(n, r, source),
                            elements(members));
       }
@@ -171,7 +164,7 @@ std::vector<std::string> lease_elements(const Network& net, const Lease& l) {
   for (const auto& r : net.rules)
     for (bool source : {true, false}) {
       const std::string& e = source ? r.from : r.to;
-      if (is_name(e) && lease_has_name(l, e))
+      if (is_name(e) && l.answers_to(e))
         out.push_back(fmt::format("add element {} {} {{ {} }}", kTable, set_name(net, r, source),
                                   l.ip.str()));
     }

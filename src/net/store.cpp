@@ -69,6 +69,18 @@ Ipv4 ip_or_fail(const std::string& s, const std::string& where) {
 
 }  // namespace
 
+std::vector<std::string> Lease::host_names() const {
+  std::vector<std::string> v = {display_name()};
+  for (const auto& a : aliases)
+    if (std::find(v.begin(), v.end(), a) == v.end()) v.push_back(a);
+  return v;
+}
+
+bool Lease::answers_to(const std::string& n) const {
+  return n == container || n == name ||
+         std::find(aliases.begin(), aliases.end(), n) != aliases.end();
+}
+
 std::string Port::str() const {
   return fmt::format("{}:{}->{}/{}", host_ip.str(), host_port, container_port, proto);
 }
@@ -194,6 +206,7 @@ std::optional<Lease> Store::read_lease(const std::string& net, Ipv4 ip) {
   try {
     json j = json::parse(*text);
     l.container = j.at("container").get<std::string>();
+    l.name = j.value("name", "");
     l.aliases = j.value("aliases", std::vector<std::string>{});
     l.ifname = j.value("ifname", "");
     l.pid = j.value("pid", 0);
@@ -230,6 +243,7 @@ std::string lease_text(const Lease& l) {
                      {"container_port", p.container_port},
                      {"proto", p.proto}});
   json j = {{"container", l.container},
+            {"name", l.name},
             {"aliases", l.aliases},
             {"ifname", l.ifname},
             {"pid", l.pid},

@@ -63,7 +63,8 @@ struct Port {
 
 struct Lease {
   Ipv4 ip;
-  std::string container;
+  std::string container;  // the id: what the container's index and cleanup go by
+  std::string name;       // what peers call it (/etc/hosts, rules); empty = the id
   std::vector<std::string> aliases;
   std::string ifname;  // inside the container: eth0, eth1, ...
   // The owner: hull itself while it sets the container up, then the container's init.
@@ -76,6 +77,11 @@ struct Lease {
   uint32_t burst = 0;
   bool default_route = false;
   std::string hosts_file;  // the container's /etc/hosts (bind-mounted), kept current
+
+  const std::string& display_name() const { return name.empty() ? container : name; }
+  // Its name first, then its aliases: the names /etc/hosts gives its address.
+  std::vector<std::string> host_names() const;
+  bool answers_to(const std::string& n) const;
 };
 
 // Host-side names, derived from the lease so that a reclaim finds them: "hv<id>-<n>" for

@@ -266,3 +266,38 @@ TEST(NetPolicy, TableScript) {
   EXPECT_EQ(remove_elements_script({el[1]}),
             el[1] + "\n" + "delete element inet hull n3_r4_s { 10.89.7.2 }\n");
 }
+
+// The friendly face gives containers an id and a name: the id keys the index and cleanup,
+// the name (and aliases) is what /etc/hosts and rules know it by.
+TEST(NetStore, LeaseNameApartFromId) {
+  TempStore t;
+  Network n = small_net();
+  t.store.save(n);
+  Lease l = lease_for("4f2a9c01");
+  l.name = "web";
+  l.aliases = {"www", "web"};
+  l.ip = *Ipv4::parse("10.89.7.2");
+  ASSERT_TRUE(t.store.create_lease(n.name, l));
+  auto back = t.store.read_lease(n.name, l.ip);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->container, "4f2a9c01");
+  EXPECT_EQ(back->display_name(), "web");
+  EXPECT_EQ(back->host_names(), (std::vector<std::string>{"web", "www"}));
+  EXPECT_TRUE(back->answers_to("4f2a9c01") && back->answers_to("web") && back->answers_to("www"));
+  EXPECT_FALSE(back->answers_to("db"));
+  Lease anon = lease_for("7c");  // no name: the id stands in
+  EXPECT_EQ(anon.display_name(), "7c");
+  EXPECT_EQ(anon.host_names(), std::vector<std::string>{"7c"});
+
+  Network iso = small_net();
+  iso.isolated = true;
+  Rule r;
+  r.id = 1;
+  r.from = "web";
+  r.to = "10.89.7.3";
+  iso.rules.push_back(r);
+  std::string s = table_script({iso}, {{"t", {*back}}});
+  EXPECT_NE(s.find("set n3_r1_s { type ipv4_addr; elements = { 10.89.7.2 }; }"), std::string::npos)
+      << s;
+  EXPECT_EQ(lease_elements(iso, *back).size(), 1u);
+}

@@ -166,6 +166,30 @@ void register_network(CLI::App& app, cli::FriendlyEnv& env) {
     return 0;
   });
 
+  static std::string shape_container, shape_rate, shape_burst;
+  auto* shape = network->add_subcommand(
+      "shape",
+      "change a container's rate on all its networks live (what hull update --net-rate does)");
+  shape->add_option("container", shape_container, "container")->required();
+  shape->add_option("rate", shape_rate, "each way, e.g. 10mbit; none removes the shaping")
+      ->required();
+  shape->add_option("--net-burst", shape_burst, "token bucket size, e.g. 32k");
+  env.add(shape, [] {
+    uint32_t burst = 0;
+    uint64_t rate = 0;
+    if (shape_rate != "none") {
+      rate = net::parse_rate(shape_rate).value_or(0);
+      if (!rate)
+        fail("rate {}: expected a rate like 10mbit, 512kbit or 1gbit, or none", quote(shape_rate));
+      parse_net_rate(shape_rate, shape_burst, burst);
+    } else if (!shape_burst.empty()) {
+      fail("--net-burst {}: there is no rate to burst above (rate none)", quote(shape_burst));
+    }
+    net::Networks().set_rate(shape_container, rate, burst);
+    std::printf("%s %s\n", shape_container.c_str(), rate ? net::format_rate(rate).c_str() : "none");
+    return 0;
+  });
+
   for (bool allow : {true, false}) {
     struct Args {
       std::string net, from, to, proto;

@@ -333,6 +333,21 @@ def test_net_rate_shapes_both_directions(netns, iperf_rootfs):
     assert 8.0 <= up <= 12.0, f"egress {up:.1f} Mbit/s with --net-rate 10mbit"
     assert 8.0 <= down <= 12.0, f"ingress {down:.1f} Mbit/s with --net-rate 10mbit"
     assert unshaped > 100, f"unshaped {unshaped:.1f} Mbit/s"
+    # Changed live (hull update --net-rate), then removed: the ifb goes with it.
+    assert ns.hull("network", "shape", shaped.id, "20mbit").stdout.split() == [shaped.id, "20mbit"]
+    assert ns.inspect("bw")["containers"][0]["rate"] == "20mbit"
+    up = iperf(shaped, ip, seconds=3)
+    assert 16.0 <= up <= 24.0, f"egress {up:.1f} Mbit/s after shape 20mbit"
+    ns.hull("network", "shape", shaped.id, "none")
+    assert "rate" not in ns.inspect("bw")["containers"][0]
+    assert not any(l.startswith("hs") for l in ns.links()), ns.links()
+    up = iperf(shaped, ip, seconds=2)
+    assert up > 100, f"egress {up:.1f} Mbit/s after shape none"
+    for args, words in ((["nobody", "1mbit"], "container nobody is on no hull network"),
+                        ([shaped.id, "fast"], 'rate "fast"'),
+                        ([shaped.id, "none", "--net-burst", "32k"], "--net-burst")):
+        p = ns.hull("network", "shape", *args, check=False)
+        assert p.returncode != 0 and words in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
     cleanup(ns, [shaped, free, server], ["bw"])
 
 

@@ -15,6 +15,25 @@ namespace {
 
 using json = nlohmann::json;
 
+// The interface's MAC and counters as seen inside the container (its init owns the lease
+// once attached); nothing when the container went away meanwhile.
+void add_counters(json& c, const net::Lease& l) {
+  std::vector<net::InterfaceInfo> ifs;
+  try {
+    ifs = net::container_interfaces(l.pid, l.start_time);
+  } catch (const Error&) {
+    return;
+  }
+  for (const auto& i : ifs)
+    if (i.name == l.ifname) {
+      c["mac"] = i.mac;
+      c["rx_bytes"] = i.stats.rx_bytes;
+      c["tx_bytes"] = i.stats.tx_bytes;
+      c["rx_packets"] = i.stats.rx_packets;
+      c["tx_packets"] = i.stats.tx_packets;
+    }
+}
+
 json network_json(const net::NetworkStatus& st) {
   const net::Network& n = st.def;
   json containers = json::array();
@@ -30,6 +49,7 @@ json network_json(const net::NetworkStatus& st) {
               {"attached", l.attached},
               {"ports", ports}};
     if (l.rate) c["rate"] = net::format_rate(l.rate);
+    if (l.attached) add_counters(c, l);
     containers.push_back(c);
   }
   json j = net::network_to_json(n);

@@ -112,6 +112,11 @@ def test_containers_reach_each_other_by_address_and_by_name(netns):
     wait_serving(c2, 7000)
     assert fetch(c1, "db", 7000) == "pong"
     assert fetch(c1, ip2, 7000) == "pong"
+    # inspect shows each interface's counters as the container sees them.
+    e1 = next(e for e in ns.inspect("web")["containers"] if e["name"] == c1.id)
+    rx = int(c1.sh("cat /sys/class/net/eth0/statistics/rx_bytes").stdout)
+    assert e1["mac"] == c1.sh("cat /sys/class/net/eth0/address").stdout.strip()
+    assert 0 < e1["rx_bytes"] <= rx and e1["tx_packets"] > 2, e1
     # A third container comes: the others' /etc/hosts learn it; it goes: they forget it.
     c3 = ns.container("c")
     ns.hull("network", "connect", "web", c3.id)

@@ -417,3 +417,22 @@ def test_leases_are_freed_when_containers_go(netns):
     p = ns.hull("network", "rm", "small", check=False)
     assert p.returncode != 0 and "in use by" in p.stderr
     cleanup(ns, cs + [extra], ["small"])
+
+
+def test_default_network_on_first_use_and_after_a_reboot(netns):
+    ns = netns
+    c1 = ns.container("a")
+    ifname, address = ns.hull("network", "connect", "hull0", c1.id).stdout.split()
+    default = ns.inspect("hull0")
+    assert ifname == "eth0" and default["subnet"] == "10.88.0.0/16" and address.startswith("10.88.")
+    assert c1.pings(default["gateway"])
+    ns.delete(c1)
+    # A reboot: the bridge and hull's table are gone, the definition is not. The next
+    # container to join brings both back.
+    ns.run_in("ip", "link", "del", default["bridge"])
+    ns.run_in("nft", "delete", "table", "inet", "hull")
+    c2 = ns.container("b")
+    ns.hull("network", "connect", "hull0", c2.id)
+    assert default["bridge"] in ns.links() and "table inet hull" in ns.nft_tables()
+    assert c2.pings(default["gateway"])
+    cleanup(ns, [c2], ["hull0"])

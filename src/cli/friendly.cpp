@@ -5,19 +5,26 @@
 #include <cstdio>
 
 #include "cli/cli.h"
+#include "cli/oci.h"
+#include "frontend/network_cli.h"
 #include "util/error.h"
 #include "util/log.h"
 
 namespace hull::cli {
 
 int friendly_main(int argc, char** argv) {
-  CLI::App app{"hull: containers from namespaces and cgroups.\n`hull oci ...` (or hull-oci) speaks runc's command line.",
-               "hull"};
+  CLI::App app{
+      "hull: containers from namespaces and cgroups.\n`hull oci ...` (or hull-oci) speaks runc's "
+      "command line.",
+      "hull"};
   app.require_subcommand(1);
   bool debug = false;
   app.add_flag("--debug", debug, "debug logging and step timings");
+  std::string root = "/run/hull";
+  app.add_option("--root", root, "state directory of containers")->default_val("/run/hull");
   FriendlyEnv env;
   // Registrars: one line per group of verbs.
+  frontend::register_network(app, env);
 
   try {
     app.parse(argc, argv);
@@ -31,7 +38,11 @@ int friendly_main(int argc, char** argv) {
   }
   log::init({"", false, debug});
   try {
+    env.ctx.root = absolute_path(root);
+    // Verb groups ("network create") dispatch on the innermost subcommand.
     const CLI::App* sub = app.get_subcommands().front();
+    while (!env.commands.count(sub) && !sub->get_subcommands().empty())
+      sub = sub->get_subcommands().front();
     auto it = env.commands.find(sub);
     if (it == env.commands.end()) fail("{}: no such command", sub->get_name());
     return it->second();

@@ -6,9 +6,12 @@
 #include <functional>
 #include <map>
 
+#include "runtime/runtime.h"
+
 namespace hull::cli {
 
 struct FriendlyEnv {
+  runtime::Context ctx;  // --root, filled in after parsing
   std::map<const CLI::App*, std::function<int()>> commands;
   void add(const CLI::App* sub, std::function<int()> run) { commands[sub] = std::move(run); }
 };

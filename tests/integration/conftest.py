@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hulltest import BUILD, HELPER, Bundle, Hull, cgroup_layout, leftovers, make_base_rootfs
+from nettest import NetNS
 
 if os.geteuid() != 0:
     pytest.exit("integration tests run as root (real namespaces, cgroups, mounts)", returncode=1)
@@ -55,3 +56,17 @@ def bundle(tmp_path, base_rootfs):
     def make(args=None, **kw):
         return Bundle.create(tmp_path / f"bundle-{uuid.uuid4().hex[:6]}", base_rootfs, args=args, **kw)
     return make
+
+
+@pytest.fixture
+def netns(hull, tmp_path, bundle):
+    """A network namespace for the test, with hull's network state in tmp_path/lib. After the
+    test: no link but lo, no nftables table, no network or lease left in it, and nothing new
+    in the host's namespace."""
+    ns = NetNS(hull, tmp_path, bundle)
+    yield ns
+    left = ns.leftovers()
+    if left:
+        ns.force_cleanup()
+    left += ns.destroy()
+    assert not left, "left behind: " + "; ".join(left)

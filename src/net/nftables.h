@@ -1,0 +1,28 @@
+// nftables through libnftables, loaded with dlopen on first use: libnftables brings six
+// shared libraries (libnftnl, libmnl, libxtables, libjansson, libgmp), and only commands
+// that change firewall rules may pay for them — never the OCI path (DESIGN.md,
+// Performance rules).
+#pragma once
+
+#include <string>
+
+namespace hull::net {
+
+class Nftables {
+ public:
+  // Loads the library on the first call; throws when it is not installed.
+  static Nftables& get();
+  // Runs a batch of nft commands as one transaction: all apply or none. Returns nft's
+  // output; throws with nft's first error line.
+  std::string run(const std::string& commands);
+  // Same, but a failure is returned as false (for deletes of what may be gone already).
+  bool try_run(const std::string& commands);
+
+ private:
+  Nftables();
+  struct Api;
+  Api* api_;
+  void* ctx_;
+};
+
+}  // namespace hull::net

@@ -23,6 +23,7 @@
 #include "linux/syscalls.h"
 #include "linux/terminal.h"
 #include "runtime/hooks.h"
+#include "runtime/pid1.h"
 #include "runtime/sync.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -133,6 +134,7 @@ int wait_for_start(InitPlan& plan) {
   if (sys::close_range(3 + plan.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
     for (int fd = 3 + plan.preserve_fds; fd < 65536; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
+  if (plan.pid1_init) fork_under_pid1_init();
   ::execve(exe.c_str(), argv.data(), envp.data());
   fail_errno("exec {}", exe);
 }

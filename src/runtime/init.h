@@ -52,6 +52,7 @@ struct InitPlan {
   std::vector<gid_t> groups;
   bool set_groups = true;
   linux::SeccompFilter seccomp;  // compiled by the parent, loaded last before execve
+  bool pid1_init = false;        // stay as PID 1 and run the process as a child (pid1.h)
 };
 
 // Runs in the child after clone3; never returns.

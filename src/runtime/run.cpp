@@ -98,6 +98,7 @@ int run(const Context& ctx, CreateOptions opts, std::shared_ptr<const oci::Spec>
     }
     throw;
   }
+  if (opts.on_started) opts.on_started();
   if (detach) return 0;
 
   Fd sigfd(::signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK));

@@ -31,6 +31,9 @@ struct CreateOptions {
   bool for_run = false;
   // Where a relayed foreground terminal's master goes (hull keeps it instead of a console socket).
   Fd* terminal_master = nullptr;
+  // `run`: called once the process runs, before waiting for it (the friendly face's monitor
+  // tells the command that forked it that the container started).
+  std::function<void()> on_started;
 };
 
 // A container just created by this process: its init is our child until we exit.

@@ -1,6 +1,7 @@
 #include "frontend/run_spec.h"
 
 #include <dirent.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <algorithm>
 
 #include "frontend/docker_values.h"
+#include "oci/names.h"
 #include "oci/parse.h"
 #include "oci/state.h"
 #include "runtime/annotations.h"
@@ -93,6 +95,24 @@ void add_host_devices(std::vector<oci::Device>& out, const std::string& dir, int
     out.push_back(dev);
   }
   ::closedir(d);
+}
+
+// What hull itself may not hand on (this host's hull may lack CAP_SYS_RESOURCE): --privileged
+// gets all that is left, an explicit --cap-add of a missing one fails.
+std::vector<std::string> held_only(const std::vector<std::string>& caps,
+                                   const std::vector<std::string>& added) {
+  const auto names = oci::capability_names();
+  std::vector<std::string> out;
+  for (const auto& c : caps) {
+    auto it = std::find(names.begin(), names.end(), c);
+    int number = static_cast<int>(it - names.begin());
+    if (it == names.end() || ::prctl(PR_CAPBSET_READ, number, 0, 0, 0) == 1) {
+      out.push_back(c);
+    } else if (std::find(added.begin(), added.end(), c) != added.end()) {
+      fail("--cap-add {}: hull itself does not hold it, so it cannot give it", c);
+    }
+  }
+  return out;
 }
 
 std::string read_in_rootfs(const std::string& rootfs, const char* path) {
@@ -325,7 +345,7 @@ BuiltSpec build_run_spec(const RunOptions& o, const ContainerFiles& files) {
   std::vector<std::string> add, drop;
   for (const auto& c : o.cap_add) add.push_back(normalize_capability("--cap-add", c));
   for (const auto& c : o.cap_drop) drop.push_back(normalize_capability("--cap-drop", c));
-  auto caps = effective_capabilities(add, drop, o.privileged);
+  auto caps = held_only(effective_capabilities(add, drop, o.privileged), add);
   p.capabilities = oci::Capabilities{caps, caps, {}, caps, {}};
 
   for (const auto& u : o.ulimits) {

@@ -298,6 +298,15 @@ uint64_t cpu_ticks(const Env& env, const std::string& id) {
   return sum;
 }
 
+// nr_throttled of cpu.stat (v1 and v2): how many periods the quota cut short.
+uint64_t throttled_periods(const runtime::ContainerInfo& info) {
+  for (const auto& part : split(cgroup_file(info, "cpu.stat"), ';')) {
+    auto kv = split(std::string(trim(part)), ' ');
+    if (kv.size() == 2 && kv[0] == "nr_throttled") return parse_u64(kv[1]).value_or(0);
+  }
+  return 0;
+}
+
 Outcome step_cpu(const Env& env) {
   Outcome out;
   RunOptions o;
@@ -307,6 +316,7 @@ Outcome step_cpu(const Env& env) {
   Box box(env, o);
   box.output_until_ready(10000);
   sleep_ms(300);  // past the first period, which starts with a full quota
+  uint64_t throttled0 = throttled_periods(box.info());
   uint64_t t0 = cpu_ticks(env, box.id());
   int64_t w0 = monotonic_ns();
   sleep_ms(2000);
@@ -315,6 +325,7 @@ Outcome step_cpu(const Env& env) {
   double percent =
       static_cast<double>(t1 - t0) / static_cast<double>(runtime::clock_ticks()) / wall * 100.0;
   auto info = box.info();
+  uint64_t throttled = throttled_periods(info) - std::min(throttled0, throttled_periods(info));
   std::string quota = cgroup_file(info, "cpu.cfs_quota_us"),
               period = cgroup_file(info, "cpu.cfs_period_us");
   std::string v2 = cgroup_file(info, "cpu.max");
@@ -324,15 +335,16 @@ Outcome step_cpu(const Env& env) {
                  : fmt::format("cpu.max = {}", v2));
   out.kernel.push_back(fmt::format(
       "the loop used {:.1f} % of a CPU over {:.1f} s (utime + stime in /proc)", percent, wall));
-  out.evidence = {{"quota", quota},
-                  {"period", period},
-                  {"cpuMax", v2},
-                  {"measuredPercent", percent},
-                  {"seconds", wall}};
-  out.ok = percent >= 40 && percent <= 60 &&
+  out.kernel.push_back(
+      fmt::format("cpu.stat: the quota cut {} periods of 100 ms short meanwhile", throttled));
+  out.evidence = {{"quota", quota},  {"period", period},
+                  {"cpuMax", v2},    {"measuredPercent", percent},
+                  {"seconds", wall}, {"throttledPeriods", throttled}};
+  // On a busy host the loop may get less than its quota, never more; the throttled periods
+  // show that the limit, not the load, held it.
+  out.ok = percent <= 60 && throttled > 0 &&
            ((quota == "50000" && period == "100000") || v2 == "50000 100000");
-  out.verdict =
-      fmt::format("held at {:.0f} % of one CPU, as quota/period = 50000/100000 says", percent);
+  out.verdict = fmt::format("held at {:.0f} % of one CPU (quota/period = 50000/100000)", percent);
   return out;
 }
 
@@ -424,7 +436,7 @@ Outcome step_blkio(const Env& env) {
   out.evidence = {{"device", disk},       {"major", maj},       {"minor", min},
                   {"throttle", throttle}, {"seconds", seconds}, {"bytesPerSecond", rate},
                   {"limit", limit}};
-  out.ok = seconds > 0 && rate <= limit * 1.25 && rate >= limit * 0.5 &&
+  out.ok = seconds > 0 && rate <= limit * 1.25 &&
            throttle.find(fmt::format("{}:{} {}", maj, min, static_cast<long>(limit))) !=
                std::string::npos;
   out.verdict = fmt::format("reads ran at {:.2f} MiB/s under a 4 MiB/s throttle", rate / (1 << 20));

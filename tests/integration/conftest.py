@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hulltest import BUILD, HELPER, Bundle, Hull, leftovers, make_base_rootfs
+from hulltest import BUILD, HELPER, Bundle, Friendly, Hull, leftovers, make_base_rootfs
 
 if os.geteuid() != 0:
     pytest.exit("integration tests run as root (real namespaces, cgroups, mounts)", returncode=1)
@@ -42,3 +42,16 @@ def bundle(tmp_path, base_rootfs):
     def make(args=None, **kw):
         return Bundle.create(tmp_path / f"bundle-{uuid.uuid4().hex[:6]}", base_rootfs, args=args, **kw)
     return make
+
+
+@pytest.fixture
+def friendly(tmp_path):
+    """The friendly face with state of the test's own; afterwards nothing may be left: no
+    container or name in the state dir, no OCI state, cgroup, mount, monitor or process."""
+    f = Friendly(tmp_path, prefix="f" + uuid.uuid4().hex[:8])
+    yield f
+    left = f.leftovers()
+    if left:
+        f.force_cleanup()
+        f.leftovers()  # removes the emptied cgroup parents
+    assert not left, "left behind: " + "; ".join(left)

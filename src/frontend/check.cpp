@@ -29,7 +29,7 @@ CheckOutput check_text(bool color) {
       area = f.area;
       out.text += area + ":\n";
     }
-    out.text += fmt::format("  {}{}{} {}: {}\n", f.ok ? green : red, f.ok ? "ok  " : "MISSING",
+    out.text += fmt::format("  {}{}{} {}: {}\n", f.ok ? green : red, f.ok ? "ok     " : "MISSING",
                             reset, f.name, f.detail);
     if (!f.ok) {
       missing.push_back(fmt::format("  {} -> {}", f.name, f.needed_for));

@@ -2,8 +2,11 @@
 import json
 import os
 import re
+import subprocess
 import time
 from pathlib import Path
+
+from hulltest import HULL
 
 NS_KINDS = ["pid", "mnt", "uts", "ipc", "net", "user", "cgroup", "time"]
 
@@ -146,7 +149,22 @@ def test_check_agrees_with_the_host(friendly):
     p = friendly("check", check=False)
     assert p.returncode == 0
     lines = p.stdout.splitlines()
-    assert any(re.match(r"\s+ok\s+pid namespace: supported", l) for l in lines)
+    assert "  ok      pid namespace: supported" in lines
     for f in facts.values():
         if not f["ok"]:
             assert f"{f['name']} -> {f['neededFor']}" in p.stdout
+
+
+def test_stats_live_view_refreshes_every_second(friendly):
+    friendly.detach("--name", "live", "sleep", "600")
+    p = subprocess.Popen([str(HULL), "stats", "live"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=friendly.env)
+    time.sleep(3.5)
+    p.terminate()
+    out, err = p.communicate(timeout=10)
+    tables = [l for l in out.splitlines() if l.startswith("CONTAINER ID")]
+    assert 2 <= len(tables) <= 4, out
+    assert out.count("live") == len(tables)
+    friendly("rm", "-f", "live")
+    # once the container is gone, the view of it ends by itself
+    assert friendly("stats", "--no-stream", "--format", "json").stdout == "[]\n"

@@ -383,3 +383,20 @@ def test_a_name_is_unique(friendly):
     assert [c["id"] for c in friendly.ps("-a")] == [cid]
     friendly("rm", "-f", "web")
     assert friendly.run("--name", "web", "true").returncode == 0
+
+
+def test_rootfs_of_your_own(friendly, base_rootfs, tmp_path):
+    import shutil
+    root = tmp_path / "rootfs"
+    shutil.copytree(base_rootfs, root, symlinks=True)
+    p = friendly.run("--rootfs", root, "sh", "-c", "ls /bin/helper; grep ' / / ' /proc/self/mountinfo; "
+                     "echo kept > /root/file")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("/bin/helper\n")
+    assert " - overlay " not in p.stdout
+    assert (root / "root" / "file").read_text() == "kept\n"  # written to the directory itself
+    # no command: the user's login shell from the rootfs' /etc/passwd
+    assert friendly.run("-i", "--rootfs", root, input="echo $0 $HOME\n").stdout == "/bin/sh /root\n"
+    cid = friendly.detach("--rootfs", root, "sleep", "600")
+    assert friendly.ps()[0]["rootfs"] == str(root)
+    friendly("rm", "-f", cid)

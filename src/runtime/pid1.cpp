@@ -15,6 +15,10 @@ namespace {
 
 [[noreturn]] void serve_as_pid1(pid_t child, const sigset_t& all) {
   ::prctl(PR_SET_NAME, "hull-init", 0, 0, 0);
+  // This is hull's binary running inside the container (CVE-2019-5736): not dumpable, its
+  // /proc/1/exe, mem and fds are closed to the container's processes (without CAP_SYS_PTRACE),
+  // and none of them can ptrace it.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   // Every fd above stdio is the runtime's (the sync socket among them): the process's copies
   // close on exec, and the runtime sees EOF only once ours are gone too.
   sys::close_range(3, ~0U, 0);

@@ -269,6 +269,16 @@ def test_init_reaps_zombies_and_forwards_signals(friendly):
     friendly("rm", cid)
 
 
+def test_cve_2019_5736_hulls_own_init_is_closed_to_the_container(friendly):
+    # --init leaves hull's binary running as PID 1 inside: its exe must not be reachable.
+    p = friendly.run("--init", "sh", "-c", "cat /proc/1/exe >/dev/null || echo exe-denied; "
+                     "readlink /proc/1/fd/0 >/dev/null || echo fd-denied; cat /proc/1/maps >/dev/null || echo maps-denied")
+    assert p.stdout.split() == ["exe-denied", "fd-denied", "maps-denied"]
+    assert "Permission denied" in p.stderr
+    # the process itself (PID 2) is an ordinary one
+    assert friendly.run("--init", "sh", "-c", "readlink /proc/$$/exe").stdout == "/usr/bin/dash\n"
+
+
 def test_cgroup_parent(friendly):
     cid = friendly.detach("sleep", "600")
     assert friendly.cgroup_dir("memory", cid).is_dir()

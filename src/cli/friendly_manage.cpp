@@ -80,6 +80,36 @@ void register_manage_verbs(CLI::App& app, FriendlyEnv& env) {
   env.add(rm,
           [&env] { return for_each(refs, [&](auto& r) { frontend::remove(env.env, r, force); }); });
 
+  auto* pause = app.add_subcommand("pause", "freeze every process of containers");
+  pause->add_option("container", refs, "name or id")->required();
+  env.add(pause, [&env] { return for_each(refs, [&](auto& r) { frontend::pause(env.env, r); }); });
+  auto* unpause = app.add_subcommand("unpause", "thaw paused containers");
+  unpause->add_option("container", refs, "name or id")->required();
+  env.add(unpause,
+          [&env] { return for_each(refs, [&](auto& r) { frontend::unpause(env.env, r); }); });
+
+  static frontend::UpdateOptions up;
+  auto* update =
+      app.add_subcommand("update", "change the limits of running containers (docker's flags)");
+  update->add_option("-m,--memory", up.memory, "memory limit (e.g. 256m)");
+  update->add_option("--memory-swap", up.memory_swap,
+                     "memory plus swap limit, -1 for unlimited swap");
+  update->add_option("--memory-reservation", up.memory_reservation, "soft memory limit");
+  update->add_option("--cpus", up.cpus, "CPUs (e.g. 0.5)");
+  update->add_option("-c,--cpu-shares", up.cpu_shares, "relative CPU weight");
+  update->add_option("--cpu-quota", up.cpu_quota,
+                     "CFS quota in microseconds per period (-1: none)");
+  update->add_option("--cpu-period", up.cpu_period, "CFS period in microseconds");
+  update->add_option("--cpuset-cpus", up.cpuset_cpus, "CPUs to run on");
+  update->add_option("--cpuset-mems", up.cpuset_mems, "memory nodes to use");
+  update->add_option("--pids-limit", up.pids_limit, "most processes at once (-1 unlimited)");
+  update->add_option("--blkio-weight", up.blkio_weight, "relative block I/O weight, 10 to 1000");
+  update->add_option("container", refs, "name or id")->required();
+  env.add(update, [&env] {
+    auto resources = frontend::update_resources(up);
+    return for_each(refs, [&](auto& r) { frontend::update(env.env, r, resources); });
+  });
+
   static bool follow = false;
   static std::string ref;
   auto* logs = app.add_subcommand("logs", "print what a detached container wrote");

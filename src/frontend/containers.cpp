@@ -17,6 +17,7 @@
 #include "oci/serialize.h"
 #include "runtime/inspect.h"
 #include "runtime/runtime.h"
+#include "runtime/state_store.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -355,6 +356,30 @@ void remove(const Env& env, const std::string& ref, bool force) {
   if (!path_exists(store.dir(id))) return;  // --rm: its monitor removed it
   Fd lock = store.lock(id);
   store.release(id, store.load(id).name);
+}
+
+void pause(const Env& env, const std::string& ref) {
+  std::string id = running_id(env, ref);
+  if (oci_state(env, id)->status == oci::Status::paused) fail("container {} is already paused", ref);
+  runtime::pause(env.ctx(), id);
+}
+
+void unpause(const Env& env, const std::string& ref) {
+  std::string id = running_id(env, ref);
+  if (oci_state(env, id)->status != oci::Status::paused) fail("container {} is not paused", ref);
+  runtime::resume(env.ctx(), id);
+}
+
+void update(const Env& env, const std::string& ref, const oci::Resources& resources) {
+  Store store(env);
+  std::string id = running_id(env, ref);
+  runtime::update(env.ctx(), id, oci::serialize_resources(resources));
+  // The runtime merged the change into its config copy: the one a later `start` uses too.
+  runtime::StateStore oci_store(env.oci_root);
+  Fd dir = oci_store.open_unlocked(id);
+  std::string config = oci_store.load_config(dir.get());
+  Fd lock = store.lock(id);
+  atomic_write(store.config_path(id), config, 0600);
 }
 
 void logs(const Env& env, const std::string& ref, bool follow) {

@@ -34,6 +34,10 @@ void start(const Env& env, const std::string& ref);
 void stop(const Env& env, const std::string& ref, int timeout);
 void kill(const Env& env, const std::string& ref, int sig);
 void remove(const Env& env, const std::string& ref, bool force);
+void pause(const Env& env, const std::string& ref);
+void unpause(const Env& env, const std::string& ref);
+// Changes a running container's limits now, and in the config `start` will use again.
+void update(const Env& env, const std::string& ref, const oci::Resources& resources);
 // Prints the log; with follow, keeps printing until the container stops.
 void logs(const Env& env, const std::string& ref, bool follow);
 

@@ -263,6 +263,56 @@ void add_seccomp(oci::Spec& spec, const SecurityOpts& sec, bool privileged) {
 
 }  // namespace
 
+oci::Resources update_resources(const UpdateOptions& u) {
+  oci::Resources r;
+  if (!u.memory.empty() || !u.memory_swap.empty() || !u.memory_reservation.empty()) {
+    oci::MemoryResources mem;
+    if (!u.memory.empty()) {
+      mem.limit = parse_bytes("--memory", u.memory);
+      if (*mem.limit < (6 << 20)) fail("--memory: {} is below the minimum of 6m", quote(u.memory));
+    }
+    if (!u.memory_swap.empty()) mem.swap = parse_bytes("--memory-swap", u.memory_swap, true);
+    if (mem.limit && mem.swap && *mem.swap != -1 && *mem.swap < *mem.limit)
+      fail("--memory-swap: {} is below --memory {} (it is memory plus swap)", quote(u.memory_swap),
+           quote(u.memory));
+    if (!u.memory_reservation.empty())
+      mem.reservation = parse_bytes("--memory-reservation", u.memory_reservation);
+    r.memory = mem;
+  }
+  bool cpu = !u.cpus.empty() || !u.cpu_shares.empty() || !u.cpu_quota.empty() ||
+             !u.cpu_period.empty() || !u.cpuset_cpus.empty() || !u.cpuset_mems.empty();
+  if (cpu) {
+    oci::CpuResources c;
+    if (!u.cpus.empty() && (!u.cpu_quota.empty() || !u.cpu_period.empty()))
+      fail("--cpus: give it or --cpu-quota/--cpu-period, not both");
+    if (!u.cpus.empty()) {
+      CpuQuota q = parse_cpus(u.cpus, host_cpus());
+      c.quota = q.quota;
+      c.period = q.period;
+    }
+    if (!u.cpu_quota.empty()) c.quota = parse_int("--cpu-quota", u.cpu_quota, -1, INT64_MAX);
+    if (!u.cpu_period.empty())
+      c.period = static_cast<uint64_t>(parse_int("--cpu-period", u.cpu_period, 1000, 1000000));
+    if (!u.cpu_shares.empty())
+      c.shares = static_cast<uint64_t>(parse_int("--cpu-shares", u.cpu_shares, 2, 262144));
+    if (!u.cpuset_cpus.empty()) c.cpus = parse_cpuset(u.cpuset_cpus, host_cpus());
+    if (!u.cpuset_mems.empty()) c.mems = u.cpuset_mems;
+    r.cpu = c;
+  }
+  if (!u.pids_limit.empty()) {
+    int64_t n = parse_int("--pids-limit", u.pids_limit, INT64_MIN, INT64_MAX);
+    r.pids_limit = n > 0 ? n : -1;  // 0 and -1: no limit
+  }
+  if (!u.blkio_weight.empty()) {
+    auto w = parse_int("--blkio-weight", u.blkio_weight, 10, 1000);
+    r.block_io = oci::BlockIoResources{};
+    r.block_io->weight = static_cast<uint16_t>(w);
+  }
+  if (!r.memory && !r.cpu && !r.pids_limit && !r.block_io)
+    fail("nothing to update: give at least one of --memory, --cpus, --pids-limit, ...");
+  return r;
+}
+
 IdRange subordinate_range(const std::string& text, const std::string& user) {
   for (const auto& line : split(text, '\n')) {
     auto f = split(std::string(trim(line)), ':');

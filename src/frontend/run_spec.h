@@ -45,6 +45,15 @@ struct BuiltSpec {
 // Checks every flag and builds the spec; throws on the first bad one.
 BuiltSpec build_run_spec(const RunOptions& options, const ContainerFiles& files);
 
+// `hull update`'s flags (docker's): each one given changes that limit of a running container.
+struct UpdateOptions {
+  std::string memory, memory_swap, memory_reservation;
+  std::string cpus, cpu_shares, cpu_quota, cpu_period, cpuset_cpus, cpuset_mems;
+  std::string pids_limit, blkio_weight;
+};
+// The linux.resources fields the flags set, nothing else; throws when no flag was given.
+oci::Resources update_resources(const UpdateOptions& options);
+
 // The uid/gid range a private user namespace maps container 0..65535 onto: root's range in
 // /etc/subuid and /etc/subgid when there is one, else 100000.
 struct IdRange {

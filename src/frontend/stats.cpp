@@ -96,10 +96,10 @@ std::vector<StatsRow> sample_stats(const Env& env, const std::vector<std::string
     if (elapsed > 0 && s.cpu.usage_ns >= before)
       r.cpu_percent =
           static_cast<double>(s.cpu.usage_ns - before) * 100.0 / static_cast<double>(elapsed);
-    r.mem_usage = s.memory.usage;
+    r.mem_usage = s.memory.usage.usage;
     // v1 reports "no limit" as a number near 2^63: show the host's memory, as docker does.
-    r.mem_limited = s.memory.limit > 0 && s.memory.limit < host_mem;
-    r.mem_limit = r.mem_limited ? s.memory.limit : host_mem;
+    r.mem_limited = s.memory.usage.limit > 0 && s.memory.usage.limit < host_mem;
+    r.mem_limit = r.mem_limited ? s.memory.usage.limit : host_mem;
     r.mem_percent =
         r.mem_limit ? static_cast<double>(r.mem_usage) * 100.0 / static_cast<double>(r.mem_limit)
                     : 0;

@@ -155,7 +155,58 @@ def test_top_lists_host_and_container_pids(friendly):
 
 
 def test_commands_on_missing_containers_fail_with_one_line(friendly):
-    for verb in (["stop"], ["start"], ["kill"], ["rm"], ["rm", "-f"], ["logs"], ["top"], ["inspect"]):
+    for verb in (["stop"], ["start"], ["kill"], ["rm"], ["rm", "-f"], ["logs"], ["top"], ["inspect"],
+                 ["pause"], ["unpause"], ["update", "--memory", "64m"]):
         p = friendly(*verb, "ghost", check=False)
         assert p.returncode == 1, verb
         assert p.stderr == "hull: no such container: ghost\n", (verb, p.stderr)
+
+
+def test_pause_freezes_and_unpause_thaws(friendly):
+    cid = friendly.detach("--name", "ticker", "sh", "-c", "while :; do echo tick; sleep 0.05; done")
+    friendly.wait_log("ticker", "tick\ntick\n")
+    assert friendly("pause", "ticker").stdout == "ticker\n"
+    st = friendly.inspect("ticker")
+    assert st["state"] == "paused" and st["status"].endswith("(Paused)")
+    assert (friendly.cgroup_dir("freezer", cid) / "freezer.state").read_text().strip() == "FROZEN"
+    n = friendly.log("ticker").count("tick")
+    time.sleep(0.5)
+    assert friendly.log("ticker").count("tick") == n
+    p = friendly("pause", "ticker", check=False)
+    assert p.returncode == 1 and p.stderr == "hull: container ticker is already paused\n"
+    friendly("unpause", "ticker")
+    p = friendly("unpause", "ticker", check=False)
+    assert p.returncode == 1 and p.stderr == "hull: container ticker is not paused\n"
+    assert (friendly.cgroup_dir("freezer", cid) / "freezer.state").read_text().strip() == "THAWED"
+    deadline = time.time() + 5
+    while friendly.log("ticker").count("tick") <= n and time.time() < deadline:
+        time.sleep(0.05)
+    assert friendly.log("ticker").count("tick") > n
+    assert friendly.inspect("ticker")["state"] == "running"
+    # stop and rm -f deal with a paused container too
+    friendly("pause", "ticker")
+    friendly("stop", "ticker", timeout=20)
+    assert friendly.inspect("ticker")["state"] == "exited"
+    friendly("rm", "ticker")
+
+
+def test_update_changes_limits_now_and_for_the_next_start(friendly):
+    cid = friendly.detach("--name", "up", "--memory", "64m", "sleep", "600")
+    mem = friendly.cgroup_dir("memory", cid) / "memory.limit_in_bytes"
+    assert mem.read_text().strip() == str(64 << 20)
+    assert friendly("update", "--memory", "128m", "--pids-limit", "20", "--cpus", "0.5", "up").stdout == "up\n"
+    assert mem.read_text().strip() == str(128 << 20)
+    assert (friendly.cgroup_dir("pids", cid) / "pids.max").read_text().strip() == "20"
+    assert (friendly.cgroup_dir("cpu", cid) / "cpu.cfs_quota_us").read_text().strip() == "50000"
+    friendly("stop", "-t", "0", "up")
+    p = friendly("update", "--memory", "96m", "up", check=False)
+    assert p.returncode == 1 and p.stderr == "hull: container up is not running\n"
+    friendly("start", "up")
+    friendly.wait_state("up", "running")
+    assert mem.read_text().strip() == str(128 << 20)
+    assert (friendly.cgroup_dir("pids", cid) / "pids.max").read_text().strip() == "20"
+    p = friendly("update", "up", check=False)
+    assert p.returncode == 1 and "nothing to update" in p.stderr
+    p = friendly("update", "--memory", "lots", "up", check=False)
+    assert p.returncode == 1 and p.stderr == 'hull: --memory: invalid size "lots" (want a number with an optional unit: b, k, m or g)\n'
+    friendly("rm", "-f", "up")

@@ -173,3 +173,47 @@ TEST(DockerValues, SubordinateRange) {
   EXPECT_EQ(subordinate_range("", "root").host, 100000u);
   EXPECT_EQ(subordinate_range("root:300000:1000\n", "root").host, 100000u);  // too small a range
 }
+
+TEST(DockerValues, UpdateSetsOnlyTheGivenLimits) {
+  UpdateOptions u;
+  u.memory = "128m";
+  u.pids_limit = "0";
+  auto r = update_resources(u);
+  ASSERT_TRUE(r.memory && r.memory->limit);
+  EXPECT_EQ(*r.memory->limit, 128 << 20);
+  EXPECT_FALSE(r.memory->swap);
+  EXPECT_EQ(r.pids_limit, -1);  // docker: 0 is "no limit", which update must write
+  EXPECT_FALSE(r.cpu);
+  EXPECT_FALSE(r.block_io);
+  EXPECT_TRUE(r.devices.empty());  // an update must not replace the device rules
+
+  UpdateOptions c;
+  c.cpus = "0.5";
+  c.cpu_shares = "512";
+  r = update_resources(c);
+  ASSERT_TRUE(r.cpu);
+  EXPECT_EQ(r.cpu->quota, 50000);
+  EXPECT_EQ(r.cpu->period, 100000u);
+  EXPECT_EQ(r.cpu->shares, 512u);
+  EXPECT_FALSE(r.memory);
+}
+
+TEST(DockerValues, UpdateRefusals) {
+  EXPECT_EQ(error_of([] { update_resources({}); }),
+            "nothing to update: give at least one of --memory, --cpus, --pids-limit, ...");
+  UpdateOptions m;
+  m.memory = "4m";
+  EXPECT_EQ(error_of([&] { update_resources(m); }), "--memory: \"4m\" is below the minimum of 6m");
+  m.memory = "64m";
+  m.memory_swap = "32m";
+  EXPECT_EQ(error_of([&] { update_resources(m); }),
+            "--memory-swap: \"32m\" is below --memory \"64m\" (it is memory plus swap)");
+  UpdateOptions c;
+  c.cpus = "1";
+  c.cpu_quota = "50000";
+  EXPECT_EQ(error_of([&] { update_resources(c); }),
+            "--cpus: give it or --cpu-quota/--cpu-period, not both");
+  UpdateOptions b;
+  b.blkio_weight = "5";
+  EXPECT_NE(error_of([&] { update_resources(b); }), "no error");
+}

@@ -1,8 +1,10 @@
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <vector>
 
 #include "cgroup/controller.h"
 #include "cgroup/drivers.h"
@@ -22,6 +24,16 @@ std::vector<pid_t> read_pids(const std::string& procs_file) {
 }
 
 bool remove_cgroup_dir(const std::string& dir) {
+  // A container with a writable cgroup mount may have made child cgroups: they go first
+  // (rmdir of a cgroup removes its control files, but not its child cgroups).
+  if (DIR* d = ::opendir(dir.c_str())) {
+    std::vector<std::string> children;
+    while (dirent* de = ::readdir(d))
+      if (de->d_type == DT_DIR && de->d_name[0] != '.') children.emplace_back(de->d_name);
+    ::closedir(d);
+    for (const auto& c : children)
+      if (!remove_cgroup_dir(path_join(dir, c))) return false;
+  }
   // Tasks that were just killed may still be exiting: retry for up to ~2 s.
   for (int attempt = 0; attempt < 400; ++attempt) {
     if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return true;

@@ -70,11 +70,13 @@ class V1Manager : public Manager {
   }
 
   void kill_all(int sig) override {
-    // Freeze first so nothing forks between reading the list and signalling it.
+    // Freeze first so nothing forks between reading the list and signalling it. A paused
+    // container stays paused, except for SIGKILL: frozen v1 tasks only die once thawed.
     bool can_freeze = layout_.v1("freezer") != nullptr;
-    if (can_freeze) freeze();
+    bool was_frozen = can_freeze && frozen();
+    if (can_freeze && !was_frozen) freeze();
     for (pid_t p : pids()) ::kill(p, sig);
-    if (can_freeze) thaw();
+    if (can_freeze && (!was_frozen || sig == SIGKILL)) thaw();
   }
 
   void destroy() override {

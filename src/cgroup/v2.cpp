@@ -4,13 +4,16 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 
 #include "cgroup/controller.h"
 #include "cgroup/drivers.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -29,13 +32,22 @@ class V2Manager : public Manager {
     // usable in a cgroup only if its parent delegates it.
     std::string wanted;
     for (const auto& c : h_.controllers) wanted += (wanted.empty() ? "+" : " +") + c;
-    std::string cur = h_.mount_point;
-    auto parts = split(path_, '/');
-    for (size_t i = 0; i < parts.size(); ++i) {
-      if (parts[i].empty()) continue;
-      enable_controllers(cur, wanted);
-      cur = path_join(cur, parts[i]);
-      make_cgroup_dir(cur);
+    // A shared parent (/hull) can vanish under us when another container's delete removes
+    // it while empty; recreated by a plain mkdir -p it would delegate nothing. Walk again.
+    for (int attempt = 0;; ++attempt) {
+      std::string cur = h_.mount_point;
+      bool vanished = false;
+      for (const auto& part : split(path_, '/')) {
+        if (part.empty()) continue;
+        enable_controllers(cur, wanted);
+        cur = path_join(cur, part);
+        if (::mkdir(cur.c_str(), 0755) < 0 && errno != EEXIST) {
+          if (errno != ENOENT || attempt == 3) fail_errno("create cgroup {}", cur);
+          vanished = true;
+          break;
+        }
+      }
+      if (!vanished) return;
     }
   }
 
@@ -72,15 +84,21 @@ class V2Manager : public Manager {
       write_existing(path_join(dir(h_), "cgroup.kill"), "1");
       return;
     }
-    freeze();
+    // Freeze so nothing forks between reading the list and signalling it; a paused
+    // container stays paused.
+    bool was_frozen = frozen();
+    if (!was_frozen) freeze();
     for (pid_t p : pids()) ::kill(p, sig);
-    thaw();
+    if (!was_frozen) thaw();
   }
 
   void destroy() override {
     std::string d = dir(h_);
     if (!path_exists(d)) return;
     if (!pids().empty()) kill_all(SIGKILL);
+    // Killed tasks take a while to exit, longer on a loaded or emulated machine than the
+    // rmdir retries below allow: wait for the kernel to say the cgroup is empty.
+    if (!wait_unpopulated(10000)) log::debug("cgroup {} still populated after 10 s", d);
     if (!remove_cgroup_dir(d)) {
       log::warn("cgroup {} is still busy; left in place", d);
       return;
@@ -136,6 +154,25 @@ class V2Manager : public Manager {
           log::debug("cannot enable {} in {}: {}", w, dir, e.what());
         }
       }
+    }
+  }
+
+  // cgroup.events reads "populated 0" once no task is left in the cgroup or below; every
+  // change of the file wakes pollers with POLLPRI.
+  bool wait_unpopulated(int timeout_ms) {
+    Fd fd(::open(path_join(dir(h_), "cgroup.events").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return false;
+    int64_t deadline = monotonic_ms() + timeout_ms;
+    for (;;) {
+      char buf[256];
+      ssize_t n = ::pread(fd.get(), buf, sizeof buf - 1, 0);
+      if (n < 0) return false;
+      std::string_view events(buf, static_cast<size_t>(n));
+      if (events.find("populated 0") != std::string_view::npos) return true;
+      int64_t left = deadline - monotonic_ms();
+      if (left <= 0) return false;
+      pollfd p = {fd.get(), POLLPRI, 0};
+      if (::poll(&p, 1, static_cast<int>(left)) < 0 && errno != EINTR) return false;
     }
   }
 

@@ -10,14 +10,27 @@ from pathlib import Path
 
 import pytest
 
-from hulltest import BUILD, HELPER, Bundle, Friendly, Hull, leftovers, make_base_rootfs
+from hulltest import BUILD, HELPER, Bundle, Friendly, Hull, cgroup_layout, leftovers, make_base_rootfs
 
 if os.geteuid() != 0:
     pytest.exit("integration tests run as root (real namespaces, cgroups, mounts)", returncode=1)
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "cgroup: real cgroup limits; the cgroup v2 VM suite runs these too")
+    config.addinivalue_line(
+        "markers", "cgroup: exercises the container's cgroup; tests/vm/run-suite runs these on pure cgroup v2")
+
+
+@pytest.fixture
+def cgroup_v2():
+    """For tests of facts only a pure cgroup v2 host has. They skip elsewhere, except in the
+    v2 VM (HULL_EXPECT_CGROUP_V2=1), where finding another layout is a failure."""
+    layout = cgroup_layout()
+    if layout != "v2":
+        if os.environ.get("HULL_EXPECT_CGROUP_V2"):
+            pytest.fail(f"HULL_EXPECT_CGROUP_V2 is set but the cgroup layout is {layout}")
+        pytest.skip(f"needs a pure cgroup v2 host; this one is {layout} (tests/vm/run-suite runs it on v2)")
+    return Path("/sys/fs/cgroup")
 
 
 @pytest.fixture(scope="session")

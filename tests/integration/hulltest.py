@@ -130,7 +130,7 @@ class Hull:
             self.pids.add(st["pid"])
         return st
 
-    def wait_status(self, cid, want, timeout=10):
+    def wait_status(self, cid, want, timeout=30):
         deadline = time.time() + timeout
         while time.time() < deadline:
             st = self.state(cid)
@@ -143,6 +143,31 @@ class Hull:
         for cid in list(self.ids):
             subprocess.run([str(HULL_OCI), "--root", str(self.root), "delete", "--force", cid],
                            capture_output=True, timeout=30)
+
+
+V1_CONTROLLERS = {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "hugetlb",
+                  "net_cls", "net_prio", "perf_event", "rdma", "misc"}
+
+
+def wait_for(condition, what, timeout=30):
+    """Polls for a condition. Generous timeout: under emulation (tests/vm) everything is slow."""
+    deadline = time.time() + timeout
+    while not condition():
+        if time.time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def cgroup_layout():
+    """v1, v2, hybrid or none, from /proc/self/mountinfo as hull reads it (a v1 hierarchy
+    without controllers, such as name=systemd, does not count)."""
+    v1 = v2 = False
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fstype, _, super_opts = line.split(" - ", 1)[1].split()[:3]
+            v1 |= fstype == "cgroup" and bool(V1_CONTROLLERS & set(super_opts.split(",")))
+            v2 |= fstype == "cgroup2"
+    return {(True, True): "hybrid", (True, False): "v1", (False, True): "v2"}.get((v1, v2), "none")
 
 
 def cgroup_dirs_with(prefix, depth=3):

@@ -1,4 +1,6 @@
-"""The OCI lifecycle (runtime-spec runtime.md): creating -> created -> running -> stopped."""
+"""The OCI lifecycle (runtime-spec runtime.md): creating -> created -> running -> stopped.
+Tests marked cgroup create, signal or remove the container's cgroup; tests/vm/run-suite runs
+them again on a pure cgroup v2 host."""
 import json
 import os
 import signal
@@ -8,7 +10,10 @@ import time
 
 import pytest
 
+from hulltest import wait_for
 
+
+@pytest.mark.cgroup
 def test_run_prints_and_exits_with_the_containers_code(hull, bundle):
     b = bundle(["sh", "-c", "echo hello; exit 7"])
     p = hull.run(b)
@@ -16,12 +21,14 @@ def test_run_prints_and_exits_with_the_containers_code(hull, bundle):
     assert p.returncode == 7
 
 
+@pytest.mark.cgroup
 def test_run_reports_death_by_signal_as_128_plus_n(hull, bundle):
     # PID 1 of a namespace ignores signals sent from inside it; a fault is forced on it.
     b = bundle(["helper", "segv"])
     assert hull.run(b).returncode == 128 + 11
 
 
+@pytest.mark.cgroup
 def test_transitions_created_running_stopped_deleted(hull, bundle):
     b = bundle(["sh", "-c", "read line < /dev/stdin; sleep 30"])
     cid = hull.create(b, stdin=subprocess.DEVNULL)
@@ -45,6 +52,7 @@ def test_transitions_created_running_stopped_deleted(hull, bundle):
     assert p.returncode != 0 and "does not exist" in p.stderr
 
 
+@pytest.mark.cgroup
 def test_delete_of_a_container_already_gone_fails_cleanly(hull, bundle):
     b = bundle(["true"])
     cid = hull.create(b)
@@ -55,6 +63,7 @@ def test_delete_of_a_container_already_gone_fails_cleanly(hull, bundle):
         assert p.stderr.strip() == f"hull: container {cid} does not exist"
 
 
+@pytest.mark.cgroup
 def test_delete_of_a_created_container_kills_its_init(hull, bundle):
     b = bundle(["true"])
     cid = hull.create(b)
@@ -63,6 +72,7 @@ def test_delete_of_a_created_container_kills_its_init(hull, bundle):
     assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
 
 
+@pytest.mark.cgroup
 def test_delete_force_kills_a_running_container(hull, bundle):
     b = bundle(["sleep", "60"])
     cid = hull.create(b)
@@ -78,12 +88,16 @@ def test_pid_file_is_written_before_create_returns(hull, bundle, tmp_path):
     hull.oci("delete", cid)
 
 
+@pytest.mark.cgroup
 def test_kill_accepts_names_and_numbers(hull, bundle):
-    b = bundle(["sh", "-c", "trap 'echo got USR1; exit 3' USR1; while true; do sleep 0.05; done"])
+    # As PID 1 of its namespace the shell gets USR1 only once its trap is set: wait for that,
+    # however slow the machine (the cgroup v2 suite runs under emulation).
+    b = bundle(["sh", "-c", "trap 'echo got USR1; exit 3' USR1; touch /dev/shm/trapped; while true; do sleep 0.05; done"])
     for sig in ("USR1", "SIGUSR1", "10"):
         cid = hull.create(b)
+        trapped = f"/proc/{hull.state(cid)['pid']}/root/dev/shm/trapped"
         hull.oci("start", cid)
-        time.sleep(0.2)
+        wait_for(lambda: os.path.exists(trapped), "the container's trap")
         hull.oci("kill", cid, sig)
         hull.wait_status(cid, "stopped")
         hull.oci("delete", cid)
@@ -91,6 +105,7 @@ def test_kill_accepts_names_and_numbers(hull, bundle):
     assert p.returncode == 1 and "signal" in p.stderr
 
 
+@pytest.mark.cgroup
 def test_kill_default_is_sigterm_and_all_reaches_every_process(hull, bundle):
     b = bundle(["sh", "-c", "sleep 100 & sleep 100 & wait"])
     cid = hull.create(b)
@@ -113,6 +128,7 @@ def test_list_shows_table_json_and_quiet(hull, bundle):
     hull.oci("delete", cid)
 
 
+@pytest.mark.cgroup
 def test_two_concurrent_creates_of_one_id_exactly_one_wins(hull, bundle):
     b = bundle(["true"])
     cid = hull.new_id()

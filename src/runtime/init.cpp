@@ -128,7 +128,7 @@ int wait_for_start(InitPlan& plan) {
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
   if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail_errno("set no_new_privs");
-  if (plan.spec->linux.seccomp) linux::load_seccomp(plan.seccomp);
+  if (p.no_new_privileges && plan.spec->linux.seccomp) linux::load_seccomp(plan.seccomp);
   // Only 0-2 and --preserve-fds reach the container (CVE-2024-21626): everything else,
   // including our own sockets, is closed by execve.
   if (sys::close_range(3 + plan.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
@@ -190,6 +190,9 @@ void run_init(InitPlan& plan) {
     const auto& s = *proc.scheduler;
     linux::set_scheduler({s.policy, s.nice, s.priority, s.flags, s.runtime, s.deadline, s.period});
   }
+  // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we still hold it
+  // (runc's order). With no_new_privs it waits until just before execve, filtering less of us.
+  if (!proc.no_new_privileges && spec.linux.seccomp) linux::load_seccomp(plan.seccomp);
   if (plan.has_caps) linux::drop_bounding_set(plan.caps.bounding);
   linux::switch_user(plan.uid, plan.gid, plan.groups, plan.set_groups);
   if (plan.has_caps) linux::apply_capabilities(plan.caps);

@@ -372,13 +372,22 @@ void unpause(const Env& env, const std::string& ref) {
 
 void update(const Env& env, const std::string& ref, const oci::Resources& resources) {
   Store store(env);
-  std::string id = running_id(env, ref);
-  runtime::update(env.ctx(), id, oci::serialize_resources(resources));
-  // The runtime merged the change into its config copy: the one a later `start` uses too.
-  runtime::StateStore oci_store(env.oci_root);
-  Fd dir = oci_store.open_unlocked(id);
-  std::string config = oci_store.load_config(dir.get());
+  std::string id = store.resolve(ref);
+  std::string change = oci::serialize_resources(resources);
+  std::string config;
   Fd lock = store.lock(id);
+  if (alive(oci_state(env, id))) {
+    runtime::update(env.ctx(), id, change);
+    // The runtime merged the change into its config copy: the one a later `start` uses too.
+    runtime::StateStore oci_store(env.oci_root);
+    Fd dir = oci_store.open_unlocked(id);
+    config = oci_store.load_config(dir.get());
+  } else {
+    // docker updates a stopped container too: its next start gets the limits.
+    config = with_context(fmt::format("update container {}", ref), [&] {
+      return runtime::merge_resources(read_file(store.config_path(id)), change);
+    });
+  }
   atomic_write(store.config_path(id), config, 0600);
 }
 

@@ -1,5 +1,6 @@
 // The friendly face: hull's own docker-like commands (README.md). Each group of verbs
-// registers itself; this file only parses and dispatches.
+// registers itself; this file only parses and dispatches. Exit codes as docker's CLI: 125 for
+// a bad command line, 1 for a command that failed (`run` maps its own: 125, 126, 127).
 #include "cli/friendly.h"
 
 #include <cstdio>
@@ -12,6 +13,11 @@
 
 namespace hull::cli {
 
+CLI::Option* add_repeated(CLI::App* app, const std::string& name, std::vector<std::string>& into,
+                          const std::string& help) {
+  return app->add_option(name, into, help)->allow_extra_args(false)->take_all();
+}
+
 int friendly_main(int argc, char** argv) {
   CLI::App app{
       "hull: containers from namespaces and cgroups.\n`hull oci ...` (or hull-oci) speaks runc's "
@@ -20,10 +26,12 @@ int friendly_main(int argc, char** argv) {
   app.require_subcommand(1);
   bool debug = false;
   app.add_flag("--debug", debug, "debug logging and step timings");
-  std::string root = "/run/hull";
-  app.add_option("--root", root, "state directory of containers")->default_val("/run/hull");
+  std::string root;
+  app.add_option("--root", root, "OCI state directory of hull's containers (default $HULL_ROOT)");
   FriendlyEnv env;
-  // Registrars: one line per group of verbs.
+  register_run_verbs(app, env);
+  register_manage_verbs(app, env);
+  register_look_verbs(app, env);
   frontend::register_network(app, env);
 
   try {
@@ -38,7 +46,9 @@ int friendly_main(int argc, char** argv) {
   }
   log::init({"", false, debug});
   try {
-    env.ctx.root = absolute_path(root);
+    env.env = frontend::Env::from_environment();
+    // --root: where the OCI state of hull's containers lives (as $HULL_ROOT).
+    if (!root.empty()) env.env.oci_root = absolute_path(root);
     // Verb groups ("network create") dispatch on the innermost subcommand.
     const CLI::App* sub = app.get_subcommands().front();
     while (!env.commands.count(sub) && !sub->get_subcommands().empty())
@@ -48,7 +58,10 @@ int friendly_main(int argc, char** argv) {
     return it->second();
   } catch (const Error& e) {
     log::error(e.what());
-    return 125;
+    return 1;
+  } catch (const std::exception& e) {
+    log::error(fmt::format("internal error: {}", e.what()));
+    return 1;
   }
 }
 

@@ -1,19 +1,31 @@
 // The friendly face's command table (docker-like verbs), assembled from registrars like the
-// OCI face's (cli/oci.h). Registrars live beside the frontend code they drive.
+// OCI face's (cli/oci.h): one per group of verbs, each driving the frontend code of its group.
 #pragma once
 
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <map>
+#include <string>
+#include <vector>
+
+#include "frontend/store.h"
 
 #include "runtime/runtime.h"
 
 namespace hull::cli {
 
 struct FriendlyEnv {
-  runtime::Context ctx;  // --root, filled in after parsing
+  frontend::Env env;  // filled in after parsing, before any command runs
   std::map<const CLI::App*, std::function<int()>> commands;
   void add(const CLI::App* sub, std::function<int()> run) { commands[sub] = std::move(run); }
 };
+
+// An option that may be given many times, one value each (docker's -e A -e B).
+CLI::Option* add_repeated(CLI::App* app, const std::string& name, std::vector<std::string>& into,
+                          const std::string& help);
+
+void register_run_verbs(CLI::App& app, FriendlyEnv& env);     // run start
+void register_manage_verbs(CLI::App& app, FriendlyEnv& env);  // ps stop kill rm pause update logs top
+void register_look_verbs(CLI::App& app, FriendlyEnv& env);    // inspect stats check tour
 
 }  // namespace hull::cli

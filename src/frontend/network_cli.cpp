@@ -171,7 +171,7 @@ void register_network(CLI::App& app, cli::FriendlyEnv& env) {
     req.endpoints = {ep};
     for (const auto& p : conn_ports) req.ports.push_back(net::parse_publish(p));
     req.rate = parse_net_rate(conn_rate, conn_burst, req.burst);
-    oci::State s = running_container(env.ctx, conn_container);
+    oci::State s = running_container(env.env.ctx(), conn_container);
     auto a = net::Networks().connect(req, s.pid, s.pid_start_time);
     std::printf("%s %s/%d\n", a.ifname.c_str(), a.ip.str().c_str(), a.subnet.prefix);
     return 0;

@@ -180,6 +180,36 @@ void make_parent_private(const std::string& path) {
     fail_errno("make {} private", m->mount_point);
 }
 
+// The overlay root: a tmpfs on the scratch directory holds the upper and work layers and the
+// mount point; none of it is visible outside the container's mount namespace.
+Fd mount_overlay_root(const RootfsPlan& plan) {
+  const std::string& lower = plan.rootfs;
+  const std::string& scratch = plan.overlay_scratch;
+  // overlayfs splits its options on ',' and lowerdir on ':'.
+  if (lower.find_first_of(",:\\") != std::string::npos || scratch.find_first_of(",:\\") != std::string::npos)
+    fail("overlay root: {} or {} holds ',', ':' or '\\', which overlayfs cannot take", lower, scratch);
+  if (::mount("tmpfs", scratch.c_str(), "tmpfs", MS_NOSUID, "mode=0700") < 0)
+    fail_errno("mount tmpfs for the overlay's upper layer on {}", scratch);
+  for (const char* d : {"upper", "work", "root", "lower"}) {
+    std::string p = path_join(scratch, d);
+    if (::mkdir(p.c_str(), 0755) < 0) fail_errno("mkdir {}", p);
+  }
+  std::string lower_dir = lower;
+  if (plan.overlay_lower_fd >= 0) {
+    lower_dir = path_join(scratch, "lower");
+    if (sys::move_mount(plan.overlay_lower_fd, "", AT_FDCWD, lower_dir.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
+      fail_errno("attach the overlay's lower layer {} on {}", lower, lower_dir);
+  }
+  std::string root = path_join(scratch, "root");
+  std::string data = fmt::format("lowerdir={},upperdir={}/upper,workdir={}/work{}", lower_dir, scratch, scratch,
+                                 plan.overlay_userxattr ? ",userxattr" : "");
+  if (::mount("overlay", root.c_str(), "overlay", 0, data.c_str()) < 0)
+    fail_errno("mount overlay of {} on {}", lower, root);
+  int fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) fail_errno("open overlay root {}", root);
+  return Fd(fd);
+}
+
 }  // namespace
 
 std::vector<DeviceNode> default_devices() {
@@ -200,7 +230,9 @@ void open_sources(RootfsPlan& plan, std::vector<Fd>& owned) {
     owned.emplace_back(fd);
     return fd;
   };
-  plan.rootfs_tree = clone(plan.rootfs, true, "root.path");
+  // An overlay root needs only the lower layer's own mount, without the host's submounts.
+  if (plan.overlay) plan.overlay_lower_fd = clone(plan.rootfs, false, "root.path");
+  else plan.rootfs_tree = clone(plan.rootfs, true, "root.path");
   for (auto& m : plan.mounts)
     if (m.options.bind || m.type == "bind") m.source_tree = clone(m.source, m.options.recursive, m.what + ".source");
 }
@@ -211,6 +243,7 @@ Fd prepare_rootfs(const RootfsPlan& plan) {
   // Nothing the container mounts may propagate back to the host, unless it asked for shared.
   if (::mount(nullptr, "/", nullptr, prop, nullptr) < 0) fail_errno("set propagation of /");
   if (shared) make_parent_private(clean_path(plan.rootfs));
+  if (plan.overlay) return mount_overlay_root(plan);
   if (plan.rootfs_tree >= 0) {
     // The rootfs clone goes on top of the rootfs directory, reached as our cwd: no path walk.
     if (sys::move_mount(plan.rootfs_tree, "", AT_FDCWD, ".", MOVE_MOUNT_F_EMPTY_PATH) < 0)

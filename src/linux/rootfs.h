@@ -44,6 +44,16 @@ struct RootfsPlan {
   bool bind_devices = false;        // in a user namespace mknod is refused: bind the host's nodes
   std::vector<std::string> masked_paths, readonly_paths;
   bool no_pivot = false;
+  // `rootfs` is only the read-only lower layer of an overlay whose upper layer is a tmpfs
+  // mounted on `overlay_scratch` inside the container's mount namespace, so every write is
+  // thrown away with the namespace (the friendly face's view of the host's root).
+  bool overlay = false;
+  std::string overlay_scratch;
+  // A detached clone of the lower layer's mount without its submounts (open_sources): in a new
+  // user namespace the copied host mounts have locked children, which overlayfs may not
+  // clone; this one has none. -1: use `rootfs` by path.
+  int overlay_lower_fd = -1;
+  bool overlay_userxattr = false;  // in a user namespace: user.* xattrs (trusted.* are refused)
 };
 
 // For a container with a user namespace of its own: clones the rootfs and every bind source

@@ -528,4 +528,9 @@ Resources parse_resources(std::string_view text) {
   return parse_resources_node(Node(&j, "linux.resources"));
 }
 
+Seccomp parse_seccomp_profile(std::string_view text) {
+  json j = parse_text(text, "seccomp profile");
+  return parse_seccomp(Node(&j, ""));
+}
+
 }  // namespace hull::oci

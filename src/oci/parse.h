@@ -17,6 +17,8 @@ Spec load_spec(const std::string& bundle);
 Process parse_process(std::string_view text);
 // linux.resources as `update --resources` takes it.
 Resources parse_resources(std::string_view text);
+// linux.seccomp on its own (a profile file, as `hull run --security-opt seccomp=FILE` takes it).
+Seccomp parse_seccomp_profile(std::string_view text);
 
 // Checks what the types alone do not: required fields, known names, ranges, consistency.
 void validate(const Spec& spec);

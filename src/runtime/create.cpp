@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,10 +105,14 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   }
   InitPlan plan;
   build_plan(plan, spec, opts, rootfs, cg.get(), path_join(ctx.root, ".seccomp"));
+  bool overlay = plan.rootfs.overlay;
+  if (overlay) plan.rootfs.overlay_scratch = path_join(store.dir(opts.id), kOverlayScratchDir);
   log::step("planned");
 
   // From here on, things exist: undo them all on failure.
   Fd dir = store.create_locked(opts.id);
+  if (overlay && ::mkdirat(dir.get(), kOverlayScratchDir, 0700) < 0)
+    fail_errno("create {}", plan.rootfs.overlay_scratch);
   bool committed = false;
   pid_t init_pid = -1;
   Fd pidfd;

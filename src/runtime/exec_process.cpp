@@ -8,6 +8,7 @@
 #include "linux/exec_stub/abi.h"
 #include "linux/syscalls.h"
 #include "linux/terminal.h"
+#include "runtime/pid1.h"
 #include "runtime/sync.h"
 #include "util/error.h"
 
@@ -36,6 +37,8 @@ void exec_container_process(const FinalExec& e) {
   if (sys::close_range(3 + e.preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
     for (int fd = 3 + e.preserve_fds; fd < 65536; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
+  // After the filter and the fd sweep: hull's PID 1 is as confined as the process.
+  if (e.pid1_init) fork_under_pid1_init();
   linux::ExecRequest r;
   r.path = e.exe;
   r.argv = p.args;

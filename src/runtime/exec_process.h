@@ -24,6 +24,7 @@ struct FinalExec {
   const linux::SeccompFilter* seccomp = nullptr;
   int listener_socket = -1;   // connected to listenerPath when the filter notifies
   std::string listener_state;  // ContainerProcessState JSON sent with the listener fd
+  bool pid1_init = false;      // fork first: hull's init stays PID 1 (pid1.h)
 };
 
 // Loads the filter; when it notifies, sends the listener fd with `state` to `listener_socket`

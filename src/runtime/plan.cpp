@@ -10,6 +10,7 @@
 
 #include "linux/idmap.h"
 #include "linux/lsm.h"
+#include "runtime/annotations.h"
 #include "linux/namespaces.h"
 #include "linux/terminal.h"
 #include "oci/names.h"
@@ -155,6 +156,7 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
   plan.spec = &spec;
   plan.id = opts.id;
   plan.no_new_keyring = opts.no_new_keyring;
+  plan.process.pid1_init = wants_pid1_init(spec);
 
   const oci::Namespace* mnt = l.find_namespace(oci::NamespaceType::mount);
   if (!mnt) fail("linux.namespaces: a mount namespace is required (hull builds the rootfs in it)");
@@ -197,6 +199,8 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
   r.readonly = spec.root.readonly;
   r.propagation = l.rootfs_propagation.empty() ? 0 : linux::propagation_flags(l.rootfs_propagation);
   r.no_pivot = opts.no_pivot;
+  r.overlay = wants_overlay_root(spec);
+  r.overlay_userxattr = plan.new_user_ns;
   r.bind_devices = plan.new_user_ns || (user && !user->path.empty());
   for (size_t i = 0; i < spec.mounts.size(); ++i) {
     const auto& m = spec.mounts[i];

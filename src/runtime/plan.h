@@ -12,6 +12,9 @@ namespace hull::runtime {
 // root.path: absolute (podman) or relative to the bundle (containerd); must be a directory.
 std::string resolve_rootfs(const oci::Spec& spec, const std::string& bundle);
 
+// The state dir's subdirectory an overlay root's tmpfs is mounted on (annotations.h).
+inline constexpr const char* kOverlayScratchDir = "rootfs";
+
 // Fills everything of the plan that comes from the spec. Opens namespace paths.
 // Throws errors naming the config.json field.
 void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts, const std::string& rootfs,

@@ -138,6 +138,7 @@ void exec_process(const ProcessPlan& plan, const std::string& exe, int report_fd
   e.report_fd = report_fd;
   e.stub_fd = stub_fd;
   e.label = exec_label(plan.process);
+  e.pid1_init = plan.pid1_init;
   if (plan.process.no_new_privileges && !plan.seccomp.empty()) {
     e.seccomp = &plan.seccomp;
     e.listener_socket = plan.seccomp_listener.get();

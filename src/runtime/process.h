@@ -29,6 +29,7 @@ struct ProcessPlan {
   Fd seccomp_listener;           // connected to linux.seccomp.listenerPath (a host path)
   std::string listener_state;    // ContainerProcessState sent with the listener fd
   int preserve_fds = 0;
+  bool pid1_init = false;  // the init only: stay PID 1, the process runs as its child (pid1.h)
 };
 
 // Fills the plan from a process (the spec's, or exec's process.json) and the container's

@@ -170,19 +170,26 @@ void update(const Context& ctx, const std::string& id, const std::string& resour
   Fd dir = store.open_locked(id);
   oci::State s = load_state(store, dir.get(), id);
   require_live(s);
+  oci::Resources merged;
+  std::string config = merge_resources(store.load_config(dir.get()), resources_json, &merged);
+  with_context(fmt::format("update container {}", id),
+               [&] { container_cgroup(s)->apply(merged, true); });
+  // Kept for the next update: its absent fields mean "as now" (swap needs the limit in force).
+  store.save_config(dir.get(), config);
+}
+
+std::string merge_resources(const std::string& config_json, const std::string& resources_json,
+                            oci::Resources* merged) {
   // Validate the request on its own first, so its errors name what the caller sent.
   oci::parse_resources(resources_json);
-  nlohmann::json config = nlohmann::json::parse(store.load_config(dir.get()));
+  nlohmann::json config = nlohmann::json::parse(config_json);
   nlohmann::json& stored = config["linux"]["resources"];
   if (stored.is_null()) stored = nlohmann::json::object();
   merge(stored, nlohmann::json::parse(resources_json));
   oci::parse_resources(stored.dump());
   // As create gave them: linux.devices stays allowed under the (possibly new) device rules.
-  oci::Resources merged = cgroup_resources(oci::parse_spec(config.dump()));
-  with_context(fmt::format("update container {}", id),
-               [&] { container_cgroup(s)->apply(merged, true); });
-  // Kept for the next update: its absent fields mean "as now" (swap needs the limit in force).
-  store.save_config(dir.get(), config.dump(1));
+  if (merged) *merged = cgroup_resources(oci::parse_spec(config.dump()));
+  return config.dump(1);
 }
 
 std::vector<pid_t> container_pids(const Context& ctx, const std::string& id) {

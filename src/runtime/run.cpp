@@ -30,6 +30,7 @@ int run(const Context& ctx, CreateOptions opts, std::shared_ptr<const oci::Spec>
     }
     throw;
   }
+  if (opts.on_started) opts.on_started();
   if (detach) return 0;
 
   relay_until_exit(c.pidfd.get(), relay ? master.get() : -1, fwd);

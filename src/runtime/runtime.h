@@ -32,6 +32,9 @@ struct CreateOptions {
   bool for_run = false;
   // Where a relayed foreground terminal's master goes (hull keeps it instead of a console socket).
   Fd* terminal_master = nullptr;
+  // `run`: called once the process runs, before waiting for it (the friendly face's monitor
+  // tells the command that forked it that the container started).
+  std::function<void()> on_started;
 };
 
 // A container just created by this process: its init is our child until we exit.
@@ -101,6 +104,10 @@ void resume(const Context& ctx, const std::string& id);
 // `resources_json` is a linux.resources object: its fields are merged into the container's
 // stored ones (absent fields keep their values), applied, and kept for the next update.
 void update(const Context& ctx, const std::string& id, const std::string& resources_json);
+// The config with `resources_json` merged into its linux.resources as update does (objects
+// key by key, anything else replaced); `merged`, when given, gets the result parsed.
+std::string merge_resources(const std::string& config_json, const std::string& resources_json,
+                            oci::Resources* merged = nullptr);
 // Host PIDs of every process in the container's cgroup.
 std::vector<pid_t> container_pids(const Context& ctx, const std::string& id);
 // runc's `ps` table: `ps ARGS` (default -ef) run on the host, filtered to these PIDs.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hulltest import BUILD, HELPER, Bundle, Hull, cgroup_layout, leftovers, make_base_rootfs
+from hulltest import BUILD, HELPER, Bundle, Friendly, Hull, cgroup_layout, leftovers, make_base_rootfs
 from nettest import NetNS
 
 if os.geteuid() != 0:
@@ -69,4 +69,17 @@ def netns(hull, tmp_path, bundle):
     if left:
         ns.force_cleanup()
     left += ns.destroy()
+    assert not left, "left behind: " + "; ".join(left)
+
+
+@pytest.fixture
+def friendly(tmp_path):
+    """The friendly face with state of the test's own; afterwards nothing may be left: no
+    container or name in the state dir, no OCI state, cgroup, mount, monitor or process."""
+    f = Friendly(tmp_path, prefix="f" + uuid.uuid4().hex[:8])
+    yield f
+    left = f.leftovers()
+    if left:
+        f.force_cleanup()
+        f.leftovers()  # removes the emptied cgroup parents
     assert not left, "left behind: " + "; ".join(left)

@@ -238,3 +238,129 @@ def hull_friendly(*args, check=True, timeout=60, input=None, env=None):
     if check and p.returncode != 0:
         raise AssertionError(f"hull {' '.join(map(str, args))} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
     return p
+
+
+class Friendly:
+    """Runs `hull`'s friendly face with state, OCI root and cgroup parent of the test's own
+    ($HULL_STATE, $HULL_ROOT, $HULL_CGROUP_PARENT), so tests never touch /var/lib/hull."""
+
+    def __init__(self, tmp: Path, prefix: str):
+        self.tmp = Path(tmp)
+        self.state = self.tmp / "lib"
+        self.root = self.tmp / "run"
+        self.prefix = prefix
+        self.cgroup_parent = f"/hull/{prefix}"
+        self.env = dict(os.environ, HULL_STATE=str(self.state), HULL_ROOT=str(self.root),
+                        HULL_CGROUP_PARENT=self.cgroup_parent)
+        # A container in a user namespace reaches its bound files and its overlay's mount point
+        # as an unmapped user: the directories on the way must let it pass (not list).
+        p = self.tmp
+        while p != p.parent and str(p).startswith("/tmp/"):
+            os.chmod(p, os.stat(p).st_mode | 0o111)
+            p = p.parent
+
+    def __call__(self, *args, check=True, input=None, timeout=60, stdin=None):
+        cmd = [str(HULL)] + [str(a) for a in args]
+        p = subprocess.run(cmd, capture_output=True, text=True, input=input, timeout=timeout, env=self.env,
+                           stdin=stdin if input is None else None)
+        if check and p.returncode != 0:
+            raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}\nstdout: {p.stdout}\nstderr: {p.stderr}")
+        return p
+
+    def run(self, *args, keep=False, **kw):
+        """hull run [--rm] ARGS; check=False by default: the exit code is the container's.
+        keep=True: without --rm, so that ps -a shows the container afterwards."""
+        kw.setdefault("check", False)
+        return self("run", *(() if keep else ("--rm",)), *args, **kw)
+
+    def detach(self, *args):
+        """hull run -d ARGS: the container's full id."""
+        cid = self("run", "-d", *args).stdout.strip()
+        assert re.fullmatch(r"[0-9a-f]{64}", cid), cid
+        return cid
+
+    def inspect(self, ref):
+        return json.loads(self("inspect", "--json", ref).stdout)
+
+    def ps(self, *args):
+        return json.loads(self("ps", "--format", "json", *args).stdout)
+
+    def pid(self, ref):
+        return self.inspect(ref)["pid"]
+
+    def log(self, ref):
+        return self("logs", ref).stdout
+
+    def wait_log(self, ref, text, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            out = self.log(ref)
+            if text in out:
+                return out
+            time.sleep(0.02)
+        raise AssertionError(f"{ref} never printed {text!r}; log: {self.log(ref)!r}")
+
+    def wait_state(self, ref, want, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            st = self.inspect(ref)
+            if st["state"] == want and (want != "exited" or "exitCode" in st):
+                return st
+            time.sleep(0.02)
+        raise AssertionError(f"{ref} never became {want}: {self.inspect(ref)}")
+
+    def cgroup_dir(self, controller, cid):
+        return Path("/sys/fs/cgroup") / controller / self.cgroup_parent.lstrip("/") / cid
+
+    def monitors(self):
+        """Processes started by hull with this test's state dir in their environment."""
+        mark = f"HULL_STATE={self.state}".encode()
+        found = []
+        for p in Path("/proc").iterdir():
+            if not p.name.isdigit() or int(p.name) == os.getpid():
+                continue
+            try:
+                env = (p / "environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if mark in env:
+                found.append(int(p.name))
+        return found
+
+    def force_cleanup(self):
+        if (self.state / "containers").exists():
+            for d in (self.state / "containers").iterdir():
+                subprocess.run([str(HULL), "rm", "-f", d.name], env=self.env, capture_output=True, timeout=30)
+        for pid in self.monitors():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def leftovers(self):
+        left = []
+        for sub in ("containers", "names"):
+            d = self.state / sub
+            if d.exists():
+                left += [f"friendly {sub}/{p.name}" for p in d.iterdir()]
+        if self.root.exists():
+            left += [f"state {p}" for p in self.root.iterdir() if not p.name.startswith(".")]
+        base = Path("/sys/fs/cgroup")
+        for h in base.iterdir():
+            parent = h / self.cgroup_parent.lstrip("/")
+            if parent.is_dir():
+                children = [f"cgroup {d}" for d in parent.iterdir() if d.is_dir()]
+                left += children
+                try:
+                    parent.rmdir()  # the per-test parent itself is the fixture's, not a leak
+                except OSError as e:
+                    if not children:
+                        left.append(f"cgroup {parent} ({e})")
+        tmp_s = str(self.tmp)
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                mp = line.split()[4]
+                if mp.startswith(tmp_s):
+                    left.append(f"mount {mp}")
+        left += [f"process {pid} (a hull of this test)" for pid in self.monitors()]
+        return left

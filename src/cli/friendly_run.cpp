@@ -1,0 +1,104 @@
+// run and start: docker's flags, names and behaviour (`hull run --help`).
+#include <cstdio>
+
+#include "cli/friendly.h"
+#include "cli/oci.h"
+#include "frontend/containers.h"
+#include "util/error.h"
+#include "util/log.h"
+
+namespace hull::cli {
+namespace {
+
+void add_run_flags(CLI::App* run, frontend::RunOptions& o) {
+  // -h is --hostname, as in docker; help is --help only.
+  run->set_help_flag("--help", "print this help");
+  run->add_option("--name", o.name, "a name for the container");
+  run->add_option("--rootfs", o.rootfs,
+                  "root file system (default: the host's, read-only, with a throw-away overlay)");
+  run->add_flag("-d,--detach", o.detach, "run in the background and print the container id");
+  run->add_flag("--rm", o.remove, "remove the container when it exits");
+  run->add_flag("-i,--interactive", o.interactive, "keep stdin open");
+  run->add_flag("-t,--tty", o.tty, "allocate a terminal");
+  add_repeated(run, "-e,--env", o.env,
+               "set an environment variable (NAME=VALUE, or NAME from hull's)");
+  add_repeated(run, "--env-file", o.env_files, "read environment variables from a file");
+  run->add_option("-w,--workdir", o.workdir, "working directory inside the container");
+  run->add_option("-u,--user", o.user, "user[:group], by name or number");
+  run->add_option("-h,--hostname", o.hostname, "the container's host name");
+  add_repeated(run, "-v,--volume", o.volumes, "bind mount HOST:CONTAINER[:ro]");
+  add_repeated(run, "--tmpfs", o.tmpfs, "mount a tmpfs: PATH[:OPTIONS]");
+  run->add_flag("--read-only", o.read_only, "mount the root file system read-only");
+  run->add_option("-m,--memory", o.memory, "memory limit (e.g. 256m)");
+  run->add_option("--memory-swap", o.memory_swap, "memory plus swap limit, -1 for unlimited swap");
+  run->add_option("--cpus", o.cpus, "CPUs (e.g. 0.5 holds the container at half a CPU)");
+  run->add_option("-c,--cpu-shares", o.cpu_shares, "relative CPU weight");
+  run->add_option("--cpuset-cpus", o.cpuset_cpus, "CPUs to run on (0-3, 0,1)");
+  run->add_option("--pids-limit", o.pids_limit, "most processes at once (-1 unlimited)");
+  add_repeated(run, "--device-read-bps", o.device_read_bps,
+               "limit reads from a device: DEVICE:RATE (1mb)");
+  add_repeated(run, "--device-write-bps", o.device_write_bps,
+               "limit writes to a device: DEVICE:RATE");
+  add_repeated(run, "--device-read-iops", o.device_read_iops,
+               "limit read operations: DEVICE:N per second");
+  add_repeated(run, "--device-write-iops", o.device_write_iops,
+               "limit write operations: DEVICE:N per second");
+  run->add_option("--blkio-weight", o.blkio_weight, "relative block I/O weight, 10 to 1000");
+  add_repeated(run, "--cap-add", o.cap_add, "add a capability (or ALL)");
+  add_repeated(run, "--cap-drop", o.cap_drop, "drop a capability (or ALL)");
+  add_repeated(run, "--security-opt", o.security_opts,
+               "seccomp=FILE|unconfined, no-new-privileges");
+  run->add_flag("--privileged", o.privileged,
+                "every capability and device, no seccomp, no masked paths");
+  run->add_option("--userns", o.userns,
+                  "host (default) or private: root inside is unprivileged outside");
+  run->add_flag("--init", o.init,
+                "run hull's small init as PID 1 (reaps zombies, forwards signals)");
+  add_repeated(run, "--ulimit", o.ulimits, "resource limit: NAME=SOFT[:HARD]");
+  add_repeated(run, "--sysctl", o.sysctls, "namespaced kernel parameter: NAME=VALUE");
+  run->add_option("--network,--net", o.network, "none (default) or host");
+  run->add_option("--cgroup-parent", o.cgroup_parent,
+                  "parent cgroup of the container's (default /hull)");
+  // Everything from the first word that is not a flag on is the command, flags included.
+  run->add_option("command", o.command,
+                  "the command and its arguments (default: the user's shell)");
+  run->positionals_at_end();
+}
+
+}  // namespace
+
+void register_run_verbs(CLI::App& app, FriendlyEnv& env) {
+  static frontend::RunOptions opts;
+  auto* run = app.add_subcommand("run", "run a command in a new container");
+  add_run_flags(run, opts);
+  env.add(run, [&env] {
+    if (!opts.rootfs.empty()) opts.rootfs = absolute_path(opts.rootfs);
+    try {
+      auto r = frontend::run(env.env, opts);
+      if (opts.detach) std::printf("%s\n", r.id.c_str());
+      return r.exit_code;
+    } catch (const Error& e) {
+      log::error(e.what());
+      return frontend::exit_code_for(e);
+    }
+  });
+
+  static std::vector<std::string> refs;
+  auto* start = app.add_subcommand("start", "start stopped containers again (in the background)");
+  start->add_option("container", refs, "name or id")->required();
+  env.add(start, [&env] {
+    int rc = 0;
+    for (const auto& r : refs) {
+      try {
+        frontend::start(env.env, r);
+        std::printf("%s\n", r.c_str());
+      } catch (const Error& e) {
+        log::error(e.what());
+        rc = 1;
+      }
+    }
+    return rc;
+  });
+}
+
+}  // namespace hull::cli

@@ -1,0 +1,479 @@
+#include "frontend/containers.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <memory>
+
+#include "frontend/human.h"
+#include "oci/parse.h"
+#include "oci/serialize.h"
+#include "runtime/inspect.h"
+#include "runtime/runtime.h"
+#include "runtime/state_store.h"
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/proc.h"
+#include "util/strings.h"
+
+namespace hull::frontend {
+namespace {
+
+struct Launch {
+  std::string id, name;
+  std::shared_ptr<const oci::Spec> spec;
+  std::string json;
+};
+
+void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  ::nanosleep(&ts, nullptr);
+}
+
+uint64_t start_time_of(pid_t pid) {
+  auto st = read_proc_stat(pid);
+  return st ? st->start_time : 0;
+}
+
+bool monitor_alive(const Meta& m) {
+  return m.monitor_pid > 0 && process_matches(m.monitor_pid, m.monitor_start);
+}
+
+std::optional<oci::State> oci_state(const Env& env, const std::string& id) {
+  try {
+    return runtime::state(env.ctx(), id);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+bool alive(const std::optional<oci::State>& s) {
+  return s && s->status != oci::Status::stopped;
+}
+
+// The end of a run, by whoever waited for it: the exit code into meta.json, the OCI state
+// deleted, and with --rm everything else too.
+void finish_run(const Env& env, const Store& store, const std::string& id, int code) {
+  uint64_t ooms = 0;
+  try {
+    ooms = runtime::oom_kills(env.ctx(), id);
+  } catch (const Error& e) {
+    log::debug("oom count: {}", e.what());
+  }
+  Meta m;
+  try {
+    Fd lock = store.lock(id);
+    m = store.load(id);
+    m.exit_code = code;
+    m.finished = rfc3339_now();
+    m.oom_killed = ooms > 0;
+    m.monitor_pid = 0;
+    m.monitor_start = 0;
+    store.save(m);
+  } catch (const Error& e) {
+    log::debug("record exit: {}", e.what());  // `rm -f` removed it under us
+  }
+  try {
+    runtime::remove(env.ctx(), id, true);
+  } catch (const Error& e) {
+    log::debug("delete after exit: {}", e.what());
+  }
+  if (m.auto_remove) store.release(id, m.name);
+}
+
+void mark_started(const Store& store, const std::string& id, pid_t monitor) {
+  Fd lock = store.lock(id);
+  Meta m = store.load(id);
+  m.monitor_pid = monitor;
+  m.monitor_start = start_time_of(monitor);
+  m.started = rfc3339_now();
+  m.finished.clear();
+  m.exit_code.reset();
+  m.oom_killed = false;
+  store.save(m);
+}
+
+runtime::CreateOptions create_options(const Store& store, const std::string& id) {
+  runtime::CreateOptions c;
+  c.id = id;
+  c.bundle = store.dir(id);
+  return c;
+}
+
+void send_report(int fd, const std::string& text) {
+  if (fd >= 0) ::send(fd, text.data(), text.size(), MSG_NOSIGNAL);
+}
+
+// The monitor of a detached container (see containers.h). Runs in the forked child; the
+// report socket tells the command "ok" or "err ERRNO MESSAGE", then closes.
+[[noreturn]] void monitor_main(const Env& env, const Store& store, const Launch& l, int report,
+                               int log_fd, int null_fd) {
+  try {
+    ::setsid();
+    ::prctl(PR_SET_NAME, "hull-monitor", 0, 0, 0);
+    if (::chdir("/") < 0) fail_errno("chdir /");
+    // Out of the way of 0-3 first, whatever numbers they had.
+    report = ::fcntl(report, F_DUPFD_CLOEXEC, 10);
+    log_fd = ::fcntl(log_fd, F_DUPFD_CLOEXEC, 10);
+    null_fd = ::fcntl(null_fd, F_DUPFD_CLOEXEC, 10);
+    if (report < 0 || log_fd < 0 || null_fd < 0) fail_errno("dup the monitor's fds");
+    // stdio becomes the container's: nothing from the terminal in, everything out to the log.
+    if (::dup2(null_fd, 0) < 0 || ::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0)
+      fail_errno("dup2");
+    if (::dup3(report, 3, O_CLOEXEC) < 0) fail_errno("dup3");
+    report = 3;
+    // Nothing else of the command's stays open here: its caller may wait for EOF on a pipe.
+    ::close_range(4, ~0U, 0);
+    mark_started(store, l.id, ::getpid());
+    runtime::CreateOptions c = create_options(store, l.id);
+    c.on_started = [&] {
+      send_report(report, "ok");
+      ::close(report);
+      report = -1;
+    };
+    int code = runtime::run(env.ctx(), c, l.spec, l.json, false, true);
+    finish_run(env, store, l.id, code);
+    ::_exit(0);
+  } catch (const Error& e) {
+    send_report(report, fmt::format("err {} {}", e.err(), e.message()));
+  } catch (const std::exception& e) {
+    send_report(report, fmt::format("err 0 internal error: {}", e.what()));
+  }
+  ::_exit(125);
+}
+
+void run_detached(const Env& env, const Store& store, const Launch& l) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) fail_errno("socketpair");
+  Fd rd(sv[0]), wr(sv[1]);
+  Fd log = open_or_fail(store.log_path(l.id), O_WRONLY | O_CREAT | O_APPEND, 0640);
+  Fd null = open_or_fail("/dev/null", O_RDWR);
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) fail_errno("fork the monitor of container {}", l.name);
+  if (pid == 0) {
+    rd.reset();
+    monitor_main(env, store, l, wr.release(), log.release(), null.release());
+  }
+  wr.reset();
+  std::string reply = read_fd(rd.get());
+  if (reply == "ok") return;
+  if (reply.rfind("err ", 0) != 0)
+    fail("the monitor of container {} died before the container started", l.name);
+  auto sp = reply.find(' ', 4);
+  int err = static_cast<int>(parse_i64(reply.substr(4, sp - 4)).value_or(0));
+  throw Error(sp == std::string::npos ? "" : reply.substr(sp + 1), err);
+}
+
+int run_foreground(const Env& env, const Store& store, const Launch& l, bool interactive) {
+  mark_started(store, l.id, ::getpid());
+  if (!interactive) {
+    // docker without -i: the container reads nothing from our stdin.
+    Fd null = open_or_fail("/dev/null", O_RDONLY);
+    if (::dup2(null.get(), 0) < 0) fail_errno("dup2 /dev/null");
+  }
+  int code = runtime::run(env.ctx(), create_options(store, l.id), l.spec, l.json, false, true);
+  finish_run(env, store, l.id, code);
+  return code;
+}
+
+// Waits until the exit is recorded and the OCI state deleted by whoever waits for the
+// container; does it itself when nobody is left to (the monitor was killed).
+void settle(const Env& env, const Store& store, const std::string& id, int timeout_ms) {
+  int64_t deadline = monotonic_ms() + timeout_ms;
+  for (;;) {
+    auto st = oci_state(env, id);
+    if (!st) return;
+    Meta m;
+    try {
+      m = store.load(id);
+    } catch (const Error&) {
+      return;  // --rm: gone entirely
+    }
+    if (!alive(st) && !monitor_alive(m)) {
+      try {
+        runtime::remove(env.ctx(), id, true);
+      } catch (const Error& e) {
+        log::debug("delete stale state: {}", e.what());
+      }
+      Fd lock = store.lock(id);
+      m = store.load(id);
+      if (m.finished.empty()) m.finished = rfc3339_now();
+      m.monitor_pid = 0;
+      store.save(m);
+      return;
+    }
+    if (monotonic_ms() > deadline) {
+      if (alive(st)) fail("container {} is still running", m.name);
+      fail("container {}: its monitor (pid {}) has not recorded the exit", m.name, m.monitor_pid);
+    }
+    sleep_ms(20);
+  }
+}
+
+bool wait_stopped(const Env& env, const std::string& id, int timeout_ms) {
+  int64_t deadline = monotonic_ms() + timeout_ms;
+  while (alive(oci_state(env, id))) {
+    if (monotonic_ms() >= deadline) return false;
+    sleep_ms(20);
+  }
+  return true;
+}
+
+}  // namespace
+
+const char* state_name(State s) {
+  switch (s) {
+    case State::created:
+      return "created";
+    case State::running:
+      return "running";
+    case State::paused:
+      return "paused";
+    case State::exited:
+      return "exited";
+  }
+  return "?";
+}
+
+int exit_code_for(const Error& e) {
+  bool exec = e.message().find("exec") != std::string::npos;
+  if (exec && e.err() == ENOENT) return 127;
+  if (exec && (e.err() == EACCES || e.err() == ENOEXEC)) return 126;
+  return 125;
+}
+
+RunResult run(const Env& env, const RunOptions& o) {
+  Store store(env);
+  auto r = store.reserve(o.name);
+  bool keep = false;
+  ScopeGuard undo([&] {
+    if (!keep) store.release(r.id, r.name);
+  });
+  RunOptions opts = o;
+  if (opts.cgroup_parent.empty()) opts.cgroup_parent = env.cgroup_parent;
+  std::string dir = store.dir(r.id);
+  ContainerFiles files{r.id, dir + "/hostname", dir + "/hosts"};
+  BuiltSpec built = build_run_spec(opts, files);
+  write_file(files.hostname_file, built.hostname + "\n", 0644);
+  write_file(files.hosts_file, built.hosts, 0644);
+  Launch l{r.id, r.name, nullptr, oci::serialize_spec(built.spec)};
+  // Exactly what the OCI face would run from this config.json.
+  l.spec = std::make_shared<const oci::Spec>(oci::parse_spec(l.json));
+  write_file(store.config_path(r.id), l.json, 0600);
+
+  Meta m;
+  m.id = r.id;
+  m.name = r.name;
+  m.created = rfc3339_now();
+  m.command = l.spec->process->args;
+  m.rootfs = o.rootfs;
+  m.detached = o.detach;
+  m.auto_remove = o.remove;
+  m.tty = o.tty;
+  m.network = o.network;
+  store.save(m);
+  r.lock.reset();
+  RunResult result{r.id, r.name, 0};
+  if (o.detach) {
+    run_detached(env, store, l);
+    keep = true;
+    return result;
+  }
+  // A container that could not start is removed, name and all (runtime::run already
+  // deleted what the runtime made).
+  result.exit_code = run_foreground(env, store, l, o.interactive);
+  keep = true;
+  return result;
+}
+
+void start(const Env& env, const std::string& ref) {
+  Store store(env);
+  std::string id = store.resolve(ref);
+  if (alive(oci_state(env, id))) return;  // docker: starting a running container is a no-op
+  settle(env, store, id, 10000);
+  Meta m = store.load(id);
+  Launch l{id, m.name, nullptr, read_file(store.config_path(id))};
+  l.spec = std::make_shared<const oci::Spec>(
+      with_context("stored config.json", [&] { return oci::parse_spec(l.json); }));
+  run_detached(env, store, l);
+}
+
+void stop(const Env& env, const std::string& ref, int timeout) {
+  Store store(env);
+  std::string id = store.resolve(ref);
+  auto st = oci_state(env, id);
+  if (alive(st)) {
+    if (st->status == oci::Status::paused || st->status == oci::Status::created) {
+      // A frozen process cannot act on SIGTERM, a created one has nothing to stop gracefully.
+      runtime::remove(env.ctx(), id, true);
+    } else {
+      try {
+        runtime::kill(env.ctx(), id, SIGTERM, false);
+      } catch (const Error& e) {
+        log::debug("stop: {}", e.what());
+      }
+      if (!wait_stopped(env, id, timeout * 1000)) runtime::kill(env.ctx(), id, SIGKILL, false);
+    }
+  }
+  settle(env, store, id, 10000);
+}
+
+void kill(const Env& env, const std::string& ref, int sig) {
+  Store store(env);
+  std::string id = store.resolve(ref);
+  if (!alive(oci_state(env, id))) fail("container {} is not running", ref);
+  runtime::kill(env.ctx(), id, sig, false);
+}
+
+void remove(const Env& env, const std::string& ref, bool force) {
+  Store store(env);
+  std::string id = store.resolve(ref);
+  auto st = oci_state(env, id);
+  if (alive(st)) {
+    if (!force)
+      fail("container {} is {}: stop it first, or use rm -f", ref, oci::status_name(st->status));
+    if (st->status == oci::Status::running) {
+      try {
+        runtime::kill(env.ctx(), id, SIGKILL, false);
+      } catch (const Error& e) {
+        log::debug("rm -f: {}", e.what());
+      }
+    } else {
+      runtime::remove(env.ctx(), id, true);
+    }
+  }
+  settle(env, store, id, 10000);
+  if (!path_exists(store.dir(id))) return;  // --rm: its monitor removed it
+  Fd lock = store.lock(id);
+  store.release(id, store.load(id).name);
+}
+
+void pause(const Env& env, const std::string& ref) {
+  std::string id = running_id(env, ref);
+  if (oci_state(env, id)->status == oci::Status::paused) fail("container {} is already paused", ref);
+  runtime::pause(env.ctx(), id);
+}
+
+void unpause(const Env& env, const std::string& ref) {
+  std::string id = running_id(env, ref);
+  if (oci_state(env, id)->status != oci::Status::paused) fail("container {} is not paused", ref);
+  runtime::resume(env.ctx(), id);
+}
+
+void update(const Env& env, const std::string& ref, const oci::Resources& resources) {
+  Store store(env);
+  std::string id = store.resolve(ref);
+  std::string change = oci::serialize_resources(resources);
+  std::string config;
+  Fd lock = store.lock(id);
+  if (alive(oci_state(env, id))) {
+    runtime::update(env.ctx(), id, change);
+    // The runtime merged the change into its config copy: the one a later `start` uses too.
+    runtime::StateStore oci_store(env.oci_root);
+    Fd dir = oci_store.open_unlocked(id);
+    config = oci_store.load_config(dir.get());
+  } else {
+    // docker updates a stopped container too: its next start gets the limits.
+    config = with_context(fmt::format("update container {}", ref), [&] {
+      return runtime::merge_resources(read_file(store.config_path(id)), change);
+    });
+  }
+  atomic_write(store.config_path(id), config, 0600);
+}
+
+void logs(const Env& env, const std::string& ref, bool follow) {
+  Store store(env);
+  std::string id = store.resolve(ref);
+  Fd fd(::open(store.log_path(id).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd && errno != ENOENT) fail_errno("open {}", store.log_path(id));
+  char buf[65536];
+  auto drain = [&] {
+    if (!fd) return;
+    for (;;) {
+      ssize_t n = ::read(fd.get(), buf, sizeof buf);
+      if (n <= 0) break;
+      write_all(1, std::string_view(buf, static_cast<size_t>(n)), "stdout");
+    }
+  };
+  drain();
+  if (!follow) return;
+  while (alive(oci_state(env, id))) {
+    sleep_ms(100);
+    if (!fd) fd.reset(::open(store.log_path(id).c_str(), O_RDONLY | O_CLOEXEC));
+    drain();
+  }
+  drain();
+}
+
+Status status(const Env& env, const std::string& id) {
+  Store store(env);
+  Status s;
+  s.meta = store.load(id);
+  s.oci = oci_state(env, id);
+  const Meta& m = s.meta;
+  std::string up = human_duration(
+      std::max(0.0, now_seconds() - parse_rfc3339(m.started).value_or(now_seconds())));
+  if (s.oci && s.oci->status != oci::Status::stopped) {
+    switch (s.oci->status) {
+      case oci::Status::running:
+        s.state = State::running;
+        s.text = "Up " + up;
+        break;
+      case oci::Status::paused:
+        s.state = State::paused;
+        s.text = "Up " + up + " (Paused)";
+        break;
+      default:
+        s.state = State::created;
+        s.text = "Created";
+    }
+    return s;
+  }
+  s.state = State::exited;
+  if (m.exit_code) {
+    s.text = fmt::format("Exited ({}) {}", *m.exit_code, human_ago(m.finished));
+  } else if (m.started.empty()) {
+    s.state = State::created;
+    s.text = "Created";
+  } else if (s.oci && monitor_alive(m)) {
+    s.text = "Exited";  // its monitor is recording the code right now
+  } else {
+    s.text = "Exited (unknown: nobody was left to wait for it)";
+  }
+  return s;
+}
+
+std::vector<Status> list(const Env& env, bool all) {
+  Store store(env);
+  std::vector<Status> out;
+  for (const auto& id : store.list()) {
+    try {
+      Status s = status(env, id);
+      if (all || s.state != State::exited) out.push_back(std::move(s));
+    } catch (const Error& e) {
+      log::debug("ps: {}: {}", id, e.what());  // removed while we looked
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](auto& a, auto& b) { return a.meta.created > b.meta.created; });
+  return out;
+}
+
+std::string running_id(const Env& env, const std::string& ref) {
+  Store store(env);
+  std::string id = store.resolve(ref);
+  if (!alive(oci_state(env, id))) fail("container {} is not running", ref);
+  return id;
+}
+
+}  // namespace hull::frontend

@@ -1,0 +1,178 @@
+#include "frontend/inspect.h"
+
+#include <nlohmann/json.hpp>
+
+#include "frontend/containers.h"
+#include "frontend/human.h"
+#include "frontend/views.h"
+#include "runtime/inspect.h"
+#include "util/error.h"
+#include "util/strings.h"
+
+namespace hull::frontend {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+struct Facts {
+  Status status;
+  std::optional<runtime::ContainerInfo> info;
+};
+
+Facts gather(const Env& env, const std::string& ref) {
+  Store store(env);
+  Facts f;
+  std::string id = store.resolve(ref);
+  f.status = status(env, id);
+  if (f.status.oci) {
+    try {
+      f.info = runtime::describe(env.ctx(), id);
+    } catch (const Error&) {
+      // deleted between the two looks: shown as exited
+    }
+  }
+  return f;
+}
+
+// Byte counts in memory files are easier to read with a unit; "no limit" for v1's huge max.
+std::string annotate(const std::string& file, const std::string& value) {
+  if (file.rfind("memory.", 0) != 0) return value;
+  auto n = parse_u64(value);
+  if (!n) return value;
+  if (*n >= (1ULL << 62)) return value + " (no limit)";
+  return fmt::format("{} ({})", value, human_bytes(static_cast<double>(*n)));
+}
+
+std::string map_words(const std::vector<runtime::IdMapLine>& map, const char* what) {
+  if (map.empty()) return fmt::format("no {} map", what);
+  std::string out;
+  for (const auto& m : map) {
+    if (!out.empty()) out += ", ";
+    bool identity = m.inside == 0 && m.outside == 0 && m.count == 4294967295u;
+    if (identity) return fmt::format("{}s are the host's (no user namespace of its own)", what);
+    out += fmt::format("{} {}-{} inside = {}-{} on the host", what, m.inside,
+                       m.inside + m.count - 1, m.outside, m.outside + m.count - 1);
+  }
+  return out;
+}
+
+pid_t inner_pid(const runtime::ProcessInfo& p) {
+  return p.ns_pids.empty() ? 0 : p.ns_pids.back();
+}
+
+}  // namespace
+
+std::string inspect_text(const Env& env, const std::string& ref) {
+  Facts f = gather(env, ref);
+  const Meta& m = f.status.meta;
+  std::string out;
+  out += fmt::format("Container {} ({})\n", m.name, m.id);
+  out += fmt::format("  State:    {}\n", f.status.text);
+  out += fmt::format("  Command:  {}\n", join(m.command, " "));
+  out += fmt::format(
+      "  Root:     {}\n",
+      m.rootfs.empty() ? "the host's /, read-only, with a throw-away overlay on top" : m.rootfs);
+  out += fmt::format("  Created:  {}\n", human_ago(m.created));
+  if (m.oom_killed) out += "  Killed by the kernel's OOM killer at its memory limit\n";
+  if (!f.info || f.status.state == State::exited) {
+    out += "\nIt does not run, so it has no namespaces or processes to show.\n";
+    return out;
+  }
+  const auto& info = *f.info;
+  out += fmt::format("  PID:      {} on the host, 1 inside\n", info.state.pid);
+
+  out += "\nNamespaces (its own, or shared with the host; the number is the namespace's inode):\n";
+  std::vector<std::vector<std::string>> ns;
+  for (const auto& n : info.namespaces)
+    ns.push_back({"  " + n.kind, std::to_string(n.inode),
+                  n.own ? fmt::format("own (host: {})", n.host_inode) : "shared with the host",
+                  n.own ? n.isolates : ""});
+  out += table(ns);
+
+  out += "\nProcesses (PID on the host -> PID inside the container):\n";
+  std::vector<std::vector<std::string>> ps;
+  for (const auto& p : info.processes)
+    ps.push_back(
+        {"  " + std::to_string(p.host_pid), "->", std::to_string(inner_pid(p)), p.command});
+  out += table(ps);
+
+  out += "\nUsers:\n";
+  out += "  " + map_words(info.uid_map, "uid") + "\n";
+  out += "  " + map_words(info.gid_map, "gid") + "\n";
+
+  out += "\nCgroups (the container's directory in each hierarchy, its limits and usage):\n";
+  for (const auto& c : info.cgroups) {
+    out += fmt::format("  {}{}\n", c.hierarchy.empty() ? "" : c.hierarchy + ": ", c.dir);
+    for (const auto& [file, value] : c.files)
+      out += fmt::format("      {} = {}\n", file, annotate(file, value));
+  }
+
+  out += "\nMounts (as the container sees them):\n";
+  std::vector<std::vector<std::string>> mt;
+  for (const auto& mnt : info.mounts)
+    mt.push_back({"  " + mnt.mount_point, mnt.fstype, mnt.source, mnt.options});
+  out += table(mt);
+  return out;
+}
+
+std::string inspect_json(const Env& env, const std::string& ref) {
+  Facts f = gather(env, ref);
+  const Meta& m = f.status.meta;
+  ojson j;
+  j["id"] = m.id;
+  j["name"] = m.name;
+  j["state"] = state_name(f.status.state);
+  j["status"] = f.status.text;
+  j["command"] = m.command;
+  j["rootfs"] = m.rootfs.empty() ? "host" : m.rootfs;
+  j["created"] = m.created;
+  j["started"] = m.started;
+  if (!m.finished.empty()) j["finished"] = m.finished;
+  if (m.exit_code) j["exitCode"] = *m.exit_code;
+  j["oomKilled"] = m.oom_killed;
+  bool running = f.info && f.status.state != State::exited;
+  j["pid"] = running ? f.info->state.pid : 0;
+  ojson ns = ojson::array(), procs = ojson::array(), cgroups = ojson::array(),
+        mounts = ojson::array();
+  ojson uid_map = ojson::array(), gid_map = ojson::array();
+  if (running) {
+    const auto& info = *f.info;
+    for (const auto& n : info.namespaces)
+      ns.push_back({{"type", n.kind},
+                    {"inode", n.inode},
+                    {"hostInode", n.host_inode},
+                    {"own", n.own},
+                    {"isolates", n.isolates}});
+    for (const auto& p : info.processes)
+      procs.push_back({{"hostPid", p.host_pid},
+                       {"containerPid", inner_pid(p)},
+                       {"nsPids", p.ns_pids},
+                       {"ppid", p.ppid},
+                       {"uid", p.uid},
+                       {"state", std::string(1, p.state)},
+                       {"command", p.command}});
+    for (const auto& c : info.cgroups) {
+      ojson files = ojson::object();
+      for (const auto& [file, value] : c.files) files[file] = value;
+      cgroups.push_back({{"hierarchy", c.hierarchy}, {"path", c.dir}, {"files", files}});
+    }
+    for (const auto& mnt : info.mounts)
+      mounts.push_back({{"destination", mnt.mount_point},
+                        {"type", mnt.fstype},
+                        {"source", mnt.source},
+                        {"options", mnt.options}});
+    for (const auto& u : info.uid_map)
+      uid_map.push_back({{"inside", u.inside}, {"outside", u.outside}, {"count", u.count}});
+    for (const auto& g : info.gid_map)
+      gid_map.push_back({{"inside", g.inside}, {"outside", g.outside}, {"count", g.count}});
+  }
+  j["namespaces"] = ns;
+  j["processes"] = procs;
+  j["cgroups"] = cgroups;
+  j["mounts"] = mounts;
+  j["uidMap"] = uid_map;
+  j["gidMap"] = gid_map;
+  return j.dump(2) + "\n";
+}
+
+}  // namespace hull::frontend

@@ -1,0 +1,64 @@
+// `hull run`'s flags -> oci::Spec: what docker would ask runc for, built in memory. Every flag is
+// checked here, before anything exists, and a bad one fails with one line naming it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "oci/spec.h"
+
+namespace hull::frontend {
+
+struct RunOptions {
+  std::string name;
+  std::string rootfs;  // empty: the host's root, read-only, under a throw-away overlay
+  bool detach = false, remove = false, interactive = false, tty = false;
+  std::vector<std::string> env, env_files;
+  std::string workdir, user, hostname;
+  std::vector<std::string> volumes, tmpfs;
+  bool read_only = false;
+  std::string memory, memory_swap, cpus, cpu_shares, cpuset_cpus, pids_limit, blkio_weight;
+  std::vector<std::string> device_read_bps, device_write_bps, device_read_iops, device_write_iops;
+  std::vector<std::string> cap_add, cap_drop, security_opts;
+  bool privileged = false;
+  std::string userns = "host";
+  bool init = false;
+  std::vector<std::string> ulimits, sysctls;
+  std::string network = "none";
+  std::string cgroup_parent;
+  std::vector<std::string> command;
+};
+
+// What the spec refers to outside itself, provided by the friendly store.
+struct ContainerFiles {
+  std::string id;
+  std::string hostname_file;  // bound on /etc/hostname
+  std::string hosts_file;     // bound on /etc/hosts
+};
+
+struct BuiltSpec {
+  oci::Spec spec;
+  std::string hostname;
+  std::string hosts;  // the content of hosts_file
+};
+
+// Checks every flag and builds the spec; throws on the first bad one.
+BuiltSpec build_run_spec(const RunOptions& options, const ContainerFiles& files);
+
+// `hull update`'s flags (docker's): each one given changes that limit of a running container.
+struct UpdateOptions {
+  std::string memory, memory_swap, memory_reservation;
+  std::string cpus, cpu_shares, cpu_quota, cpu_period, cpuset_cpus, cpuset_mems;
+  std::string pids_limit, blkio_weight;
+};
+// The linux.resources fields the flags set, nothing else; throws when no flag was given.
+oci::Resources update_resources(const UpdateOptions& options);
+
+// The uid/gid range a private user namespace maps container 0..65535 onto: root's range in
+// /etc/subuid and /etc/subgid when there is one, else 100000.
+struct IdRange {
+  uint32_t host = 100000, size = 65536;
+};
+IdRange subordinate_range(const std::string& subid_text, const std::string& user);
+
+}  // namespace hull::frontend

@@ -1,0 +1,221 @@
+#include "frontend/store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "frontend/docker_values.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/strings.h"
+
+namespace hull::frontend {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+constexpr const char* kAdjectives[] = {"brave", "calm",  "clever",  "eager",  "fancy",  "gentle",
+                                       "happy", "jolly", "keen",    "lively", "merry",  "nimble",
+                                       "proud", "quiet", "rapid",   "shy",    "sturdy", "tidy",
+                                       "vivid", "witty", "zealous", "bold",   "cosy",   "deft"};
+constexpr const char* kNames[] = {
+    "babbage",  "bell",     "cerf",     "dijkstra", "hamming", "hopper", "kahan",   "knuth",
+    "lamport",  "liskov",   "lovelace", "mccarthy", "noether", "pike",   "ritchie", "shannon",
+    "thompson", "torvalds", "turing",   "wirth",    "hoare",   "backus", "allen",   "goldberg"};
+
+uint64_t random_u64() {
+  uint64_t v = 0;
+  if (::getrandom(&v, sizeof v, 0) != sizeof v) fail_errno("getrandom");
+  return v;
+}
+
+std::string random_id() {
+  std::string id;
+  for (int i = 0; i < 4; ++i) id += fmt::format("{:016x}", random_u64());
+  return id;
+}
+
+std::string random_name() {
+  uint64_t r = random_u64();
+  return fmt::format("{}_{}", kAdjectives[r % std::size(kAdjectives)],
+                     kNames[(r >> 16) % std::size(kNames)]);
+}
+
+bool is_hex_id(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isxdigit(static_cast<unsigned char>(c)) &&
+           !std::isupper(static_cast<unsigned char>(c));
+  });
+}
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+}  // namespace
+
+Env Env::from_environment() {
+  Env e;
+  e.state_dir = env_or("HULL_STATE", e.state_dir);
+  e.oci_root = env_or("HULL_ROOT", e.oci_root);
+  e.cgroup_parent = env_or("HULL_CGROUP_PARENT", e.cgroup_parent);
+  return e;
+}
+
+std::string Store::dir(const std::string& id) const {
+  return path_join(env_.state_dir, "containers/" + id);
+}
+
+Store::Reserved Store::reserve(const std::string& wanted) const {
+  // 0711: a container in a user namespace reaches the files bound into it as an unmapped
+  // user, which may pass through but not list.
+  mkdir_p(path_join(env_.state_dir, "containers"), 0711);
+  mkdir_p(path_join(env_.state_dir, "names"), 0700);
+  if (!wanted.empty()) check_container_name(wanted);
+  Reserved r;
+  r.id = random_id();
+  // A name is reserved by creating its link: of two runs with one name exactly one wins.
+  for (int attempt = 0;; ++attempt) {
+    r.name = wanted.empty() ? random_name() : wanted;
+    if (wanted.empty() && attempt >= 8) r.name += fmt::format("_{}", attempt);
+    std::string link = path_join(env_.state_dir, "names/" + r.name);
+    if (::symlink(r.id.c_str(), link.c_str()) == 0) break;
+    if (errno != EEXIST) fail_errno("reserve name {}", r.name);
+    if (!wanted.empty()) {
+      char target[128] = {};
+      ::readlink(link.c_str(), target, sizeof target - 1);
+      fail("the name {} is already in use by container {}", quote(r.name),
+           std::string(target).substr(0, 12));
+    }
+  }
+  std::string d = dir(r.id);
+  if (::mkdir(d.c_str(), 0711) < 0) {
+    int err = errno;
+    ::unlink(path_join(env_.state_dir, "names/" + r.name).c_str());
+    fail_err(err, "create {}", d);
+  }
+  r.lock = lock(r.id);
+  return r;
+}
+
+void Store::release(const std::string& id, const std::string& name) const {
+  std::string link = path_join(env_.state_dir, "names/" + name);
+  char target[128] = {};
+  // Only our own link: the name may belong to someone else by now.
+  if (!name.empty() && ::readlink(link.c_str(), target, sizeof target - 1) > 0 && id == target)
+    ::unlink(link.c_str());
+  remove_all(dir(id));
+}
+
+std::string Store::resolve(const std::string& ref) const {
+  if (ref.empty()) fail("no container given");
+  char target[128] = {};
+  std::string link = path_join(env_.state_dir, "names/" + ref);
+  if (ref.find('/') == std::string::npos &&
+      ::readlink(link.c_str(), target, sizeof target - 1) > 0 && path_exists(dir(target)))
+    return target;
+  if (is_hex_id(ref)) {
+    std::vector<std::string> hits;
+    for (const auto& id : list())
+      if (id.compare(0, ref.size(), ref) == 0) hits.push_back(id);
+    if (hits.size() == 1) return hits.front();
+    if (hits.size() > 1)
+      fail("{} matches {} containers: give more of the id", quote(ref), hits.size());
+  }
+  fail("no such container: {}", ref);
+}
+
+Fd Store::lock(const std::string& id) const {
+  std::string d = dir(id);
+  Fd fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) fail("no such container: {}", id.substr(0, 12));
+    fail_errno("open {}", d);
+  }
+  if (::flock(fd.get(), LOCK_EX) < 0) fail_errno("lock {}", d);
+  struct stat st;
+  // Removed while we waited for the lock.
+  if (::fstat(fd.get(), &st) == 0 && st.st_nlink == 0)
+    fail("no such container: {}", id.substr(0, 12));
+  return fd;
+}
+
+std::vector<std::string> Store::list() const {
+  std::vector<std::string> out;
+  std::string base = path_join(env_.state_dir, "containers");
+  DIR* d = ::opendir(base.c_str());
+  if (!d) {
+    if (errno == ENOENT) return out;
+    fail_errno("open {}", base);
+  }
+  while (dirent* de = ::readdir(d))
+    if (de->d_name[0] != '.') out.emplace_back(de->d_name);
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Meta Store::load(const std::string& id) const {
+  auto text = read_file_if_exists(dir(id) + "/meta.json");
+  if (!text) fail("no such container: {}", id.substr(0, 12));
+  return with_context(dir(id) + "/meta.json", [&] { return meta_from_json(*text); });
+}
+
+void Store::save(const Meta& meta) const {
+  atomic_write(dir(meta.id) + "/meta.json", meta_to_json(meta), 0644);
+}
+
+std::string meta_to_json(const Meta& m) {
+  ojson j;
+  j["id"] = m.id;
+  j["name"] = m.name;
+  j["created"] = m.created;
+  j["command"] = m.command;
+  j["rootfs"] = m.rootfs;
+  j["detached"] = m.detached;
+  j["autoRemove"] = m.auto_remove;
+  j["tty"] = m.tty;
+  j["network"] = m.network;
+  j["started"] = m.started;
+  j["finished"] = m.finished;
+  if (m.exit_code) j["exitCode"] = *m.exit_code;
+  j["oomKilled"] = m.oom_killed;
+  j["monitor"] = {{"pid", m.monitor_pid}, {"startTime", m.monitor_start}};
+  return j.dump(2) + "\n";
+}
+
+Meta meta_from_json(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) fail("invalid JSON");
+  Meta m;
+  m.id = j.value("id", "");
+  m.name = j.value("name", "");
+  m.created = j.value("created", "");
+  m.command = j.value("command", std::vector<std::string>{});
+  m.rootfs = j.value("rootfs", "");
+  m.detached = j.value("detached", false);
+  m.auto_remove = j.value("autoRemove", false);
+  m.tty = j.value("tty", false);
+  m.network = j.value("network", "none");
+  m.started = j.value("started", "");
+  m.finished = j.value("finished", "");
+  if (j.contains("exitCode") && j["exitCode"].is_number_integer())
+    m.exit_code = j["exitCode"].get<int>();
+  m.oom_killed = j.value("oomKilled", false);
+  if (j.contains("monitor") && j["monitor"].is_object()) {
+    m.monitor_pid = j["monitor"].value("pid", 0);
+    m.monitor_start = j["monitor"].value("startTime", uint64_t{0});
+  }
+  return m;
+}
+
+}  // namespace hull::frontend

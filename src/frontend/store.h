@@ -1,0 +1,88 @@
+// The friendly face's own state, beside the OCI state of the runtime:
+//
+//   STATE (default /var/lib/hull, $HULL_STATE)        ROOT (default /run/hull/.friendly,
+//   $HULL_ROOT)
+//     containers/ID/meta.json    name, command, ...     ID/state.json, config.json: the runtime's
+//     containers/ID/config.json  the spec, for `start`  (a root of its own, so `hull-oci list`
+//     containers/ID/container.log  detached output       and the friendly face never step on
+//     containers/ID/hostname, hosts  bound in            each other's containers)
+//     names/NAME -> ID           symlink: creating it is what reserves the name
+//
+// The OCI state says whether the container runs; meta.json remembers what the runtime forgets
+// once it is deleted: the exit code. Mutations of a container hold the flock of its directory.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/runtime.h"
+#include "util/fd.h"
+
+namespace hull::frontend {
+
+struct Env {
+  std::string state_dir = "/var/lib/hull";
+  std::string oci_root = "/run/hull/.friendly";
+  std::string cgroup_parent = "/hull";
+  // From $HULL_STATE, $HULL_ROOT and $HULL_CGROUP_PARENT (tests point them at a place of their
+  // own).
+  static Env from_environment();
+  runtime::Context ctx() const { return runtime::Context{oci_root}; }
+};
+
+struct Meta {
+  std::string id, name;
+  std::string created;  // RFC 3339
+  std::vector<std::string> command;
+  std::string rootfs;  // "" = the host's root under an overlay
+  bool detached = false, auto_remove = false, tty = false;
+  std::string network = "none";
+  // The last run.
+  std::string started, finished;
+  std::optional<int> exit_code;
+  bool oom_killed = false;
+  // Who waits for the container and records its exit: a monitor (detached) or the `hull run`
+  // in the foreground. Trusted only with its start time, as every PID.
+  pid_t monitor_pid = 0;
+  uint64_t monitor_start = 0;
+};
+
+class Store {
+ public:
+  explicit Store(Env env) : env_(std::move(env)) {}
+  const Env& env() const { return env_; }
+
+  std::string dir(const std::string& id) const;
+  std::string log_path(const std::string& id) const { return dir(id) + "/container.log"; }
+  std::string config_path(const std::string& id) const { return dir(id) + "/config.json"; }
+
+  // A new id (64 hex digits) and its directory, locked; `name` is reserved (a random one when
+  // empty). Throws when the name is taken, leaving nothing.
+  struct Reserved {
+    std::string id, name;
+    Fd lock;
+  };
+  Reserved reserve(const std::string& name) const;
+  // Removes the directory and the name.
+  void release(const std::string& id, const std::string& name) const;
+
+  // Finds a container by name, full id or unique id prefix.
+  std::string resolve(const std::string& ref) const;
+  Fd lock(const std::string& id) const;
+  std::vector<std::string> list() const;
+
+  Meta load(const std::string& id) const;
+  void save(const Meta& meta) const;
+
+ private:
+  Env env_;
+};
+
+std::string meta_to_json(const Meta& m);
+Meta meta_from_json(const std::string& text);
+
+}  // namespace hull::frontend

@@ -1,0 +1,66 @@
+"""`hull tour` runs to the end without a terminal, and each step's evidence is what the kernel
+says it should be."""
+import json
+import os
+from pathlib import Path
+
+
+def test_the_whole_tour_in_ci_mode(friendly):
+    p = friendly("tour", "--json", check=False, timeout=300, stdin=None)
+    report = json.loads(p.stdout)
+    steps = {s["step"]: s for s in report["steps"]}
+    assert list(steps) == ["pid", "mount", "uts", "ipc", "user", "cpu", "memory", "blkio"]
+
+    e = steps["pid"]["evidence"]
+    assert e["insidePid"] == 1 and e["nsPids"] == [e["hostPid"], 1] and e["hostPid"] > 1
+    assert 0 < e["processesInside"] < e["processesOnHost"]
+
+    e = steps["mount"]["evidence"]
+    assert e["readBackInside"] and not e["existsOnHost"] and not os.path.exists(e["file"])
+    assert e["rootType"] == "overlay"
+    assert e["namespace"]["inode"] != e["namespace"]["hostInode"]
+    assert e["namespace"]["hostInode"] == os.stat("/proc/self/ns/mnt").st_ino
+
+    e = steps["uts"]["evidence"]
+    assert e["inside"] == "tour-box" and e["host"] == Path("/proc/sys/kernel/hostname").read_text().strip()
+
+    e = steps["ipc"]["evidence"]
+    assert e["segmentsInside"] == 0 and e["segmentsOnHost"] >= 1
+
+    e = steps["user"]["evidence"]
+    assert e["uidInside"] == "0" and e["uidOnHost"] == e["uidMap"][1] != 0 and e["uidMap"][0] == 0
+
+    e = steps["cpu"]["evidence"]
+    assert e["quota"] == "50000" and e["period"] == "100000"
+    assert e["measuredPercent"] <= 60 and e["throttledPeriods"] > 0
+
+    e = steps["memory"]["evidence"]
+    assert e["limit"] == str(64 << 20) and e["exitCode"] == 137 and e["oomKilled"]
+
+    e = steps["blkio"]["evidence"]
+    assert e["throttle"] == f"{e['major']}:{e['minor']} {4 << 20}"
+    assert e["bytesPerSecond"] <= e["limit"] * 1.25
+    assert e["seconds"] >= 12 / 4 * 0.8
+
+    for s in report["steps"]:
+        assert s["ok"], s
+        assert s["command"].startswith("hull run") and s["kernel"] and s["verdict"]
+    assert report["ok"] and p.returncode == 0
+    assert not list(friendly.state.glob("tour-blkio-*"))
+
+
+def test_one_step_in_words(friendly):
+    p = friendly("tour", "uts", timeout=60)
+    out = p.stdout
+    assert "1/1  uts" in out and "the tutorial: unshare --uts" in out
+    assert "container │ tour-box" in out
+    assert "✔ inside the name is tour-box" in out
+    assert "\033[" not in out  # no terminal, no colours
+    assert out.rstrip().endswith("Every step showed what the tutorial says.")
+
+
+def test_an_unknown_step_is_one_line(friendly):
+    p = friendly("tour", "network9", check=False)
+    assert p.returncode == 1
+    assert p.stderr == ('hull: no tour step "network9" (the steps: pid, mount, uts, ipc, user, cpu, memory, '
+                        'blkio)\n')

@@ -4,6 +4,7 @@
 
 #include "oci/names.h"
 #include "oci/seccomp_default.h"
+#include "oci/serialize.h"
 #include "oci/state.h"
 
 namespace hull::oci {
@@ -18,34 +19,6 @@ ojson mount(const char* dest, const char* type, const char* source, std::vector<
   m["source"] = source;
   if (!options.empty()) m["options"] = options;
   return m;
-}
-
-ojson seccomp_json(const Seccomp& s) {
-  ojson j;
-  j["defaultAction"] = s.default_action;
-  if (s.default_errno_ret) j["defaultErrnoRet"] = *s.default_errno_ret;
-  j["architectures"] = s.architectures;
-  if (!s.flags.empty()) j["flags"] = s.flags;
-  ojson calls = ojson::array();
-  for (const auto& c : s.syscalls) {
-    ojson r;
-    r["names"] = c.names;
-    r["action"] = c.action;
-    if (c.errno_ret) r["errnoRet"] = *c.errno_ret;
-    if (!c.args.empty()) {
-      ojson args = ojson::array();
-      for (const auto& a : c.args) {
-        ojson arg = {{"index", a.index}, {"value", a.value}};
-        if (a.value_two) arg["valueTwo"] = a.value_two;
-        arg["op"] = a.op;
-        args.push_back(arg);
-      }
-      r["args"] = args;
-    }
-    calls.push_back(r);
-  }
-  j["syscalls"] = calls;
-  return j;
 }
 
 }  // namespace
@@ -109,7 +82,7 @@ std::string default_spec_json(const SpecOptions& o) {
                           "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
                           "/proc/scsi", "/sys/devices/virtual/powercap"};
   linux["readonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
-  linux["seccomp"] = seccomp_json(default_seccomp_profile(caps));
+  linux["seccomp"] = ojson::parse(serialize_seccomp(default_seccomp_profile(caps)));
   spec["linux"] = linux;
   return spec.dump(2) + "\n";
 }

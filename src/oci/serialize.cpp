@@ -364,4 +364,8 @@ std::string serialize_resources(const Resources& r, int indent) {
   return dump(resources_json(r), indent);
 }
 
+std::string serialize_seccomp(const Seccomp& seccomp, int indent) {
+  return dump(seccomp_json(seccomp), indent);
+}
+
 }  // namespace hull::oci

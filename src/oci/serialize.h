@@ -14,5 +14,6 @@ namespace hull::oci {
 std::string serialize_spec(const Spec& spec, int indent = 2);
 std::string serialize_process(const Process& process, int indent = -1);
 std::string serialize_resources(const Resources& resources, int indent = -1);
+std::string serialize_seccomp(const Seccomp& seccomp, int indent = -1);
 
 }  // namespace hull::oci

@@ -149,6 +149,11 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
 
   if (cg) {
     with_context("create cgroup", [&] { cg->create(); });
+    // runc's rule: a cgroup that already holds processes, or is frozen, belongs to something
+    // else; adopting it would let delete (or this create's undo) kill what runs there.
+    if (auto n = cg->pids().size())
+      fail("linux.cgroupsPath: cgroup {} is not empty: {} process(es) run in it", cg->path(), n);
+    if (cg->frozen()) fail("linux.cgroupsPath: cgroup {} is frozen", cg->path());
     cgroup_made = true;
     // The units' errors name the field (linux.resources.memory.limit) themselves.
     if (spec.linux.resources) cg->apply(cgroup_resources(spec), false);

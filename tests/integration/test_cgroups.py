@@ -506,6 +506,24 @@ def test_cgroups_path_is_the_same_in_every_hierarchy_and_removed(hull, bundle, k
             (h / f"{hull.prefix}-p").rmdir()
 
 
+def test_a_cgroup_in_use_is_not_adopted(hull, bundle):
+    # A second container given the first one's cgroupsPath is refused before anything runs,
+    # and its failure kills nothing of the first (runc refuses the same).
+    a = bundle(["sleep", "1000"])
+    a.linux["cgroupsPath"] = f"/{hull.prefix}-shared"
+    a.save()
+    first = hull.create(a)
+    b = bundle(["true"])
+    b.linux["cgroupsPath"] = f"/{hull.prefix}-shared"
+    b.save()
+    p = hull.run(b)
+    assert p.returncode != 0
+    assert f"linux.cgroupsPath: cgroup /{hull.prefix}-shared is not empty: 1 process(es) run in it" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert hull.state(first)["status"] == "created"
+    hull.oci("delete", "--force", first)
+
+
 def test_delete_kills_stragglers_in_every_hierarchy(hull, bundle):
     # Without a PID namespace, killing the init leaves its children running in the cgroup.
     b = bundle(["sh", "-c", "sleep 1000 & sleep 1000 & wait"])

@@ -32,6 +32,21 @@ linux::ExecLabel exec_label(const oci::Process& p) {
   return {};
 }
 
+// runc's fixStdioPermissions: the process's user must be able to reopen its own stdio
+// (/dev/stdout, /proc/self/fd/1, as nginx's log symlinks do), and the pipes or pty an engine
+// made as root are root's. /dev/null stays as it is; refusals (an unmapped id) are ignored.
+void give_stdio_to(uid_t uid) {
+  struct stat null_st = {};
+  bool have_null = ::stat("/dev/null", &null_st) == 0;
+  for (int fd = 0; fd <= 2; ++fd) {
+    struct stat st;
+    if (::fstat(fd, &st) < 0 || st.st_uid == uid) continue;
+    if (have_null && S_ISCHR(st.st_mode) && st.st_rdev == null_st.st_rdev) continue;
+    if (::fchown(fd, uid, st.st_gid) < 0 && errno != EINVAL && errno != EPERM && errno != EROFS)
+      fail_errno("chown stdio fd {} to uid {}", fd, uid);
+  }
+}
+
 }  // namespace
 
 void build_process_plan(ProcessPlan& plan, const oci::Process& proc, const oci::Spec& spec,
@@ -116,12 +131,19 @@ std::string prepare_process(const ProcessPlan& plan) {
   // do); with no_new_privs, as late as possible, right before execve.
   if (!proc.no_new_privileges && !plan.seccomp.empty())
     install_seccomp(plan.seccomp, plan.seccomp_listener.get(), plan.listener_state);
+  give_stdio_to(plan.uid);
+  // As root first (a cwd only root may enter, e.g. /root for a user that owns nothing there,
+  // works as with runc); a cwd only the user may enter (root squashed on NFS) after the switch.
+  bool in_cwd = ::chdir(proc.cwd.c_str()) == 0;
+  if (!in_cwd && errno != EACCES && errno != EPERM) fail_errno("chdir to cwd {}", quote(proc.cwd));
   if (plan.has_caps) linux::drop_bounding_set(plan.caps.bounding);
   linux::switch_user(plan.uid, plan.gid, plan.groups, plan.set_groups);
   if (plan.has_caps) linux::apply_capabilities(plan.caps);
-  if (proc.user.umask) ::umask(static_cast<mode_t>(*proc.user.umask & 0777));
+  // runc's default: the caller's umask (000 under some daemons) must not decide the modes of
+  // files the container writes into host volumes.
+  ::umask(proc.user.umask ? static_cast<mode_t>(*proc.user.umask & 0777) : 022);
 
-  if (::chdir(proc.cwd.c_str()) < 0) fail_errno("chdir to cwd {}", quote(proc.cwd));
+  if (!in_cwd && ::chdir(proc.cwd.c_str()) < 0) fail_errno("chdir to cwd {}", quote(proc.cwd));
   // CVE-2024-21626: a cwd reached through a leaked fd would be outside the root; getcwd
   // then fails or answers "(unreachable)".
   char cwd[4096];

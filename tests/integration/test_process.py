@@ -23,6 +23,31 @@ def test_user_groups_and_umask(hull, bundle):
     assert umask == "0027"
 
 
+def test_umask_defaults_to_022_whatever_the_callers(hull, bundle):
+    b = bundle(["sh", "-c", "umask"])
+    old = os.umask(0)
+    try:
+        p = hull.run(b)
+    finally:
+        os.umask(old)
+    assert p.stdout.strip() == "0022", p.stderr
+
+
+def test_a_user_can_reopen_its_stdio_and_enter_a_root_only_cwd(hull, bundle):
+    # The test's pipes are root's (mode 0600): reopening them through /proc needs them to be
+    # the user's, as runc makes them. The cwd is a root-only directory, entered as root first.
+    b = bundle(["sh", "-c", "pwd; echo via-proc > /proc/self/fd/1; echo err-too > /proc/self/fd/2"])
+    b.process["user"] = {"uid": 1000, "gid": 1000}
+    b.process["cwd"] = "/priv"
+    b.config["mounts"].append({"destination": "/priv", "type": "tmpfs", "source": "tmpfs",
+                               "options": ["mode=700"]})
+    b.save()
+    p = hull.run(b)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == ["/priv", "via-proc"]
+    assert "err-too" in p.stderr
+
+
 def test_root_gets_no_supplementary_groups_of_the_caller(hull, bundle):
     b = bundle(["cat", "/proc/self/status"])
     p = hull.run(b)

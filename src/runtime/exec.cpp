@@ -278,11 +278,14 @@ int exec(const Context& ctx, const ExecOptions& o) {
     if (m && m->type == Msg::kError) throw Error(m->text, m->value);
     if (m) fail("unexpected message {} from the exec process", static_cast<int>(m->type));
   }
-  started = true;
-  if (console_peer) master = linux::recv_fd(console_peer.get(), "terminal master");
+  // Still unstarted for the guard: a --pid-file that cannot be written ends the process, as
+  // with runc. The lock goes first: a frozen (--ignore-paused) process sends its pty master
+  // only after `resume`, which needs the lock.
   dir.reset();
   if (!o.pid_file.empty())
     with_context("write --pid-file", [&] { atomic_write(o.pid_file, std::to_string(pid), 0644); });
+  started = true;
+  if (console_peer) master = linux::recv_fd(console_peer.get(), "terminal master");
   if (o.detach) return 0;
 
   relay_until_exit(pidfd.get(), master.get(), fwd);

@@ -136,6 +136,14 @@ def test_exec_no_new_privs_flag(hull, running):
     assert status_fields(out)["NoNewPrivs"].strip() == "1"
 
 
+def test_exec_pid_file_that_cannot_be_written_ends_the_process(hull, running, tmp_path):
+    cid, init = running()
+    p = hull.oci("exec", "-d", "--pid-file", tmp_path / "missing" / "p.pid", cid, "sleep", "77", check=False)
+    assert p.returncode != 0 and "--pid-file" in p.stderr, p.stderr
+    # Only the init is left in the container, as with runc.
+    assert hull.oci("ps", "--format", "json", cid).stdout.strip() == f"[{init}]"
+
+
 def test_exec_detached_writes_pid_file_before_returning(hull, running, tmp_path):
     cid, init = running(lambda b: b.config["root"].update(readonly=False))
     pidfile = tmp_path / "p.pid"

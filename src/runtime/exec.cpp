@@ -206,11 +206,17 @@ int exec(const Context& ctx, const ExecOptions& o) {
     else
       child.ns_flags |= namespace_flag(ns.type);
   }
-  auto cg = cgroup::Manager::open(st.cgroup_path.empty() ? cgroup::resolve_path("", o.id)
-                                                         : st.cgroup_path);
-  cgroup::Placement place = cgroup::placement(*cg, o.cgroups);
+  // No cgroup path: the container has none (an unprivileged create without delegation).
+  bool has_cgroup = !st.cgroup_path.empty();
+  if (!has_cgroup && !o.cgroups.empty())
+    fail("--cgroup: container {} runs without a cgroup", o.id);
+  cgroup::Placement place;
   Fd cgroup_fd;
-  if (place.single_v2) cgroup_fd = open_or_fail(place.dirs[0], O_RDONLY | O_DIRECTORY);
+  if (has_cgroup) {
+    auto cg = cgroup::Manager::open(st.cgroup_path);
+    place = cgroup::placement(*cg, o.cgroups);
+    if (place.single_v2) cgroup_fd = open_or_fail(place.dirs[0], O_RDONLY | O_DIRECTORY);
+  }
 
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) fail_errno("socketpair");
@@ -269,7 +275,7 @@ int exec(const Context& ctx, const ExecOptions& o) {
   console.reset();
   init.reset();
 
-  if (!cr.into_cgroup) cgroup::join(place, pid);
+  if (has_cgroup && !cr.into_cgroup) cgroup::join(place, pid);
   if (proc.oom_score_adj) linux::set_oom_score_adj(pid, *proc.oom_score_adj);
   send_msg(parent_end.get(), Msg::kGo);
   // A process joining a frozen cgroup stops before it can answer: it runs on resume.

@@ -6,6 +6,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -37,10 +38,18 @@ def home(user):
     assert not left, f"mounts left behind: {left}"
 
 
-def as_user(user, *cmd, cwd=None):
+def as_user(user, *cmd, cwd=None, detached=False):
+    """Runs cmd as the user. detached: the command leaves a process holding its stdio (run -d),
+    so stdout is not captured (nobody would close the pipe)."""
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/"}
-    return subprocess.run(["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups", "--",
-                           *map(str, cmd)], capture_output=True, text=True, env=env, cwd=cwd, timeout=60)
+    argv = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups", "--", *map(str, cmd)]
+    if detached:
+        with tempfile.TemporaryFile("w+") as err:
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, text=True,
+                               env=env, cwd=cwd, timeout=60)
+            err.seek(0)
+            return subprocess.CompletedProcess(argv, p.returncode, "", err.read())
+    return subprocess.run(argv, capture_output=True, text=True, env=env, cwd=cwd, timeout=60)
 
 
 def rootless_bundle(user, home, base_rootfs, args):
@@ -132,3 +141,20 @@ def test_rootless_with_subordinate_ids_maps_several_ranges(hull, user, home, bas
     assert lines[-1] == ["chowned"]
     f = b / "rootfs" / "tmp" / "f"
     assert f.stat().st_uid == subids + 999 and f.stat().st_gid == subids + 999
+
+
+def test_rootless_exec_knows_the_container_has_no_cgroup(hull, user, home, base_rootfs):
+    # Without delegation the container has no cgroup: exec must not look for /hull/<id>.
+    # (exec itself stops at joining the PID namespace unprivileged: README, open work.)
+    b, _ = rootless_bundle(user, home, base_rootfs, ["sleep", "1000"])
+    cid = hull.new_id()
+    state = home / "state"
+    p = as_user(user, HULL_OCI, "--root", state, "run", "-d", "--bundle", b, cid, detached=True)
+    assert p.returncode == 0, p.stderr
+    try:
+        p = as_user(user, HULL_OCI, "--root", state, "exec", "--cgroup", "sub", cid, "true")
+        assert p.returncode != 0, p.stderr
+        assert p.stderr.strip().endswith(f"--cgroup: container {cid} runs without a cgroup"), p.stderr
+    finally:
+        p = as_user(user, HULL_OCI, "--root", state, "delete", "--force", cid)
+        assert p.returncode == 0, p.stderr

@@ -111,8 +111,6 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
 
   // From here on, things exist: undo them all on failure.
   Fd dir = store.create_locked(opts.id);
-  if (overlay && ::mkdirat(dir.get(), kOverlayScratchDir, 0700) < 0)
-    fail_errno("create {}", plan.rootfs.overlay_scratch);
   bool committed = false;
   pid_t init_pid = -1;
   Fd pidfd;
@@ -134,6 +132,9 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
       log::warn("cleanup: {}", e.what());
     }
   });
+
+  if (overlay && ::mkdirat(dir.get(), kOverlayScratchDir, 0700) < 0)
+    fail_errno("create {}", plan.rootfs.overlay_scratch);
 
   oci::State state;
   state.id = opts.id;

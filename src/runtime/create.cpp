@@ -261,6 +261,9 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   }
   if (cg && (!cr.into_cgroup || slow)) with_context("join cgroup", [&] { cg->add(init_pid); });
   if (spec.process->oom_score_adj) linux::set_oom_score_adj(init_pid, *spec.process->oom_score_adj);
+  // From here, as runc: in its user namespace the init could not raise a hard limit above
+  // ours, whatever privilege we have on the host. It sets them again itself (a no-op then).
+  linux::apply_rlimits_to(init_pid, plan.process.rlimits);
   auto st = read_proc_stat(init_pid);
   if (!st) init_died();
   state.pid = init_pid;

@@ -277,6 +277,7 @@ int exec(const Context& ctx, const ExecOptions& o) {
 
   if (has_cgroup && !cr.into_cgroup) cgroup::join(place, pid);
   if (proc.oom_score_adj) linux::set_oom_score_adj(pid, *proc.oom_score_adj);
+  linux::apply_rlimits_to(pid, child.process.rlimits);  // as create does, for the same reason
   send_msg(parent_end.get(), Msg::kGo);
   // A process joining a frozen cgroup stops before it can answer: it runs on resume.
   if (!paused) {

@@ -125,6 +125,9 @@ oci::Process process_for_exec(const oci::Spec& spec, const ExecOptions& o) {
     p = *o.process;
     if (p.rlimits.empty()) p.rlimits = container.rlimits;
     if (!p.capabilities) p.capabilities = container.capabilities;
+    // A process.json without a label must not run unconfined in a confined container.
+    if (p.apparmor_profile.empty()) p.apparmor_profile = container.apparmor_profile;
+    if (p.selinux_label.empty()) p.selinux_label = container.selinux_label;
   } else {
     if (c.args.empty()) fail("a command is required (arguments, or --process)");
     p = container;

@@ -269,6 +269,9 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   state.pid = init_pid;
   state.pid_start_time = st->start_time;
   state.status = oci::Status::creating;
+  // Saved now: if this create is killed (an engine's timeout), delete finds the init and
+  // the cgroup it must end, not only the default /hull/<id>.
+  store.save(dir.get(), state);
   send_msg(parent_end.get(), Msg::kGo, 0, oci::state_to_public_json(state, false));
   log::step("released init");
 

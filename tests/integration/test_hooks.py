@@ -3,6 +3,7 @@ path/args/env; a failing or hanging hook aborts create and leaves nothing."""
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -135,3 +136,38 @@ def test_hook_path_must_be_absolute(hull, bundle):
     p = hull.oci("create", "--bundle", b.path, hull.new_id(), check=False)
     assert p.returncode == 1
     assert 'hooks.prestart[0].path: "relative/hook" is not an absolute path' in p.stderr
+
+
+def test_delete_after_a_killed_create_ends_its_init_and_cgroup(hull, bundle, tmp_path):
+    # An engine's timeout kills `create` while a createRuntime hook runs: the init is waiting
+    # and the cgroup (at a path of the config's) exists. delete must find and end both.
+    import signal
+    import subprocess
+    from hulltest import HULL_OCI
+    marker = tmp_path / "hook-pid"
+    script = write_hook(tmp_path / "stall.sh", f"echo $$ > {marker}\nexec sleep 60\n")
+    b = bundle(["true"])
+    b.linux["cgroupsPath"] = f"/{hull.prefix}-killed"
+    b.config["hooks"] = {"createRuntime": [{"path": script}]}
+    b.save()
+    cid = hull.new_id()
+    create = subprocess.Popen([str(HULL_OCI), "--root", str(hull.root), "create", "--bundle", str(b.path), cid],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 20
+    while not (marker.exists() and marker.read_text().strip()) and time.time() < deadline:
+        time.sleep(0.05)
+    hook = int(marker.read_text())
+    create.send_signal(signal.SIGKILL)
+    create.wait()
+    os.kill(hook, signal.SIGKILL)
+    st = hull.state(cid)
+    assert st["status"] == "creating"
+    init = st["pid"]
+    hull.pids.add(init)
+    assert os.path.exists(f"/proc/{init}")
+    hull.oci("delete", cid)
+    deadline = time.time() + 5
+    while os.path.exists(f"/proc/{init}") and time.time() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{init}")
+    assert not any(p.exists() for p in Path("/sys/fs/cgroup").glob(f"*/{hull.prefix}-killed"))

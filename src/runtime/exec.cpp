@@ -56,10 +56,13 @@ struct ExecChild {
   int cgroup_fd = -1;  // a host directory: closed before anything else happens
   pid_t init_pid = 0;
   int ns_flags = 0;  // every namespace of the container but PID (the clone put us there)
+  std::array<int, 3> stdio{-1, -1, -1};
 };
 
 void run_child(ExecChild& c) {
   if (c.cgroup_fd >= 0) ::close(c.cgroup_fd);
+  for (int i = 0; i < 3; ++i)
+    if (c.stdio[i] >= 0 && ::dup2(c.stdio[i], i) < 0) fail_errno("give the process fd {}", i);
   // Until execve this process runs hull's binary inside the container's namespaces: nothing
   // in there may trace it or open its /proc/PID/exe (CVE-2019-5736). execve of the user's
   // program sets dumpable afresh.
@@ -139,6 +142,7 @@ oci::Process process_for_exec(const oci::Spec& spec, const ExecOptions& o) {
   if (!c.cwd.empty()) p.cwd = c.cwd;
   if (c.uid) p.user.uid = *c.uid;
   if (c.gid) p.user.gid = *c.gid;
+  if (c.groups) p.user.additional_gids = *c.groups;
   for (auto g : c.additional_gids) p.user.additional_gids.push_back(g);
   if (!c.caps.empty()) {
     if (!p.capabilities) p.capabilities.emplace();
@@ -238,6 +242,7 @@ int exec(const Context& ctx, const ExecOptions& o) {
   child.init_pidfd = init.get();
   child.init_pid = st.pid;
   child.cgroup_fd = cgroup_fd.get();
+  child.stdio = o.stdio;
 
   sigset_t fwd = forwarded_signals(), old;
   if (!o.detach) ::sigprocmask(SIG_BLOCK, &fwd, &old);

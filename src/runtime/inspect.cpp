@@ -1,14 +1,17 @@
 #include "runtime/inspect.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cgroup/manager.h"
 #include "linux/mountinfo.h"
 #include "linux/namespaces.h"
+#include "linux/path.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/proc.h"
 #include "util/strings.h"
 
 namespace hull::runtime {
@@ -226,6 +229,25 @@ uint64_t oom_kills(const Context& ctx, const std::string& id) {
   oci::State s = state(ctx, id);
   if (s.cgroup_path.empty()) return 0;
   return cgroup::Manager::open(s.cgroup_path)->oom_kills();
+}
+
+std::optional<std::string> read_container_file(const Context& ctx, const std::string& id,
+                                               const std::string& path) {
+  oci::State st = state(ctx, id);
+  std::string root_path = fmt::format("/proc/{}/root", st.pid);
+  Fd root(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root || !process_matches(st.pid, st.pid_start_time))
+    fail("container {} is not running", id);
+  // Non-blocking: a FIFO planted in the container must not hang hull.
+  Fd fd = linux::open_in_root(root.get(), path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (!fd) {
+    if (errno == ENOENT) return std::nullopt;
+    fail_errno("open {} in container {}", path, id);
+  }
+  struct stat sb = linux::stat_fd(fd.get(), path);
+  if (!S_ISREG(sb.st_mode) || sb.st_size > (4 << 20))
+    fail("{} in container {} is not a regular file of at most 4 MiB", path, id);
+  return read_fd(fd.get());
 }
 
 }  // namespace hull::runtime

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -64,6 +65,12 @@ std::vector<ProcessInfo> processes(const Context& ctx, const std::string& id);
 cgroup::Stats stats(const Context& ctx, const std::string& id);
 // How many times the kernel's OOM killer struck in the container's cgroup.
 uint64_t oom_kills(const Context& ctx, const std::string& id);
+
+// A small regular file inside a running container's root (its /etc/passwd), reached through
+// /proc/PID/root of its init and resolved by fd, so that no symlink in there leads out of it.
+// nullopt when it does not exist; throws when the container does not run.
+std::optional<std::string> read_container_file(const Context& ctx, const std::string& id,
+                                               const std::string& path);
 
 // One /proc/PID/status and stat read, for a single process.
 bool read_process(pid_t pid, ProcessInfo& out);

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -66,7 +67,10 @@ struct ExecChanges {
   std::vector<std::string> env;   // -e NAME=VALUE: added, replacing the same NAME
   std::string cwd;
   std::optional<uint32_t> uid, gid;
-  std::vector<uint32_t> additional_gids;
+  std::vector<uint32_t> additional_gids;  // added to the process's
+  // Replaces the process's supplementary groups before additional_gids are added (the friendly
+  // face's -u: another user must not keep the groups of the container's).
+  std::optional<std::vector<uint32_t>> groups;
   std::vector<std::string> caps;  // --cap: added to bounding, effective and permitted
   bool tty = false;
   bool no_new_privs = false;
@@ -83,6 +87,9 @@ struct ExecOptions {
   int preserve_fds = 0;
   bool ignore_paused = false;
   std::vector<std::string> cgroups;  // --cgroup [controllers:]path
+  // The process's stdin, stdout and stderr; -1 keeps hull's (the friendly face's `exec -d`
+  // gives /dev/null, as docker discards a detached process's output).
+  std::array<int, 3> stdio{-1, -1, -1};
 };
 
 // Runs a new process in a created or running container: it joins every namespace of the

@@ -1,10 +1,11 @@
-// ps, stop, kill, rm, logs, top: containers addressed by name or id prefix.
+// ps, exec, stop, kill, rm, logs, top: containers addressed by name or id prefix.
 #include <signal.h>
 
 #include <cstdio>
 
 #include "cli/friendly.h"
 #include "frontend/containers.h"
+#include "frontend/exec.h"
 #include "frontend/human.h"
 #include "frontend/views.h"
 #include "runtime/runtime.h"
@@ -51,6 +52,29 @@ void register_manage_verbs(CLI::App& app, FriendlyEnv& env) {
       std::fputs(frontend::ps_table(rows).c_str(), stdout);
     }
     return 0;
+  });
+
+  static frontend::ExecOptions ex;
+  auto* exec = app.add_subcommand("exec", "run a command in a running container");
+  exec->add_flag("-i,--interactive", ex.interactive, "keep stdin open");
+  exec->add_flag("-t,--tty", ex.tty, "allocate a terminal");
+  exec->add_flag("-d,--detach", ex.detach, "run in the background (its output is discarded)");
+  add_repeated(exec, "-e,--env", ex.env,
+               "set an environment variable (NAME=VALUE, or NAME from hull's)");
+  exec->add_option("-w,--workdir", ex.workdir, "working directory inside the container");
+  exec->add_option("-u,--user", ex.user, "user[:group], by name or number");
+  exec->add_option("container", ex.container, "name or id")->required();
+  // Everything after the container is the command, flags included ("sh -c ...").
+  exec->prefix_command();
+  env.add(exec, [&env, exec] {
+    ex.command = exec->remaining();
+    try {
+      return frontend::exec(env.env, ex);
+    } catch (const Error& e) {
+      // docker's codes: 126 not executable, 127 not found, 125 hull's own failure.
+      log::error(e.what());
+      return frontend::exit_code_for(e);
+    }
   });
 
   static std::vector<std::string> refs;

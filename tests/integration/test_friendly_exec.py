@@ -1,0 +1,140 @@
+"""`hull exec`: a new process in a running container, with docker's flags and exit codes. The
+process must land in the container's namespaces, root and cgroup, never in the host's."""
+import os
+import shlex
+import subprocess
+import time
+from pathlib import Path
+
+from hulltest import HULL
+
+NAMESPACES = ("pid", "mnt", "uts", "ipc", "net", "cgroup")
+
+
+def box(friendly, *flags, command="exec sleep 600"):
+    """A detached container named box that has written a mark into its own root."""
+    cid = friendly.detach("--name", "box", "--hostname", "boxhost", *flags,
+                          "sh", "-c", f"echo inside > /tmp/mark; echo READY; {command}")
+    friendly.wait_log("box", "READY")
+    return cid
+
+
+def test_exec_joins_the_containers_namespaces_root_and_cgroup(friendly):
+    cid = box(friendly)
+    init = friendly.pid("box")
+    p = friendly("exec", "box", "sh", "-c",
+                 "echo $$; hostname; cat /tmp/mark; tr '\\0' ' ' < /proc/1/cmdline; echo; "
+                 + "; ".join(f"readlink /proc/self/ns/{n}" for n in NAMESPACES))
+    lines = p.stdout.splitlines()
+    pid, hostname, mark, pid1 = lines[:4]
+    # PID 1 of its PID namespace is the container's sleep; the exec'd shell is another PID in it
+    assert int(pid) > 1 and pid1.split() == ["sleep", "600"]
+    assert hostname == "boxhost" and mark == "inside"
+    for kind, inside in zip(NAMESPACES, lines[4:]):
+        assert inside == os.readlink(f"/proc/{init}/ns/{kind}"), kind
+        assert inside != os.readlink(f"/proc/self/ns/{kind}"), kind
+    assert not Path("/tmp/mark").exists() or Path("/tmp/mark").read_text() != "inside\n"
+    # the process is charged to the container's cgroup (-d: it keeps running there)
+    friendly("exec", "-d", "box", "sleep", "600")
+    procs = friendly.cgroup_dir("pids", cid) / "cgroup.procs"
+    wait_for_count = time.time() + 5
+    while len(procs.read_text().split()) < 2 and time.time() < wait_for_count:
+        time.sleep(0.02)
+    pids = [int(x) for x in procs.read_text().split()]
+    assert init in pids and len(pids) == 2
+    other = next(x for x in pids if x != init)
+    assert Path(f"/proc/{other}/cmdline").read_bytes() == b"sleep\x00600\x00"
+    friendly("rm", "-f", "box")
+
+
+def test_env_workdir_and_user(friendly):
+    box(friendly, "-e", "FROM_RUN=kept",
+        command="echo 'ghost:x:4321:4322:ghost:/ghosthome:/bin/sh' >> /etc/passwd; "
+                "echo 'spooks:x:4323:ghost' >> /etc/group; exec sleep 600")
+    p = friendly("exec", "-e", "A=1", "-e", "FROM_RUN=changed", "-w", "/tmp", "box",
+                 "sh", "-c", "echo $A $FROM_RUN $HOSTNAME; pwd; id -u")
+    assert p.stdout.split() == ["1", "changed", "boxhost", "/tmp", "0"]
+    # the container's environment is the base
+    assert friendly("exec", "box", "printenv", "FROM_RUN").stdout == "kept\n"
+    # -u by name: the container's /etc/passwd and /etc/group, not the host's
+    p = friendly("exec", "-u", "ghost", "box", "sh", "-c", "id -u; id -g; id -G; echo $HOME")
+    assert p.stdout.split() == ["4321", "4322", "4322", "4323", "/ghosthome"]
+    assert "ghost:" not in Path("/etc/passwd").read_text()
+    p = friendly("exec", "-u", "nobody:4323", "box", "sh", "-c", "id -u; id -g")
+    assert p.stdout.split() == ["65534", "4323"]
+    p = friendly("exec", "-u", "1234:5678", "box", "sh", "-c", "id -u; id -g; cat /proc/self/status")
+    assert p.stdout.split()[:2] == ["1234", "5678"]
+    # an unprivileged user gets no capabilities
+    assert "CapEff:\t0000000000000000" in p.stdout
+    # bad values: one line, hull's code
+    p = friendly("exec", "-u", "nosuchuser", "box", "true", check=False)
+    assert p.returncode == 125
+    assert p.stderr == "hull: -u: no user \"nosuchuser\" in the container's /etc/passwd\n"
+    p = friendly("exec", "-w", "tmp", "box", "true", check=False)
+    assert p.returncode == 125 and p.stderr == 'hull: -w: "tmp" is not an absolute path\n'
+    p = friendly("exec", "-w", "/no/such/dir", "box", "true", check=False)
+    assert p.returncode == 125 and len(p.stderr.splitlines()) == 1 and "/no/such/dir" in p.stderr
+    friendly("rm", "-f", "box")
+
+
+def test_exit_codes_0_3_126_127(friendly):
+    box(friendly)
+    assert friendly("exec", "box", "true", check=False).returncode == 0
+    assert friendly("exec", "box", "sh", "-c", "exit 3", check=False).returncode == 3
+    p = friendly("exec", "box", "/etc/passwd", check=False)
+    assert p.returncode == 126 and len(p.stderr.splitlines()) == 1 and "permission denied" in p.stderr
+    p = friendly("exec", "box", "no-such-command", check=False)
+    assert p.returncode == 127
+    assert p.stderr == 'hull: exec: "no-such-command": executable file not found in $PATH: no such file or directory\n'
+    # killed by a signal: 128 + N
+    assert friendly("exec", "box", "sh", "-c", "kill -9 $$", check=False).returncode == 137
+    friendly("rm", "-f", "box")
+
+
+def test_exec_into_a_missing_stopped_or_paused_container_fails_in_one_line(friendly):
+    p = friendly("exec", "nosuch", "true", check=False)
+    assert (p.returncode, p.stdout, p.stderr) == (125, "", "hull: no such container: nosuch\n")
+    friendly.run("--name", "done", "true", keep=True)
+    p = friendly("exec", "done", "true", check=False)
+    assert (p.returncode, p.stderr) == (125, "hull: container done is not running\n")
+    box(friendly)
+    friendly("pause", "box")
+    p = friendly("exec", "box", "true", check=False)
+    assert (p.returncode, p.stderr) == (125, "hull: container box is paused: unpause it first\n")
+    friendly("unpause", "box")
+    # no command: a usage error
+    p = friendly("exec", "box", check=False)
+    assert p.returncode == 125 and len(p.stderr.splitlines()) == 1
+    friendly("rm", "-f", "box", "done")
+
+
+def test_detach_returns_at_once_and_discards_the_output(friendly):
+    box(friendly)
+    t = time.time()
+    p = friendly("exec", "-d", "box", "sh", "-c", "echo lost; sleep 4; echo late > /tmp/late", timeout=10)
+    assert time.time() - t < 3 and p.stdout == "" and p.stderr == ""
+    assert friendly("exec", "box", "cat", "/tmp/late", check=False).returncode == 1
+    deadline = time.time() + 10
+    while friendly("exec", "box", "cat", "/tmp/late", check=False).stdout != "late\n":
+        assert time.time() < deadline, "the detached process never finished"
+        time.sleep(0.1)
+    assert "lost" not in friendly.log("box")
+    friendly("rm", "-f", "box")
+
+
+def test_stdin_only_with_i_and_a_terminal_with_t(friendly):
+    box(friendly)
+    assert friendly("exec", "box", "cat", input="hello\n").stdout == ""
+    assert friendly("exec", "-i", "box", "cat", input="hello\n").stdout == "hello\n"
+    p = friendly("exec", "box", "sh", "-c", "tty; echo TERM=$TERM", check=False)
+    assert p.stdout == "not a tty\nTERM=\n"
+    cmd = " ".join(shlex.quote(str(a)) for a in ["env", f"HULL_STATE={friendly.state}", f"HULL_ROOT={friendly.root}",
+                                                  HULL, "exec", "-it", "box",
+                                                  "sh", "-c", "tty; test -t 0 && echo is-a-tty; echo $TERM; exit 3"])
+    p = subprocess.run(["script", "-eqc", cmd, "/dev/null"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=30)
+    assert p.returncode == 3, p
+    assert "/dev/pts/" in p.stdout and "is-a-tty" in p.stdout and "xterm" in p.stdout
+    p = friendly("exec", "-d", "-t", "box", "true", check=False)
+    assert p.returncode == 125 and len(p.stderr.splitlines()) == 1
+    friendly("rm", "-f", "box")

@@ -2,6 +2,7 @@
 per CVE and named after it. Each builds the malicious rootfs or config the attack needs and
 checks from the host that nothing escaped."""
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -104,8 +105,6 @@ def test_cve_2019_5736_the_container_process_exe_is_never_hull(hull, bundle, hul
 
 
 def test_cve_2019_5736_exec(hull, bundle, hull_copy):
-    if "exec" not in subprocess.run([str(hull.hull_oci), "--help"], capture_output=True, text=True).stdout:
-        pytest.skip("hull-oci exec is not implemented yet")
     before = sha256(hull_copy)
     b = bundle(["sleep", "30"])
     (b.rootfs / "evil").write_text("#!/proc/self/exe\n")
@@ -303,13 +302,23 @@ def test_cve_2022_29162_inheritable_only_when_asked(hull, bundle):
 
 
 def test_cve_2022_29162_exec(hull, bundle):
-    if "exec" not in subprocess.run([str(hull.hull_oci), "--help"], capture_output=True, text=True).stdout:
-        pytest.skip("hull-oci exec is not implemented yet")
     b = bundle(["sleep", "30"])
     cid = hull.create(b)
     hull.oci("start", cid)
-    p = hull.oci("exec", cid, "grep", "^CapInh", "/proc/self/status")
-    assert cap_sets(p.stdout)["CapInh"] == 0
+    container = (1 << 5) | (1 << 10) | (1 << 29)
+    caps = cap_sets(hull.oci("exec", cid, "grep", "^Cap", "/proc/self/status").stdout)
+    assert caps["CapInh"] == 0 and caps["CapAmb"] == 0 and caps["CapEff"] == container
+    # --cap adds to bounding, effective and permitted, never to inheritable (runc's bug)
+    caps = cap_sets(hull.oci("exec", "--cap", "CAP_NET_ADMIN", cid, "grep", "^Cap", "/proc/self/status").stdout)
+    assert caps["CapEff"] == caps["CapPrm"] == container | (1 << 12)
+    assert caps["CapInh"] == 0 and caps["CapAmb"] == 0
+    # a process.json gets inheritable capabilities only when it names them
+    proc = dict(b.process, args=["grep", "^Cap", "/proc/self/status"])
+    for inheritable, want in (([], 0), (["CAP_KILL"], 1 << 5)):
+        proc["capabilities"] = dict(b.process["capabilities"], inheritable=inheritable)
+        pj = b.path / "process.json"
+        pj.write_text(json.dumps(proc))
+        assert cap_sets(hull.oci("exec", "--process", pj, cid).stdout)["CapInh"] == want
     hull.oci("delete", "--force", cid)
 
 

@@ -155,6 +155,29 @@ def test_cve_2024_21626_no_host_fd_reaches_the_container(hull, bundle, tmp_path)
     assert all(not t.startswith(str(tmp_path)) for t in fds.values()), fds
 
 
+def test_cve_2024_21626_exec(hull, bundle, tmp_path):
+    (tmp_path / "hostdir").mkdir()
+    cid = hull.create(bundle(["sleep", "30"]))
+    hull.oci("start", cid)
+    for n in range(3, 16):
+        p = hull.oci("exec", "--cwd", f"/proc/self/fd/{n}", cid, "pwd", check=False)
+        assert p.returncode != 0 and p.stdout == "", (n, p.stdout)
+    # a host directory passed on with --preserve-fds: the chdir works, the getcwd check does not
+    cmd = (f"exec {hull.hull_oci} --root {hull.root} exec --preserve-fds 1 --cwd /proc/self/fd/3 {cid} pwd"
+           f" 3<{tmp_path}/hostdir")
+    p = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True)
+    assert p.returncode == 255 and p.stdout == "", p.stdout
+    assert "cwd \"/proc/self/fd/3\" is outside the container's root" in p.stderr, p.stderr
+    # no fd of hull's reaches the exec'd process
+    stray = os.open(tmp_path / "hostdir", os.O_RDONLY | os.O_DIRECTORY)
+    p = hull.oci("exec", cid, "helper", "fds", pass_fds=(stray,))
+    os.close(stray)
+    fds = dict(line.split(" -> ") for line in p.stdout.splitlines())
+    assert set(fds) <= {"0", "1", "2", "3"}, fds
+    assert all(not t.startswith(str(tmp_path)) for t in fds.values()), fds
+    hull.oci("delete", "--force", cid)
+
+
 # CVE-2021-30465, CVE-2024-45310: a mount destination (or a parent of it) that is a symlink
 # must be resolved inside the rootfs, never on the host.
 

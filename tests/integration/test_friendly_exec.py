@@ -138,3 +138,20 @@ def test_stdin_only_with_i_and_a_terminal_with_t(friendly):
     p = friendly("exec", "-d", "-t", "box", "true", check=False)
     assert p.returncode == 125 and len(p.stderr.splitlines()) == 1
     friendly("rm", "-f", "box")
+
+
+def test_user_groups_replace_the_containers(friendly, base_rootfs, tmp_path):
+    import shutil
+    root = tmp_path / "rootfs"
+    shutil.copytree(base_rootfs, root, symlinks=True)
+    with open(root / "etc" / "passwd", "a") as f:
+        f.write("ghost:x:4321:4322::/:/bin/sh\n")
+    with open(root / "etc" / "group", "a") as f:
+        f.write("spooks:x:4323:ghost\n")
+    friendly.detach("--name", "box", "--rootfs", root, "-u", "ghost", "sleep", "600")
+    # the container's process, and so an exec without -u, has ghost's groups
+    assert friendly("exec", "box", "id", "-G").stdout.split() == ["4322", "4323"]
+    # another user keeps none of them: a uid without an entry gets group 0 and nothing else
+    assert friendly("exec", "-u", "1234", "box", "id", "-G").stdout.split() == ["0"]
+    assert friendly("exec", "-u", "root", "box", "id", "-G").stdout.split() == ["0"]
+    friendly("rm", "-f", "box")

@@ -2,6 +2,7 @@
 process must land in the container's namespaces, root and cgroup, never in the host's."""
 import os
 import shlex
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -154,4 +155,36 @@ def test_user_groups_replace_the_containers(friendly, base_rootfs, tmp_path):
     # another user keeps none of them: a uid without an entry gets group 0 and nothing else
     assert friendly("exec", "-u", "1234", "box", "id", "-G").stdout.split() == ["0"]
     assert friendly("exec", "-u", "root", "box", "id", "-G").stdout.split() == ["0"]
+    friendly("rm", "-f", "box")
+
+
+def test_user_lookup_never_follows_a_symlink_out_of_the_container(friendly, base_rootfs, tmp_path):
+    import shutil
+    root = tmp_path / "rootfs"
+    shutil.copytree(base_rootfs, root, symlinks=True)
+    host_passwd = tmp_path / "host-passwd"
+    host_passwd.write_text("evil:x:999:999::/:/bin/sh\n")
+    # inside, /etc/passwd points at a path that only exists on the host
+    (root / "etc" / "passwd").unlink()
+    (root / "etc" / "passwd").symlink_to(host_passwd)
+    friendly.detach("--name", "box", "--rootfs", root, "sleep", "600")
+    p = friendly("exec", "-u", "evil", "box", "id", "-u", check=False)
+    assert (p.returncode, p.stdout) == (125, "")
+    assert p.stderr == "hull: -u: no user \"evil\" in the container's /etc/passwd\n"
+    friendly("rm", "-f", "box")
+
+
+def test_signals_go_to_the_process(friendly):
+    box(friendly)
+    p = subprocess.Popen([str(HULL), "exec", "box", "sh", "-c",
+                          "trap 'exit 42' TERM; echo ready; while :; do sleep 0.1; done"],
+                         env=friendly.env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready\n"
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=10) == 42
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
     friendly("rm", "-f", "box")

@@ -188,3 +188,24 @@ def test_signals_go_to_the_process(friendly):
             p.kill()
             p.wait()
     friendly("rm", "-f", "box")
+
+
+def test_exec_in_a_private_user_namespace(friendly):
+    box(friendly, "--userns", "private")
+    init = friendly.pid("box")
+    p = friendly("exec", "box", "sh", "-c", "id -u; readlink /proc/self/ns/user")
+    uid, userns = p.stdout.split()
+    assert uid == "0" and userns == os.readlink(f"/proc/{init}/ns/user") != os.readlink("/proc/self/ns/user")
+    # root inside is the init's unprivileged uid outside
+    p = subprocess.Popen([str(HULL), "exec", "box", "sh", "-c", "echo ready; exec sleep 30"], env=friendly.env,
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready\n"
+        procs = (friendly.cgroup_dir("pids", friendly.inspect("box")["id"]) / "cgroup.procs").read_text().split()
+        other = next(int(x) for x in procs if int(x) != init)
+        host_uid = Path(f"/proc/{other}/status").read_text().split("Uid:")[1].split()[0]
+        assert host_uid == Path(f"/proc/{init}/status").read_text().split("Uid:")[1].split()[0] != "0"
+    finally:
+        p.kill()
+        p.wait()
+    friendly("rm", "-f", "box")

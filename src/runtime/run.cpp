@@ -20,6 +20,7 @@ int run(const Context& ctx, CreateOptions opts, std::shared_ptr<const oci::Spec>
   Created c = create(ctx, opts, spec, config_json);
   try {
     if (relay) copy_winsize(0, master.get());
+    if (opts.on_created) opts.on_created(c);
     start_created(ctx, c);
     log::step("started");
   } catch (...) {

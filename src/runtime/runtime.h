@@ -21,6 +21,8 @@ struct Context {
   std::string root = "/run/hull";  // the CLI sets default_state_root() when --root is absent
 };
 
+struct Created;
+
 struct CreateOptions {
   std::string id;
   std::string bundle;  // absolute
@@ -36,6 +38,9 @@ struct CreateOptions {
   // `run`: called once the process runs, before waiting for it (the friendly face's monitor
   // tells the command that forked it that the container started).
   std::function<void()> on_started;
+  // `run`: called once the container is created, before it starts (the friendly face wires
+  // its networks into the init's namespace); when it throws, the container is removed.
+  std::function<void(const Created&)> on_created;
 };
 
 // A container just created by this process: its init is our child until we exit.

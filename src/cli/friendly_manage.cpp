@@ -128,10 +128,19 @@ void register_manage_verbs(CLI::App& app, FriendlyEnv& env) {
   update->add_option("--cpuset-mems", up.cpuset_mems, "memory nodes to use");
   update->add_option("--pids-limit", up.pids_limit, "most processes at once (-1 unlimited)");
   update->add_option("--blkio-weight", up.blkio_weight, "relative block I/O weight, 10 to 1000");
+  update->add_option("--net-rate", up.net_rate,
+                     "network shaping each way, e.g. 10mbit (none removes it)");
+  update->add_option("--net-burst", up.net_burst, "token bucket size for --net-rate, e.g. 32k");
   update->add_option("container", refs, "name or id")->required();
   env.add(update, [&env] {
-    auto resources = frontend::update_resources(up);
-    return for_each(refs, [&](auto& r) { frontend::update(env.env, r, resources); });
+    bool net = !up.net_rate.empty() || !up.net_burst.empty();
+    if (!up.net_burst.empty() && up.net_rate.empty()) fail("--net-burst needs --net-rate");
+    std::optional<oci::Resources> resources;
+    if (!net || up.any_resource()) resources = frontend::update_resources(up);
+    return for_each(refs, [&](auto& r) {
+      if (resources) frontend::update(env.env, r, *resources);
+      if (net) frontend::update_net_rate(env.env, r, up.net_rate, up.net_burst);
+    });
   });
 
   static bool follow = false;

@@ -56,7 +56,14 @@ void add_run_flags(CLI::App* run, frontend::RunOptions& o) {
                 "run hull's small init as PID 1 (reaps zombies, forwards signals)");
   add_repeated(run, "--ulimit", o.ulimits, "resource limit: NAME=SOFT[:HARD]");
   add_repeated(run, "--sysctl", o.sysctls, "namespaced kernel parameter: NAME=VALUE");
-  run->add_option("--network,--net", o.network, "none (default) or host");
+  add_repeated(run, "--network,--net", o.net.networks,
+               "none (default), host, or a hull network (hull network create); repeat for more");
+  run->add_option("--ip", o.net.ip, "the address on the first network (default: a free one)");
+  add_repeated(run, "--network-alias", o.net.aliases, "another name peers reach it by");
+  add_repeated(run, "-p,--publish", o.net.publish,
+               "publish a port: [HOST_IP:]HOST_PORT:PORT[/tcp|udp] (host IP default 127.0.0.1)");
+  run->add_option("--net-rate", o.net.rate, "shape the network each way, e.g. 10mbit");
+  run->add_option("--net-burst", o.net.burst, "token bucket size for --net-rate, e.g. 32k");
   run->add_option("--cgroup-parent", o.cgroup_parent,
                   "parent cgroup of the container's (default /hull)");
   // Everything from the first word that is not a flag on is the command, flags included.

@@ -82,12 +82,24 @@ void finish_run(const Env& env, const Store& store, const std::string& id, int c
   } catch (const Error& e) {
     log::debug("record exit: {}", e.what());  // `rm -f` removed it under us
   }
+  leave_networks(env, m);
   try {
     runtime::remove(env.ctx(), id, true);
   } catch (const Error& e) {
     log::debug("delete after exit: {}", e.what());
   }
   if (m.auto_remove) store.release(id, m.name);
+}
+
+// Joins the container's networks around create: addresses now, interfaces in on_created.
+std::unique_ptr<ContainerNetworks> join_networks(const Env& env, const Store& store,
+                                                 const Launch& l, runtime::CreateOptions& c) {
+  auto nets = std::make_unique<ContainerNetworks>(env, store.load(l.id), l.spec->hostname);
+  nets->join(store.dir(l.id) + "/hosts", store.dir(l.id) + "/resolv.conf");
+  c.on_created = [n = nets.get()](const runtime::Created& created) {
+    n->attach(created.pid, created.state.pid_start_time);
+  };
+  return nets;
 }
 
 void mark_started(const Store& store, const std::string& id, pid_t monitor) {
@@ -135,6 +147,7 @@ void send_report(int fd, const std::string& text) {
     ::close_range(4, ~0U, 0);
     mark_started(store, l.id, ::getpid());
     runtime::CreateOptions c = create_options(store, l.id);
+    auto nets = join_networks(env, store, l, c);
     c.on_started = [&] {
       send_report(report, "ok");
       ::close(report);
@@ -181,7 +194,10 @@ int run_foreground(const Env& env, const Store& store, const Launch& l, bool int
     Fd null = open_or_fail("/dev/null", O_RDONLY);
     if (::dup2(null.get(), 0) < 0) fail_errno("dup2 /dev/null");
   }
-  int code = runtime::run(env.ctx(), create_options(store, l.id), l.spec, l.json, false, true);
+  runtime::CreateOptions c = create_options(store, l.id);
+  auto nets = join_networks(env, store, l, c);
+  int code = runtime::run(env.ctx(), c, l.spec, l.json, false, true);
+  nets.reset();
   finish_run(env, store, l.id, code);
   return code;
 }
@@ -200,6 +216,7 @@ void settle(const Env& env, const Store& store, const std::string& id, int timeo
       return;  // --rm: gone entirely
     }
     if (!alive(st) && !monitor_alive(m)) {
+      leave_networks(env, m);
       try {
         runtime::remove(env.ctx(), id, true);
       } catch (const Error& e) {
@@ -262,10 +279,14 @@ RunResult run(const Env& env, const RunOptions& o) {
   RunOptions opts = o;
   if (opts.cgroup_parent.empty()) opts.cgroup_parent = env.cgroup_parent;
   std::string dir = store.dir(r.id);
-  ContainerFiles files{r.id, dir + "/hostname", dir + "/hosts"};
+  bool bridged = check_network_options(o.net) == NetMode::bridge;
+  ContainerFiles files{r.id, dir + "/hostname", dir + "/hosts",
+                       bridged ? dir + "/resolv.conf" : ""};
   BuiltSpec built = build_run_spec(opts, files);
   write_file(files.hostname_file, built.hostname + "\n", 0644);
   write_file(files.hosts_file, built.hosts, 0644);
+  // Filled in when the container joins its networks, each time it starts.
+  if (bridged) write_file(files.resolv_file, "", 0644);
   Launch l{r.id, r.name, nullptr, oci::serialize_spec(built.spec)};
   // Exactly what the OCI face would run from this config.json.
   l.spec = std::make_shared<const oci::Spec>(oci::parse_spec(l.json));
@@ -280,7 +301,8 @@ RunResult run(const Env& env, const RunOptions& o) {
   m.detached = o.detach;
   m.auto_remove = o.remove;
   m.tty = o.tty;
-  m.network = o.network;
+  m.network = network_summary(o.net);
+  m.net = o.net;
   store.save(m);
   r.lock.reset();
   RunResult result{r.id, r.name, 0};

@@ -17,6 +17,7 @@ using ojson = nlohmann::ordered_json;
 struct Facts {
   Status status;
   std::optional<runtime::ContainerInfo> info;
+  std::vector<NetInterface> nets;
 };
 
 Facts gather(const Env& env, const std::string& ref) {
@@ -31,6 +32,9 @@ Facts gather(const Env& env, const std::string& ref) {
       // deleted between the two looks: shown as exited
     }
   }
+  bool running = f.info && f.status.state != State::exited;
+  f.nets = container_networks(env, id, running ? f.info->state.pid : 0,
+                              running ? f.info->state.pid_start_time : 0);
   return f;
 }
 
@@ -107,6 +111,17 @@ std::string inspect_text(const Env& env, const std::string& ref) {
       out += fmt::format("      {} = {}\n", file, annotate(file, value));
   }
 
+  out += fmt::format("\nNetwork: {}\n", m.network);
+  for (const auto& n : f.nets) {
+    out += fmt::format("  {} on {}: {} (gateway {}), veth pair {} <-> {} on the host's bridge\n",
+                       n.ifname, n.network, n.address, n.gateway, n.ifname, n.host_link);
+    out += fmt::format("      received {} in {} packets, sent {} in {} packets\n",
+                       human_bytes_decimal(static_cast<double>(n.rx_bytes)), n.rx_packets,
+                       human_bytes_decimal(static_cast<double>(n.tx_bytes)), n.tx_packets);
+    if (!n.rate.empty()) out += fmt::format("      shaped to {} each way\n", n.rate);
+    for (const auto& p : n.ports) out += fmt::format("      published {}\n", p);
+  }
+
   out += "\nMounts (as the container sees them):\n";
   std::vector<std::vector<std::string>> mt;
   for (const auto& mnt : info.mounts)
@@ -166,6 +181,22 @@ std::string inspect_json(const Env& env, const std::string& ref) {
     for (const auto& g : info.gid_map)
       gid_map.push_back({{"inside", g.inside}, {"outside", g.outside}, {"count", g.count}});
   }
+  j["network"] = m.network;
+  ojson nets = ojson::array();
+  for (const auto& n : f.nets)
+    nets.push_back({{"network", n.network},
+                    {"interface", n.ifname},
+                    {"hostInterface", n.host_link},
+                    {"address", n.address},
+                    {"gateway", n.gateway},
+                    {"mac", n.mac},
+                    {"rate", n.rate},
+                    {"ports", n.ports},
+                    {"rxBytes", n.rx_bytes},
+                    {"txBytes", n.tx_bytes},
+                    {"rxPackets", n.rx_packets},
+                    {"txPackets", n.tx_packets}});
+  j["networks"] = nets;
   j["namespaces"] = ns;
   j["processes"] = procs;
   j["cgroups"] = cgroups;

@@ -68,6 +68,22 @@ oci::State running_container(const runtime::Context& ctx, const std::string& id)
   return s;
 }
 
+// A container by friendly name or id prefix (its /etc/hosts is the friendly face's), else an
+// OCI container's id as given.
+struct Target {
+  std::string id, name, hosts_file;
+};
+
+Target target(const cli::FriendlyEnv& env, const std::string& ref) {
+  Store store(env.env);
+  try {
+    std::string id = store.resolve(ref);
+    return {id, store.load(id).name, store.dir(id) + "/hosts"};
+  } catch (const Error&) {
+    return {ref, "", ""};
+  }
+}
+
 }  // namespace
 
 uint64_t parse_net_rate(const std::string& rate, const std::string& burst, uint32_t& burst_bytes) {
@@ -165,13 +181,16 @@ void register_network(CLI::App& app, cli::FriendlyEnv& env) {
   conn->add_option("--net-rate", conn_rate, "shape this interface each way, e.g. 10mbit");
   conn->add_option("--net-burst", conn_burst, "token bucket size, e.g. 32k");
   env.add(conn, [&env] {
+    Target t = target(env, conn_container);
     net::AttachRequest req;
-    req.container = conn_container;
+    req.container = t.id;
+    req.name = t.name;
+    req.hosts_file = t.hosts_file;
     ep.network = conn_net;
     req.endpoints = {ep};
     for (const auto& p : conn_ports) req.ports.push_back(net::parse_publish(p));
     req.rate = parse_net_rate(conn_rate, conn_burst, req.burst);
-    oci::State s = running_container(env.env.ctx(), conn_container);
+    oci::State s = running_container(env.env.ctx(), t.id);
     auto a = net::Networks().connect(req, s.pid, s.pid_start_time);
     std::printf("%s %s/%d\n", a.ifname.c_str(), a.ip.str().c_str(), a.subnet.prefix);
     return 0;
@@ -181,8 +200,8 @@ void register_network(CLI::App& app, cli::FriendlyEnv& env) {
   auto* disc = network->add_subcommand("disconnect", "detach a container from a network");
   disc->add_option("network", disc_net, "network")->required();
   disc->add_option("container", disc_container, "container")->required();
-  env.add(disc, [] {
-    net::Networks().disconnect(disc_net, disc_container);
+  env.add(disc, [&env] {
+    net::Networks().disconnect(disc_net, target(env, disc_container).id);
     return 0;
   });
 
@@ -194,7 +213,7 @@ void register_network(CLI::App& app, cli::FriendlyEnv& env) {
   shape->add_option("rate", shape_rate, "each way, e.g. 10mbit; none removes the shaping")
       ->required();
   shape->add_option("--net-burst", shape_burst, "token bucket size, e.g. 32k");
-  env.add(shape, [] {
+  env.add(shape, [&env] {
     uint32_t burst = 0;
     uint64_t rate = 0;
     if (shape_rate != "none") {
@@ -205,7 +224,7 @@ void register_network(CLI::App& app, cli::FriendlyEnv& env) {
     } else if (!shape_burst.empty()) {
       fail("--net-burst {}: there is no rate to burst above (rate none)", quote(shape_burst));
     }
-    net::Networks().set_rate(shape_container, rate, burst);
+    net::Networks().set_rate(target(env, shape_container).id, rate, burst);
     std::printf("%s %s\n", shape_container.c_str(), rate ? net::format_rate(rate).c_str() : "none");
     return 0;
   });

@@ -53,6 +53,10 @@ unsigned host_cpus() {
   return n > 0 ? static_cast<unsigned>(n) : 1;
 }
 
+bool host_network(const RunOptions& o) {
+  return o.net.networks.size() == 1 && o.net.networks[0] == "host";
+}
+
 size_t depth(const std::string& path) {
   return std::count(path.begin(), path.end(), '/');
 }
@@ -194,7 +198,7 @@ void add_sysctls(oci::Spec& spec, const RunOptions& o) {
     bool ipc = key.rfind("kernel.msg", 0) == 0 || key.rfind("kernel.shm", 0) == 0 ||
                key == "kernel.sem" || key.rfind("fs.mqueue.", 0) == 0;
     if (!net && !ipc) fail("--sysctl {}: not namespaced; setting it would change the host", key);
-    if (net && o.network == "host")
+    if (net && host_network(o))
       fail("--sysctl {}: needs the container's own network (not --network host)", key);
     spec.linux.sysctl[key] = value;
   }
@@ -213,7 +217,7 @@ void add_mounts(oci::Spec& spec, const RunOptions& o, const ContainerFiles& file
       mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
   m.push_back(mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
   std::string rw = o.privileged ? "rw" : "ro";
-  if (userns && o.network == "host") {
+  if (userns && host_network(o)) {
     // sysfs may only be mounted from a user namespace that owns the network namespace.
     m.push_back(mount("/sys", "none", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro"}));
   } else {
@@ -247,6 +251,9 @@ void add_mounts(oci::Spec& spec, const RunOptions& o, const ContainerFiles& file
     m.push_back(mount("/etc/hostname", "bind", files.hostname_file, {"rbind", "rprivate", "ro"}));
   if (!taken("/etc/hosts"))
     m.push_back(mount("/etc/hosts", "bind", files.hosts_file, {"rbind", "rprivate", "ro"}));
+  // On hull networks the name servers are the network's (none on an --internal one).
+  if (!files.resolv_file.empty() && !taken("/etc/resolv.conf"))
+    m.push_back(mount("/etc/resolv.conf", "bind", files.resolv_file, {"rbind", "rprivate", "ro"}));
   // Parents before children, whatever order the flags came in (docker sorts the same way).
   std::stable_sort(user.begin(), user.end(),
                    [](auto& a, auto& b) { return depth(a.destination) < depth(b.destination); });
@@ -341,8 +348,7 @@ BuiltSpec build_run_spec(const RunOptions& o, const ContainerFiles& files) {
   if (!o.name.empty()) spec.annotations[runtime::kNameAnnotation] = o.name;
   if (o.init) spec.annotations[runtime::kInitAnnotation] = "true";
 
-  if (o.network != "none" && o.network != "host")
-    fail("--network {}: unknown network (hull knows none and host)", quote(o.network));
+  NetMode net_mode = check_network_options(o.net);
   if (o.userns != "host" && o.userns != "private")
     fail(
         "--userns {}: want host (the default) or private (root inside is an unprivileged id "
@@ -370,7 +376,7 @@ BuiltSpec build_run_spec(const RunOptions& o, const ContainerFiles& files) {
   if (!o.hostname.empty()) check_hostname(o.hostname);
   if (!o.hostname.empty()) {
     out.hostname = o.hostname;
-  } else if (o.network == "host") {
+  } else if (host_network(o)) {
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
     out.hostname = host;
@@ -416,7 +422,7 @@ BuiltSpec build_run_spec(const RunOptions& o, const ContainerFiles& files) {
   using NS = oci::NamespaceType;
   for (NS t : {NS::pid, NS::ipc, NS::uts, NS::mount, NS::cgroup})
     spec.linux.namespaces.push_back({t, ""});
-  if (o.network != "host") spec.linux.namespaces.push_back({NS::network, ""});
+  if (net_mode != NetMode::host) spec.linux.namespaces.push_back({NS::network, ""});
   if (userns) {
     spec.linux.namespaces.push_back({NS::user, ""});
     IdRange u = subordinate_range(read_file_if_exists("/etc/subuid").value_or(""), "root");

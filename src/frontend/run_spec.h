@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "frontend/run_network.h"
 #include "oci/spec.h"
 
 namespace hull::frontend {
@@ -24,7 +25,7 @@ struct RunOptions {
   std::string userns = "host";
   bool init = false;
   std::vector<std::string> ulimits, sysctls;
-  std::string network = "none";
+  NetworkOptions net;  // --network (none when not given), --ip, -p, ...
   std::string cgroup_parent;
   std::vector<std::string> command;
 };
@@ -34,6 +35,7 @@ struct ContainerFiles {
   std::string id;
   std::string hostname_file;  // bound on /etc/hostname
   std::string hosts_file;     // bound on /etc/hosts
+  std::string resolv_file;    // bound on /etc/resolv.conf on hull networks
 };
 
 struct BuiltSpec {
@@ -50,6 +52,12 @@ struct UpdateOptions {
   std::string memory, memory_swap, memory_reservation;
   std::string cpus, cpu_shares, cpu_quota, cpu_period, cpuset_cpus, cpuset_mems;
   std::string pids_limit, blkio_weight;
+  std::string net_rate, net_burst;  // not resources: the container's network shaping
+  bool any_resource() const {
+    return !(memory + memory_swap + memory_reservation + cpus + cpu_shares + cpu_quota +
+             cpu_period + cpuset_cpus + cpuset_mems + pids_limit + blkio_weight)
+                .empty();
+  }
 };
 // The linux.resources fields the flags set, nothing else; throws when no flag was given.
 oci::Resources update_resources(const UpdateOptions& options);

@@ -107,14 +107,23 @@ std::vector<StatsRow> sample_stats(const Env& env, const std::vector<std::string
     r.pids_limit = s.pids.limit;
     r.block_read = blkio_sum(s.blkio.service_bytes, "Read");
     r.block_write = blkio_sum(s.blkio.service_bytes, "Write");
+    try {
+      oci::State st = runtime::state(env.ctx(), t.id);
+      for (const auto& n : container_networks(env, t.id, st.pid, st.pid_start_time)) {
+        r.net_rx += n.rx_bytes;
+        r.net_tx += n.tx_bytes;
+      }
+    } catch (const Error& e) {
+      log::debug("stats {}: network: {}", t.name, e.what());
+    }
     rows.push_back(r);
   }
   return rows;
 }
 
 std::string stats_table(const std::vector<StatsRow>& rows) {
-  std::vector<std::vector<std::string>> t = {
-      {"CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "", "PIDS", "BLOCK I/O"}};
+  std::vector<std::vector<std::string>> t = {{"CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT",
+                                              "MEM %", "", "PIDS", "NET I/O", "BLOCK I/O"}};
   for (const auto& r : rows)
     t.push_back(
         {r.id.substr(0, 12), r.name, fmt::format("{:.2f}%", r.cpu_percent),
@@ -122,6 +131,8 @@ std::string stats_table(const std::vector<StatsRow>& rows) {
                      human_bytes(static_cast<double>(r.mem_limit))),
          fmt::format("{:.2f}%", r.mem_percent), bar(r.mem_percent, 20),
          r.pids_limit ? fmt::format("{} / {}", r.pids, r.pids_limit) : std::to_string(r.pids),
+         fmt::format("{} / {}", human_bytes_decimal(static_cast<double>(r.net_rx)),
+                     human_bytes_decimal(static_cast<double>(r.net_tx))),
          fmt::format("{} / {}", human_bytes_decimal(static_cast<double>(r.block_read)),
                      human_bytes_decimal(static_cast<double>(r.block_write)))});
   return table(t);
@@ -140,6 +151,8 @@ std::string stats_json(const std::vector<StatsRow>& rows) {
                    {"memPercent", r.mem_percent},
                    {"pids", r.pids},
                    {"pidsLimit", r.pids_limit},
+                   {"netRx", r.net_rx},
+                   {"netTx", r.net_tx},
                    {"blockRead", r.block_read},
                    {"blockWrite", r.block_write}});
   return arr.dump() + "\n";

@@ -1,5 +1,6 @@
 // `hull stats`: docker stats' live view — CPU %, memory usage against the limit with a bar,
-// PIDs and block I/O per container, refreshed every second — from cgroup::Manager::stats().
+// PIDs, network and block I/O per container, refreshed every second — from
+// cgroup::Manager::stats().
 #pragma once
 
 #include <cstdint>
@@ -19,6 +20,7 @@ struct StatsRow {
   double mem_percent = 0;
   uint64_t pids = 0, pids_limit = 0;  // 0: no limit
   uint64_t block_read = 0, block_write = 0;
+  uint64_t net_rx = 0, net_tx = 0;  // over its interfaces on hull networks
 };
 
 // Samples the containers (all running ones when refs is empty) twice, interval_ms apart.

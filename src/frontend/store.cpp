@@ -185,6 +185,10 @@ std::string meta_to_json(const Meta& m) {
   j["autoRemove"] = m.auto_remove;
   j["tty"] = m.tty;
   j["network"] = m.network;
+  const NetworkOptions& n = m.net;
+  if (!n.networks.empty())
+    j["net"] = {{"networks", n.networks}, {"ip", n.ip},     {"aliases", n.aliases},
+                {"publish", n.publish},   {"rate", n.rate}, {"burst", n.burst}};
   j["started"] = m.started;
   j["finished"] = m.finished;
   if (m.exit_code) j["exitCode"] = *m.exit_code;
@@ -206,6 +210,16 @@ Meta meta_from_json(const std::string& text) {
   m.auto_remove = j.value("autoRemove", false);
   m.tty = j.value("tty", false);
   m.network = j.value("network", "none");
+  if (j.contains("net") && j["net"].is_object()) {
+    const auto& n = j["net"];
+    using strings = std::vector<std::string>;
+    m.net.networks = n.value("networks", strings{});
+    m.net.ip = n.value("ip", "");
+    m.net.aliases = n.value("aliases", strings{});
+    m.net.publish = n.value("publish", strings{});
+    m.net.rate = n.value("rate", "");
+    m.net.burst = n.value("burst", "");
+  }
   m.started = j.value("started", "");
   m.finished = j.value("finished", "");
   if (j.contains("exitCode") && j["exitCode"].is_number_integer())

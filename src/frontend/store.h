@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "frontend/run_network.h"
 #include "runtime/runtime.h"
 #include "util/fd.h"
 
@@ -40,7 +41,8 @@ struct Meta {
   std::vector<std::string> command;
   std::string rootfs;  // "" = the host's root under an overlay
   bool detached = false, auto_remove = false, tty = false;
-  std::string network = "none";
+  std::string network = "none";  // network_summary(net)
+  NetworkOptions net;
   // The last run.
   std::string started, finished;
   std::optional<int> exit_code;

@@ -35,11 +35,12 @@ std::string short_command(const std::vector<std::string>& args, size_t width) {
 
 std::string ps_table(const std::vector<Status>& rows) {
   std::vector<std::vector<std::string>> t = {
-      {"CONTAINER ID", "NAME", "COMMAND", "CREATED", "STATUS", "ROOTFS"}};
+      {"CONTAINER ID", "NAME", "COMMAND", "CREATED", "STATUS", "ROOTFS", "NETWORKS", "PORTS"}};
   for (const auto& s : rows)
     t.push_back({s.meta.id.substr(0, 12), s.meta.name, short_command(s.meta.command, 20),
                  human_ago(s.meta.created), s.text,
-                 s.meta.rootfs.empty() ? "host (overlay)" : s.meta.rootfs});
+                 s.meta.rootfs.empty() ? "host (overlay)" : s.meta.rootfs, s.meta.network,
+                 join(s.meta.net.publish, ",")});
   return table(t);
 }
 
@@ -54,6 +55,8 @@ std::string ps_json(const std::vector<Status>& rows) {
     j["command"] = s.meta.command;
     j["created"] = s.meta.created;
     j["rootfs"] = s.meta.rootfs.empty() ? "host" : s.meta.rootfs;
+    j["networks"] = s.meta.net.networks;
+    j["ports"] = s.meta.net.publish;
     j["pid"] = s.oci && s.state != State::exited ? s.oci->pid : 0;
     if (s.meta.exit_code) j["exitCode"] = *s.meta.exit_code;
     j["oomKilled"] = s.meta.oom_killed;

@@ -19,7 +19,7 @@ def test_ps_shows_running_and_with_a_the_exited_with_their_code(friendly):
     assert everything["done"]["state"] == "exited" and everything["done"]["exitCode"] == 3
     assert everything["done"]["pid"] == 0
     table = friendly("ps", "-a").stdout.splitlines()
-    assert table[0].split() == ["CONTAINER", "ID", "NAME", "COMMAND", "CREATED", "STATUS", "ROOTFS"]
+    assert table[0].split() == ["CONTAINER", "ID", "NAME", "COMMAND", "CREATED", "STATUS", "ROOTFS", "NETWORKS", "PORTS"]
     assert any(l.startswith(web[:12]) and "Up " in l and '"sleep 600"' in l for l in table)
     assert any("Exited (3)" in l for l in table)
     assert sorted(friendly("ps", "-aq").stdout.split()) == sorted([web[:12], everything["done"]["id"][:12]])

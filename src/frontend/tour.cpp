@@ -1,6 +1,7 @@
 #include "frontend/tour.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "frontend/containers.h"
+#include "net/network.h"
 #include "runtime/inspect.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -452,6 +454,113 @@ Outcome step_blkio(const Env& env) {
   return out;
 }
 
+// The network step works in a network namespace of its own, made for it and gone with it:
+// its bridges, veths and rules never touch the host's interfaces.
+class OwnNetns {
+ public:
+  OwnNetns() : host_(open_or_fail("/proc/self/ns/net", O_RDONLY)) {
+    if (::unshare(CLONE_NEWNET) < 0) fail_errno("unshare a network namespace for the tour");
+    // Routing on, as on a host that runs containers: what separates networks is hull's rules.
+    write_file("/proc/sys/net/ipv4/ip_forward", "1\n");
+  }
+  ~OwnNetns() { ::setns(host_.get(), CLONE_NEWNET); }
+  OwnNetns(const OwnNetns&) = delete;
+  OwnNetns& operator=(const OwnNetns&) = delete;
+
+ private:
+  Fd host_;
+};
+
+struct TourNetwork {
+  TourNetwork(const Env& env, const std::string& name) : env_(env), name_(name) {
+    net::CreateOptions c;
+    c.name = name;
+    net::Networks(env.state_dir).create(c);
+  }
+  ~TourNetwork() {
+    try {
+      net::Networks(env_.state_dir).remove(name_);
+    } catch (const Error&) {
+    }
+  }
+  TourNetwork(const TourNetwork&) = delete;
+  TourNetwork& operator=(const TourNetwork&) = delete;
+  const Env& env_;
+  std::string name_;
+};
+
+uint64_t netns_inode() {
+  struct stat st;
+  if (::stat("/proc/self/ns/net", &st) < 0) fail_errno("stat /proc/self/ns/net");
+  return st.st_ino;
+}
+
+std::string address_on(const Env& env, const std::string& id) {
+  auto a = net::Networks(env.state_dir).attachments(id);
+  return a.empty() ? "" : a[0].ip.str();
+}
+
+Outcome step_network(const Env& env) {
+  Outcome out;
+  uint64_t host_ns = netns_inode();
+  OwnNetns own;
+  TourNetwork red(env, "tour-red"), blue(env, "tour-blue");
+  // ping as the host has it, or busybox's.
+  const std::string ping =
+      "p() { if command -v ping >/dev/null; then ping -c 1 -W 1 \"$1\"; else busybox ping -c 1 "
+      "-W 1 \"$1\"; fi >/dev/null 2>&1 && echo \"$1: reached\" || echo \"$1: unreachable\"; }; ";
+  RunOptions o;
+  o.name = "tour-a";
+  o.net.networks = {"tour-red"};
+  o.command = {"sh", "-c", "echo READY; exec sleep 600"};
+  Box a(env, o);
+  a.output_until_ready(10000);
+  std::string ip_a = address_on(env, a.id());
+  o.name = "tour-c";
+  o.net.networks = {"tour-blue"};
+  o.command = {"sh", "-c", ping + "p " + ip_a + "; echo READY; exec sleep 600"};
+  Box c(env, o);
+  o.name = "tour-b";
+  o.net.networks = {"tour-red"};
+  o.command = {"sh", "-c", ping + "p tour-a; p " + ip_a + "; echo READY; exec sleep 600"};
+  Box b(env, o);
+  auto from_b = b.output_until_ready(15000);
+  auto from_c = c.output_until_ready(15000);
+  out.command =
+      "hull run -d --name tour-a --network tour-red sleep 600   (after hull network "
+      "create tour-red, tour-blue)\n    hull run --name tour-b --network tour-red ping "
+      "tour-a; ping " +
+      ip_a + "\n    hull run --name tour-c --network tour-blue ping " + ip_a;
+  for (const auto& l : from_b) out.inside.push_back("tour-b: " + l);
+  for (const auto& l : from_c) out.inside.push_back("tour-c: " + l);
+  auto has = [](const std::vector<std::string>& v, const std::string& l) {
+    return std::find(v.begin(), v.end(), l) != v.end();
+  };
+  bool by_name = has(from_b, "tour-a: reached"), by_addr = has(from_b, ip_a + ": reached");
+  bool across = !has(from_c, ip_a + ": unreachable");
+  uint64_t own_ns = netns_inode();
+  for (const auto* box : {&a, &b, &c})
+    for (const auto& at : net::Networks(env.state_dir).attachments(box->id()))
+      out.kernel.push_back(fmt::format("{} on {}: eth0 {}/{} <-> veth {} on the bridge",
+                                       Store(env).load(box->id()).name, at.network, at.ip.str(),
+                                       at.subnet.prefix, at.host_link));
+  out.kernel.push_back(
+      fmt::format("all of it in network namespace {} (the host's is {})", own_ns, host_ns));
+  out.evidence = {{"addressA", ip_a},
+                  {"addressB", address_on(env, b.id())},
+                  {"addressC", address_on(env, c.id())},
+                  {"sameNetworkByName", by_name},
+                  {"sameNetworkByAddress", by_addr},
+                  {"otherNetworkReached", across},
+                  {"netns", own_ns},
+                  {"hostNetns", host_ns}};
+  out.ok = by_name && by_addr && !across && own_ns != host_ns;
+  out.verdict = out.ok ? "tour-b reaches tour-a by name and address; tour-c, on another "
+                         "network, cannot"
+                       : "the networks did not behave as they should";
+  return out;
+}
+
 const std::vector<Step>& steps() {
   static const std::vector<Step> all = {
       {"pid", "a PID namespace: its own process numbers",
@@ -496,6 +605,12 @@ const std::vector<Step>& steps() {
        "with\n"
        "O_DIRECT (past the page cache) and takes about 3 seconds.",
        step_blkio},
+      {"network", "networks: a bridge between containers, and nothing across",
+       "ip link add veth0 type veth peer name veth1; ip link set veth1 netns ...; ping",
+       "hull network create makes a bridge with a subnet; each container on it gets a veth pair,\n"
+       "an address and the others' names in /etc/hosts. Containers on another network cannot\n"
+       "reach them. (This step works in a network namespace of its own: the host is untouched.)",
+       step_network},
   };
   return all;
 }

@@ -18,7 +18,7 @@ struct TourOptions {
   bool pause = false;  // wait for Enter between steps (a person at a terminal)
 };
 
-// The step names, in order: pid, mount, uts, ipc, user, cpu, memory, blkio.
+// The step names, in order: pid, mount, uts, ipc, user, cpu, memory, blkio, network.
 std::vector<std::string> tour_step_names();
 
 // Runs the steps; returns true when every one showed what it should.

@@ -11,7 +11,7 @@ def test_the_whole_tour_in_ci_mode(friendly):
     p = friendly("tour", "--json", check=False, timeout=300, stdin=None)
     report = json.loads(p.stdout)
     steps = {s["step"]: s for s in report["steps"]}
-    assert list(steps) == ["pid", "mount", "uts", "ipc", "user", "cpu", "memory", "blkio"]
+    assert list(steps) == ["pid", "mount", "uts", "ipc", "user", "cpu", "memory", "blkio", "network"]
 
     e = steps["pid"]["evidence"]
     assert e["insidePid"] == 1 and e["nsPids"] == [e["hostPid"], 1] and e["hostPid"] > 1
@@ -49,6 +49,12 @@ def test_the_whole_tour_in_ci_mode(friendly):
     assert e["bytesPerSecond"] <= e["limit"] * 1.25
     assert e["seconds"] >= 12 / 4 * 0.8
 
+    e = steps["network"]["evidence"]
+    assert e["sameNetworkByName"] and e["sameNetworkByAddress"] and not e["otherNetworkReached"]
+    assert e["netns"] != e["hostNetns"] == os.stat("/proc/self/ns/net").st_ino
+    assert e["addressA"] and e["addressB"] and e["addressC"] and e["addressC"] != e["addressA"]
+    assert not list((friendly.state / "networks").glob("*.json"))  # its networks went with it
+
     for s in report["steps"]:
         assert s["ok"], s
         assert s["command"].startswith("hull run") and s["kernel"] and s["verdict"]
@@ -70,4 +76,4 @@ def test_an_unknown_step_is_one_line(friendly):
     p = friendly("tour", "network9", check=False)
     assert p.returncode == 1
     assert p.stderr == ('hull: no tour step "network9" (the steps: pid, mount, uts, ipc, user, cpu, memory, '
-                        'blkio)\n')
+                        'blkio, network)\n')

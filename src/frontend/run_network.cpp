@@ -75,6 +75,10 @@ ContainerNetworks::~ContainerNetworks() = default;
 
 void ContainerNetworks::join(const std::string& hosts_file, const std::string& resolv_file) {
   if (check_network_options(opts_) != NetMode::bridge) return;
+  for (const auto& n : opts_.networks)
+    if (n != net::kDefaultNetwork &&
+        !path_exists(path_join(state_dir_, fmt::format("networks/{}.json", n))))
+      fail("--network {}: unknown network (hull network create {} makes it)", quote(n), n);
   net::AttachRequest req;
   req.container = id_;
   req.name = name_;

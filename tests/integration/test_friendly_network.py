@@ -134,7 +134,7 @@ def test_published_port_answers_on_loopback(fnet):
 
 
 @pytest.mark.parametrize("flags,words", [
-    (["--network", "nosuch"], "network nosuch does not exist"),
+    (["--network", "nosuch"], '--network "nosuch": unknown network'),
     (["--network", "bad/name"], "--network \"bad/name\""),
     (["--network", "none", "--network", "web"], "cannot be combined"),
     (["--network", "web", "--network", "web"], "--network web: given twice"),

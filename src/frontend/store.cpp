@@ -150,18 +150,9 @@ Fd Store::lock(const std::string& id) const {
 }
 
 std::vector<std::string> Store::list() const {
-  std::vector<std::string> out;
-  std::string base = path_join(env_.state_dir, "containers");
-  DIR* d = ::opendir(base.c_str());
-  if (!d) {
-    if (errno == ENOENT) return out;
-    fail_errno("open {}", base);
-  }
-  while (dirent* de = ::readdir(d))
-    if (de->d_name[0] != '.') out.emplace_back(de->d_name);
-  ::closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
+  auto names = list_dir(path_join(env_.state_dir, "containers"));
+  std::erase_if(names, [](const std::string& n) { return n[0] == '.'; });
+  return names;
 }
 
 Meta Store::load(const std::string& id) const {

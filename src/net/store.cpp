@@ -21,20 +21,11 @@ using json = nlohmann::json;
 
 namespace {
 
+// Without atomic_write's temporary files.
 std::vector<std::string> dir_entries(const std::string& path) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(path.c_str());
-  if (!d) {
-    if (errno == ENOENT) return out;
-    fail_errno("open directory {}", path);
-  }
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != ".." && n.find(".tmp") == std::string::npos) out.push_back(n);
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
+  auto names = list_dir(path);
+  std::erase_if(names, [](const std::string& n) { return n.find(".tmp") != std::string::npos; });
+  return names;
 }
 
 void flock_or_fail(int fd, int op, const std::string& what) {
@@ -280,18 +271,14 @@ void Store::remove_stale_temp_files(const std::string& net) {
   // atomic_write's "NAME.tmpPID" files of a hull killed between write and rename.
   for (const std::string& sub : {std::string(), std::string("leases")}) {
     std::string dir = path_join(net_dir(net), sub);
-    DIR* d = ::opendir(dir.c_str());
-    if (!d) continue;
     std::vector<std::string> stale;
-    while (dirent* e = ::readdir(d)) {
-      std::string_view n = e->d_name;
+    for (const auto& n : list_dir(dir)) {
       auto pos = n.rfind(".tmp");
-      if (pos == std::string_view::npos) continue;
-      auto pid = parse_i64(n.substr(pos + 4));
+      if (pos == std::string::npos) continue;
+      auto pid = parse_i64(std::string_view(n).substr(pos + 4));
       if (pid && *pid > 0 && ::kill(static_cast<pid_t>(*pid), 0) < 0 && errno == ESRCH)
-        stale.emplace_back(n);
+        stale.push_back(n);
     }
-    ::closedir(d);
     for (const auto& n : stale) ::unlinkat(AT_FDCWD, path_join(dir, n).c_str(), 0);
   }
 }

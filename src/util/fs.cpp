@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
@@ -193,6 +194,17 @@ std::vector<std::string> list_dir(int dirfd, const std::string& path) {
     errno = err;
     fail_errno("read directory {}", path);
   }
+  return names;
+}
+
+std::vector<std::string> list_dir(const std::string& path) {
+  Fd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) {
+    if (errno == ENOENT) return {};
+    fail_errno("open {}", path);
+  }
+  auto names = list_dir(dir.get(), path);
+  std::sort(names.begin(), names.end());
   return names;
 }
 

@@ -37,6 +37,8 @@ void remove_all(const std::string& path);
 bool path_exists(const std::string& path);
 // The names in a directory (an fd that may be O_PATH), without . and ..
 std::vector<std::string> list_dir(int dirfd, const std::string& path);
+// The same by path, sorted; empty when the directory does not exist.
+std::vector<std::string> list_dir(const std::string& path);
 // Copies what is in from_dir into to_dir: files, directories, symlinks, nodes, with owner and
 // mode; never follows a symlink. `path` names from_dir in errors.
 void copy_tree(int from_dir, int to_dir, const std::string& path);

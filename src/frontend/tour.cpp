@@ -307,6 +307,8 @@ Outcome step_cpu(const Env& env) {
   sleep_ms(300);  // past the first period, which starts with a full quota
   // The cgroup's own counters: its CPU time (ns) and what the quota held back.
   cgroup::CpuStats c0 = runtime::stats(env.ctx(), box.id()).cpu, c1 = c0;
+  // Counters only grow; min() keeps a reset cgroup from wrapping around.
+  auto delta = [](uint64_t a, uint64_t b) { return b - std::min(a, b); };
   int64_t w0 = monotonic_ns();
   double wall = 0;
   // At least 1.5 s; on until the quota has cut a few periods short, at most 4 s.
@@ -314,10 +316,9 @@ Outcome step_cpu(const Env& env) {
     sleep_ms(250);
     c1 = runtime::stats(env.ctx(), box.id()).cpu;
     wall = static_cast<double>(monotonic_ns() - w0) / 1e9;
-    uint64_t cut = c1.throttled_periods - std::min(c0.throttled_periods, c1.throttled_periods);
-    if ((wall >= 1.5 && cut >= 3) || wall >= 4) break;
+    if ((wall >= 1.5 && delta(c0.throttled_periods, c1.throttled_periods) >= 3) || wall >= 4)
+      break;
   }
-  auto delta = [](uint64_t a, uint64_t b) { return b - std::min(a, b); };
   double percent = static_cast<double>(delta(c0.usage_ns, c1.usage_ns)) / 1e9 / wall * 100.0;
   uint64_t throttled = delta(c0.throttled_periods, c1.throttled_periods);
   double held_ms = static_cast<double>(delta(c0.throttled_ns, c1.throttled_ns)) / 1e6;

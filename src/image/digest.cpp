@@ -40,7 +40,9 @@ Sha256::Sha256() {
   if (!ctx_ || e.init(ctx_, e.sha256(), nullptr) != 1) fail("sha256: cannot initialise");
 }
 
-Sha256::~Sha256() { evp().ctx_free(ctx_); }
+Sha256::~Sha256() {
+  evp().ctx_free(ctx_);
+}
 
 void Sha256::update(const void* data, size_t size) {
   if (size && evp().update(ctx_, data, size) != 1) fail("sha256: update failed");

@@ -168,6 +168,7 @@ LayerInfo Store::import_layer(const LayerSource& src) {
       } else {
         Streamed s = stream_layer(src.fd, -1, -1);
         check_match("digest", src.digest, s.digest);
+        check_match("diff_id", src.diff_id, s.diff_id);
       }
       return *layer(chain);
     }

@@ -16,6 +16,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/strings.h"
 
 namespace hull::image {
 
@@ -52,7 +53,9 @@ json parse_json(const std::string& text, const std::string& what) {
   }
 }
 
-std::string blob_file(const std::string& digest) { return "blobs/sha256/" + digest_hex(digest); }
+std::string blob_file(const std::string& digest) {
+  return "blobs/sha256/" + digest_hex(digest);
+}
 
 std::string head_of(int fd) {
   char buf[4] = {};
@@ -66,16 +69,15 @@ std::vector<LayerInfo> import_layers(Store& store, int dir, const std::vector<st
                                      const std::vector<std::string>& media_types,
                                      const std::vector<std::string>& diff_ids) {
   if (files.size() != diff_ids.size())
-    fail("the image has {} layers but its config lists {} diff_ids", files.size(),
-         diff_ids.size());
+    fail("the image has {} layers but its config lists {} diff_ids", files.size(), diff_ids.size());
   std::vector<LayerInfo> out;
   std::string parent;
   for (size_t i = 0; i < files.size(); i++) {
     Fd fd = open_in(dir, files[i]);
     std::string media = media_types.empty() ? layer_media_type(head_of(fd.get())) : media_types[i];
     LayerInfo l = with_context(fmt::format("layer {}", files[i]), [&] {
-      return store.import_layer({fd.get(), digests.empty() ? "" : digests[i], diff_ids[i], parent,
-                                 media});
+      return store.import_layer(
+          {fd.get(), digests.empty() ? "" : digests[i], diff_ids[i], parent, media});
     });
     parent = l.chain_id;
     out.push_back(l);
@@ -107,10 +109,11 @@ std::string synthesize_manifest(const std::string& config_digest, size_t config_
   json ls = json::array();
   for (const auto& l : layers)
     ls.push_back({{"mediaType", l.media_type}, {"digest", l.digest}, {"size", l.size}});
-  json m = {{"schemaVersion", 2},
-            {"mediaType", kOciManifest},
-            {"config", {{"mediaType", kOciConfig}, {"digest", config_digest}, {"size", config_size}}},
-            {"layers", ls}};
+  json m = {
+      {"schemaVersion", 2},
+      {"mediaType", kOciManifest},
+      {"config", {{"mediaType", kOciConfig}, {"digest", config_digest}, {"size", config_size}}},
+      {"layers", ls}};
   return m.dump();
 }
 
@@ -256,8 +259,8 @@ LoadedImage import_rootfs(Store& store, int fd, const std::string& full_name) {
           .dump();
   // The media type follows from what the blob turned out to be.
   if (l.media_type.empty()) {
-    l.media_type = l.digest == l.diff_id ? "application/vnd.oci.image.layer.v1.tar"
-                                         : layer_media_type(store.read_blob(l.digest).substr(0, 4));
+    Fd blob = open_or_fail(store.blob_path(l.digest), O_RDONLY | O_CLOEXEC);
+    l.media_type = layer_media_type(head_of(blob.get()));
   }
   std::string config_digest = store.put_blob_data(config);
   std::string man = synthesize_manifest(config_digest, config.size(), {l});

@@ -29,8 +29,7 @@ struct SaveItem {
   std::vector<std::string> names;  // full references to write for it
 };
 // Writes the images' blobs as an archive to fd.
-void save_images(const Store& store, const std::vector<SaveItem>& items, SaveFormat format,
-                 int fd);
+void save_images(const Store& store, const std::vector<SaveItem>& items, SaveFormat format, int fd);
 
 // OCI media types by what a layer blob starts with.
 std::string layer_media_type(const std::string& head);

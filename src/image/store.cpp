@@ -27,9 +27,8 @@ bool is_hex(std::string_view s) {
 }
 
 json layer_to_json(const LayerInfo& l) {
-  return {{"chain_id", l.chain_id},     {"diff_id", l.diff_id},
-          {"digest", l.digest},         {"media_type", l.media_type},
-          {"size", l.size},             {"unpacked_size", l.unpacked_size}};
+  return {{"chain_id", l.chain_id},     {"diff_id", l.diff_id}, {"digest", l.digest},
+          {"media_type", l.media_type}, {"size", l.size},       {"unpacked_size", l.unpacked_size}};
 }
 
 LayerInfo layer_from_json(const json& j) {
@@ -63,7 +62,9 @@ Store::Store(std::string root) : root_(std::move(root)) {
     mkdir_p(root_ + "/" + d, 0700);
 }
 
-std::string Store::tmp_dir() const { return root_ + "/tmp"; }
+std::string Store::tmp_dir() const {
+  return root_ + "/tmp";
+}
 
 Fd Store::lock_file(const std::string& name, int how) const {
   std::string path = root_ + "/locks/" + name;
@@ -73,7 +74,9 @@ Fd Store::lock_file(const std::string& name, int how) const {
   return fd;
 }
 
-Fd Store::writer_lock() const { return lock_file("store", LOCK_SH); }
+Fd Store::writer_lock() const {
+  return lock_file("store", LOCK_SH);
+}
 
 // --- blobs ---
 
@@ -194,8 +197,7 @@ void Store::record_image(const ImageRecord& r, const std::vector<std::string>& n
 
 std::optional<ImageRecord> Store::image(std::string_view manifest_digest) const {
   if (!valid_digest(manifest_digest)) return std::nullopt;
-  auto text =
-      read_file_if_exists(root_ + "/images/" + digest_hex(manifest_digest) + ".json");
+  auto text = read_file_if_exists(root_ + "/images/" + digest_hex(manifest_digest) + ".json");
   if (!text) return std::nullopt;
   json j = json::parse(*text);
   ImageRecord r;

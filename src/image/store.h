@@ -45,10 +45,10 @@ struct LayerInfo {
 };
 
 struct ImageRecord {
-  std::string manifest_digest;  // the key; names point here
-  std::string config_digest;    // docker's IMAGE ID
-  std::string created;          // the config's "created"
-  std::vector<LayerInfo> layers;  // base first
+  std::string manifest_digest;     // the key; names point here
+  std::string config_digest;       // docker's IMAGE ID
+  std::string created;             // the config's "created"
+  std::vector<LayerInfo> layers;   // base first
   std::vector<std::string> names;  // full references, filled in from names.json when read
 };
 

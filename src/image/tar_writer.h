@@ -8,6 +8,7 @@
 #include <string_view>
 
 struct archive;
+struct archive_entry;
 
 namespace hull::image {
 

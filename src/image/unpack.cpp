@@ -40,8 +40,7 @@ class Unpacker {
       offset_ = la_.read_header_position(a_);
       int r = la_.read_next_header(a_, &entry);
       if (r == ARCHIVE_EOF) break;
-      if (r < ARCHIVE_WARN)
-        fail("corrupt layer at offset {}: {}", offset_, error_text());
+      if (r < ARCHIVE_WARN) fail("corrupt layer at offset {}: {}", offset_, error_text());
       const char* p = la_.entry_pathname(entry);
       name_ = p ? p : "";
       try {
@@ -132,7 +131,9 @@ class Unpacker {
   static struct timespec mtime_of(const Archive& la, struct archive_entry* e) {
     return {la.entry_mtime(e), la.entry_mtime_nsec(e)};
   }
-  struct timespec mtime(struct archive_entry* e) { return mtime_of(la_, e); }
+  struct timespec mtime(struct archive_entry* e) {
+    return mtime_of(la_, e);
+  }
 
   void xattrs(int fd, struct archive_entry* e) {
     la_.entry_xattr_reset(e);
@@ -153,8 +154,8 @@ class Unpacker {
     if (comps.empty()) {  // "./": the layer root itself
       if (la_.entry_filetype(e) == AE_IFDIR)
         dirs_.push_back({".", static_cast<mode_t>(la_.entry_perm(e)),
-                         static_cast<uid_t>(la_.entry_uid(e)),
-                         static_cast<gid_t>(la_.entry_gid(e)), mtime(e)});
+                         static_cast<uid_t>(la_.entry_uid(e)), static_cast<gid_t>(la_.entry_gid(e)),
+                         mtime(e)});
       return;
     }
     const std::string& base = comps.back();
@@ -178,13 +179,18 @@ class Unpacker {
     const char* hardlink = la_.entry_hardlink(e);
     if (hardlink) return link(parent.get(), base, hardlink);
     switch (la_.entry_filetype(e)) {
-      case AE_IFDIR: return directory(parent.get(), comps, e);
-      case AE_IFREG: return regular(parent.get(), base, e);
-      case AE_IFLNK: return symlink(parent.get(), base, e);
+      case AE_IFDIR:
+        return directory(parent.get(), comps, e);
+      case AE_IFREG:
+        return regular(parent.get(), base, e);
+      case AE_IFLNK:
+        return symlink(parent.get(), base, e);
       case AE_IFCHR:
       case AE_IFBLK:
-      case AE_IFIFO: return node(parent.get(), base, e);
-      default: fail("unsupported entry type {:o}", la_.entry_filetype(e));
+      case AE_IFIFO:
+        return node(parent.get(), base, e);
+      default:
+        fail("unsupported entry type {:o}", la_.entry_filetype(e));
     }
   }
 
@@ -213,8 +219,8 @@ class Unpacker {
 
   void regular(int parent, const std::string& base, struct archive_entry* e) {
     clear(parent, base, false);
-    Fd fd(::openat(parent, base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                   0600));
+    Fd fd(
+        ::openat(parent, base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd) fail_errno("create");
     const void* buf;
     size_t size;
@@ -250,13 +256,12 @@ class Unpacker {
     clear(parent, base, false);
     // The target is stored as it is: it is only ever resolved inside a container's root.
     if (::symlinkat(target, parent, base.c_str()) < 0) fail_errno("symlink");
-    if (::fchownat(parent, base.c_str(), la_.entry_uid(e), la_.entry_gid(e),
-                   AT_SYMLINK_NOFOLLOW) < 0 &&
+    if (::fchownat(parent, base.c_str(), la_.entry_uid(e), la_.entry_gid(e), AT_SYMLINK_NOFOLLOW) <
+            0 &&
         ::geteuid() == 0)
       fail_errno("chown");
     struct timespec times[2] = {mtime(e), mtime(e)};
-    if (::utimensat(parent, base.c_str(), times, AT_SYMLINK_NOFOLLOW) < 0)
-      fail_errno("set times");
+    if (::utimensat(parent, base.c_str(), times, AT_SYMLINK_NOFOLLOW) < 0) fail_errno("set times");
   }
 
   void link(int parent, const std::string& base, const char* target) {
@@ -285,14 +290,13 @@ class Unpacker {
     if (::mknodat(parent, base.c_str(), type | 0600, dev) < 0) fail_errno("mknod");
     // Never opened (opening a device or FIFO could block or have effects): the metadata goes
     // through the *at calls on the name just made in a directory held by fd.
-    if (::fchownat(parent, base.c_str(), la_.entry_uid(e), la_.entry_gid(e),
-                   AT_SYMLINK_NOFOLLOW) < 0 &&
+    if (::fchownat(parent, base.c_str(), la_.entry_uid(e), la_.entry_gid(e), AT_SYMLINK_NOFOLLOW) <
+            0 &&
         ::geteuid() == 0)
       fail_errno("chown");
     if (::fchmodat(parent, base.c_str(), la_.entry_perm(e), 0) < 0) fail_errno("chmod");
     struct timespec times[2] = {mtime(e), mtime(e)};
-    if (::utimensat(parent, base.c_str(), times, AT_SYMLINK_NOFOLLOW) < 0)
-      fail_errno("set times");
+    if (::utimensat(parent, base.c_str(), times, AT_SYMLINK_NOFOLLOW) < 0) fail_errno("set times");
   }
 
   const Archive& la_;
@@ -306,6 +310,8 @@ class Unpacker {
 
 }  // namespace
 
-UnpackStats unpack_tar(struct archive* a, int root_fd) { return Unpacker(a, root_fd).run(); }
+UnpackStats unpack_tar(struct archive* a, int root_fd) {
+  return Unpacker(a, root_fd).run();
+}
 
 }  // namespace hull::image

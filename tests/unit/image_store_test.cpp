@@ -43,12 +43,15 @@ std::string make_tar(const std::string& dir, const std::string& name, Compressio
   return path;
 }
 
-std::string file_digest(const std::string& path) { return sha256_digest(read_file(path)); }
+std::string file_digest(const std::string& path) {
+  return sha256_digest(read_file(path));
+}
 
 LayerInfo import_file(Store& s, const std::string& path, std::string digest = {},
                       std::string diff_id = {}, std::string parent = {}) {
   Fd fd = open_or_fail(path, O_RDONLY | O_CLOEXEC);
-  return s.import_layer({fd.get(), digest, diff_id, parent, "application/vnd.oci.image.layer.v1.tar"});
+  return s.import_layer(
+      {fd.get(), digest, diff_id, parent, "application/vnd.oci.image.layer.v1.tar"});
 }
 
 std::string error_of(const std::function<void()>& f) {
@@ -60,7 +63,9 @@ std::string error_of(const std::function<void()>& f) {
   return "";
 }
 
-bool tmp_empty(const Store& s) { return list_dir(s.root() + "/tmp").empty(); }
+bool tmp_empty(const Store& s) {
+  return list_dir(s.root() + "/tmp").empty();
+}
 
 }  // namespace
 
@@ -281,11 +286,11 @@ TEST(ImageStore, ConcurrentImportsOfOneLayerUnpackOnce) {
 TEST(ImageStore, RecordsFindTagsAndPrunes) {
   TempDir t;
   Store s(t.path + "/images");
-  std::string tar = make_tar(t.path, "l.tar", Compression::none,
-                             [](TarWriter& w) { w.file("hello", "hi"); });
+  std::string tar =
+      make_tar(t.path, "l.tar", Compression::none, [](TarWriter& w) { w.file("hello", "hi"); });
   LayerInfo l = import_file(s, tar);
-  std::string config = s.put_blob_data(R"({"rootfs":{"type":"layers","diff_ids":[")" +
-                                       l.diff_id + R"("]}})");
+  std::string config =
+      s.put_blob_data(R"({"rootfs":{"type":"layers","diff_ids":[")" + l.diff_id + R"("]}})");
   std::string manifest = s.put_blob_data(R"({"schemaVersion":2,"config":")" + config + "\"}");
   ImageRecord r{manifest, config, "2026-01-01T00:00:00Z", {l}, {}};
   s.record_image(r, {"docker.io/library/hello:latest"});
@@ -299,8 +304,8 @@ TEST(ImageStore, RecordsFindTagsAndPrunes) {
   EXPECT_TRUE(s.untag("localhost:5000/hello:v2"));
   EXPECT_FALSE(s.untag("localhost:5000/hello:v2"));
   // An orphan layer and leftovers of a killed writer go; what the image names stays.
-  std::string orphan = make_tar(t.path, "o.tar", Compression::none,
-                                [](TarWriter& w) { w.file("orphan", "o"); });
+  std::string orphan =
+      make_tar(t.path, "o.tar", Compression::none, [](TarWriter& w) { w.file("orphan", "o"); });
   LayerInfo lo = import_file(s, orphan);
   mkdir_p(s.root() + "/tmp/layer-killed/root");
   auto pr = s.prune({});

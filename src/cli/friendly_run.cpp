@@ -15,7 +15,8 @@ void add_run_flags(CLI::App* run, frontend::RunOptions& o) {
   run->set_help_flag("--help", "print this help");
   run->add_option("--name", o.name, "a name for the container");
   run->add_option("--rootfs", o.rootfs,
-                  "root file system (default: the host's, read-only, with a throw-away overlay)");
+                  "a root file system of your own, written to directly (then no IMAGE)");
+  run->add_option("--entrypoint", o.entrypoint, "replace the image's entrypoint (\"\" clears it)");
   run->add_flag("-d,--detach", o.detach, "run in the background and print the container id");
   run->add_flag("--rm", o.remove, "remove the container when it exits");
   run->add_flag("-i,--interactive", o.interactive, "keep stdin open");
@@ -66,9 +67,12 @@ void add_run_flags(CLI::App* run, frontend::RunOptions& o) {
   run->add_option("--net-burst", o.net.burst, "token bucket size for --net-rate, e.g. 32k");
   run->add_option("--cgroup-parent", o.cgroup_parent,
                   "parent cgroup of the container's (default /hull)");
-  // Everything from the first word that is not a flag on is the command, flags included.
-  run->add_option("command", o.command,
-                  "the command and its arguments (default: the user's shell)");
+  // Everything from the first word that is not a flag on is IMAGE and the command, flags
+  // included (docker's order: hull run [FLAGS] IMAGE [COMMAND [ARG...]]).
+  run->add_option("image-and-command", o.command,
+                  "IMAGE (an image in the store, or host: the host's root under a throw-away "
+                  "overlay), then the command and its arguments (default: the image's); with "
+                  "--rootfs, only the command");
   run->positionals_at_end();
 }
 
@@ -81,6 +85,14 @@ void register_run_verbs(CLI::App& app, FriendlyEnv& env) {
   env.add(run, [&env] {
     if (!opts.rootfs.empty()) opts.rootfs = absolute_path(opts.rootfs);
     try {
+      if (opts.rootfs.empty()) {
+        if (opts.command.empty())
+          fail(
+              "run: give an image (hull images lists them; host is the host's root), or --rootfs "
+              "DIR");
+        opts.image = opts.command.front();
+        opts.command.erase(opts.command.begin());
+      }
       auto r = frontend::run(env.env, opts);
       if (opts.detach) std::printf("%s\n", r.id.c_str());
       return r.exit_code;

@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "frontend/human.h"
+#include "frontend/images.h"
 #include "oci/parse.h"
 #include "oci/serialize.h"
 #include "runtime/inspect.h"
@@ -269,6 +270,30 @@ int exit_code_for(const Error& e) {
   return 125;
 }
 
+namespace {
+
+// The container's own layer (upper/, work/) and a directory per anonymous volume, under its
+// state dir: they outlive stop/start and go with rm. The image's layers are only read.
+ImageRoot image_root(const Env& env, const ResolvedImage& img, const std::string& dir) {
+  image::Store store = image_store(env);
+  ImageRoot root;
+  for (auto it = img.record.layers.rbegin(); it != img.record.layers.rend(); ++it)
+    root.lowers.push_back(store.layer_root(it->chain_id));
+  if (root.lowers.empty()) fail("image {} has no layers", img.record.config_digest);
+  root.layer_dir = dir + "/layer";
+  mkdir_p(root.layer_dir + "/upper", 0755);
+  mkdir_p(root.layer_dir + "/work", 0700);
+  root.config = img.config;
+  for (size_t i = 0; i < img.config.volumes.size(); i++) {
+    std::string source = fmt::format("{}/volumes/{}", dir, i);
+    mkdir_p(source, 0755);
+    root.volumes.push_back({img.config.volumes[i], source});
+  }
+  return root;
+}
+
+}  // namespace
+
 RunResult run(const Env& env, const RunOptions& o) {
   Store store(env);
   auto r = store.reserve(o.name);
@@ -282,7 +307,13 @@ RunResult run(const Env& env, const RunOptions& o) {
   bool bridged = check_network_options(o.net) == NetMode::bridge;
   ContainerFiles files{r.id, dir + "/hostname", dir + "/hosts",
                        bridged ? dir + "/resolv.conf" : ""};
-  BuiltSpec built = build_run_spec(opts, files);
+  std::optional<ResolvedImage> img;
+  std::optional<ImageRoot> root;
+  if (o.rootfs.empty() && o.image != "host") {
+    img = resolve_image(env, o.image);
+    root = image_root(env, *img, dir);
+  }
+  BuiltSpec built = build_run_spec(opts, files, root ? &*root : nullptr);
   write_file(files.hostname_file, built.hostname + "\n", 0644);
   write_file(files.hosts_file, built.hosts, 0644);
   // Filled in when the container joins its networks, each time it starts.
@@ -298,6 +329,14 @@ RunResult run(const Env& env, const RunOptions& o) {
   m.created = rfc3339_now();
   m.command = l.spec->process->args;
   m.rootfs = o.rootfs;
+  m.image = o.rootfs.empty() ? o.image : "";
+  if (img) {
+    m.image_id = img->record.config_digest;
+    m.image_manifest = img->record.manifest_digest;
+    for (const auto& l : img->record.layers) m.image_layers.push_back(l.chain_id);
+    m.exposed_ports = img->config.exposed_ports;
+    m.stop_signal = img->config.stop_signal;
+  }
   m.detached = o.detach;
   m.auto_remove = o.remove;
   m.tty = o.tty;
@@ -340,7 +379,8 @@ void stop(const Env& env, const std::string& ref, int timeout) {
       runtime::remove(env.ctx(), id, true);
     } else {
       try {
-        runtime::kill(env.ctx(), id, SIGTERM, false);
+        std::string sig = store.load(id).stop_signal;  // the image's StopSignal
+        runtime::kill(env.ctx(), id, sig.empty() ? SIGTERM : runtime::parse_signal(sig), false);
       } catch (const Error& e) {
         log::debug("stop: {}", e.what());
       }
@@ -382,7 +422,8 @@ void remove(const Env& env, const std::string& ref, bool force) {
 
 void pause(const Env& env, const std::string& ref) {
   std::string id = running_id(env, ref);
-  if (oci_state(env, id)->status == oci::Status::paused) fail("container {} is already paused", ref);
+  if (oci_state(env, id)->status == oci::Status::paused)
+    fail("container {} is already paused", ref);
   runtime::pause(env.ctx(), id);
 }
 

@@ -4,6 +4,7 @@
 
 #include "frontend/containers.h"
 #include "frontend/human.h"
+#include "frontend/images.h"
 #include "frontend/views.h"
 #include "runtime/inspect.h"
 #include "util/error.h"
@@ -73,9 +74,20 @@ std::string inspect_text(const Env& env, const std::string& ref) {
   out += fmt::format("Container {} ({})\n", m.name, m.id);
   out += fmt::format("  State:    {}\n", f.status.text);
   out += fmt::format("  Command:  {}\n", join(m.command, " "));
-  out += fmt::format(
-      "  Root:     {}\n",
-      m.rootfs.empty() ? "the host's /, read-only, with a throw-away overlay on top" : m.rootfs);
+  if (!m.image_id.empty()) {
+    image::Store images = image_store(env);
+    out += fmt::format("  Image:    {} ({})\n", m.image, m.image_id.substr(7, 12));
+    out += fmt::format("  Root:     overlay of {} image layers (top first), writable layer {}\n",
+                       m.image_layers.size(), Store(env).dir(m.id) + "/layer/upper");
+    for (auto it = m.image_layers.rbegin(); it != m.image_layers.rend(); ++it)
+      out += fmt::format("            {}\n", images.layer_root(*it));
+    if (!m.exposed_ports.empty())
+      out += fmt::format("  Exposed:  {}\n", join(m.exposed_ports, ", "));
+  } else {
+    out += fmt::format(
+        "  Root:     {}\n",
+        m.rootfs.empty() ? "the host's /, read-only, with a throw-away overlay on top" : m.rootfs);
+  }
   out += fmt::format("  Created:  {}\n", human_ago(m.created));
   if (m.oom_killed) out += "  Killed by the kernel's OOM killer at its memory limit\n";
   if (!f.info || f.status.state == State::exited) {
@@ -140,6 +152,20 @@ std::string inspect_json(const Env& env, const std::string& ref) {
   j["status"] = f.status.text;
   j["command"] = m.command;
   j["rootfs"] = m.rootfs.empty() ? "host" : m.rootfs;
+  if (!m.image.empty()) j["image"] = m.image;
+  if (!m.image_id.empty()) {
+    image::Store images = image_store(env);
+    std::string upper = Store(env).dir(m.id) + "/layer/upper";
+    ojson layers = ojson::array();
+    for (const auto& l : m.image_layers) layers.push_back(images.layer_root(l));
+    j["imageId"] = m.image_id;
+    j["imageDigest"] = m.image_manifest;
+    j["layers"] = layers;  // base first
+    j["upperDir"] = upper;
+    j["writableSize"] = image::disk_usage(upper);
+    j["exposedPorts"] = m.exposed_ports;
+    j["stopSignal"] = m.stop_signal;
+  }
   j["created"] = m.created;
   j["started"] = m.started;
   if (!m.finished.empty()) j["finished"] = m.finished;

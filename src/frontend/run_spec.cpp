@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "frontend/docker_values.h"
+#include "image/layered.h"
 #include "oci/names.h"
 #include "oci/parse.h"
 #include "oci/state.h"
@@ -132,6 +133,23 @@ std::vector<std::string> default_command(const ResolvedUser& user, const std::st
   return {usable ? shell : "/bin/sh"};
 }
 
+// docker's rule: --entrypoint replaces the image's Entrypoint and drops its Cmd; a command
+// after the image replaces Cmd.
+std::vector<std::string> image_command(const RunOptions& o, const image::ImageConfig& c) {
+  std::vector<std::string> args;
+  if (o.entrypoint) {
+    if (!o.entrypoint->empty()) args.push_back(*o.entrypoint);
+  } else {
+    args = c.entrypoint;
+  }
+  const auto& cmd = !o.command.empty() ? o.command : o.entrypoint ? o.command : c.cmd;
+  args.insert(args.end(), cmd.begin(), cmd.end());
+  if (args.empty())
+    fail("no command specified: image {} has no Entrypoint or Cmd; give one after its name",
+         quote(o.image));
+  return args;
+}
+
 void add_resources(oci::Spec& spec, const RunOptions& o) {
   oci::Resources r;
   r.devices.push_back({o.privileged, "a", std::nullopt, std::nullopt, "rwm"});
@@ -204,8 +222,9 @@ void add_sysctls(oci::Spec& spec, const RunOptions& o) {
   }
 }
 
-void add_mounts(oci::Spec& spec, const RunOptions& o, const ContainerFiles& files, bool userns) {
-  bool host_root = o.rootfs.empty();
+void add_mounts(oci::Spec& spec, const RunOptions& o, const ContainerFiles& files, bool userns,
+                const ImageRoot* image) {
+  bool host_root = o.rootfs.empty() && !image;
   auto& m = spec.mounts;
   m.push_back(mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}));
   m.push_back(
@@ -240,6 +259,11 @@ void add_mounts(oci::Spec& spec, const RunOptions& o, const ContainerFiles& file
   auto taken = [&](const std::string& dest) {
     return std::any_of(user.begin(), user.end(), [&](auto& u) { return u.destination == dest; });
   };
+  // The image's Volumes: an anonymous volume each, unless -v/--tmpfs put something there.
+  if (image)
+    for (const auto& [dest, source] : image->volumes)
+      if (!taken(clean_path(dest)))
+        user.push_back(mount(clean_path(dest), "bind", source, {"rbind", "rprivate", "rw"}));
   if (host_root) {
     // The host's /tmp and /run hold its sockets and secrets: the container gets empty ones.
     if (!taken("/tmp"))
@@ -331,12 +355,16 @@ IdRange subordinate_range(const std::string& text, const std::string& user) {
   return {};
 }
 
-BuiltSpec build_run_spec(const RunOptions& o, const ContainerFiles& files) {
+BuiltSpec build_run_spec(const RunOptions& o, const ContainerFiles& files, const ImageRoot* image) {
   BuiltSpec out;
   oci::Spec& spec = out.spec;
   spec.oci_version = oci::kSpecVersion;
   std::string rootfs = o.rootfs.empty() ? "/" : o.rootfs;
-  if (!o.rootfs.empty()) {
+  if (image) {
+    rootfs = image->layer_dir;
+    spec.annotations[runtime::kOverlayRootAnnotation] = "layers";
+    spec.annotations[runtime::kOverlayLowersAnnotation] = join(image->lowers, ":");
+  } else if (!o.rootfs.empty()) {
     struct stat st;
     if (::stat(rootfs.c_str(), &st) < 0) fail_errno("--rootfs {}", rootfs);
     if (!S_ISDIR(st.st_mode)) fail("--rootfs {}: not a directory", rootfs);
@@ -356,22 +384,41 @@ BuiltSpec build_run_spec(const RunOptions& o, const ContainerFiles& files) {
         quote(o.userns));
   bool userns = o.userns == "private";
   if (userns && o.privileged) fail("--privileged: cannot be combined with --userns private");
+  // The layers belong to host root: a mapped root would see them as nobody's.
+  if (userns && image)
+    fail("--userns private: not supported with an image yet (only host, --rootfs)");
+  if (o.entrypoint && !image) fail("--entrypoint: needs an image (the command is the entrypoint)");
 
   // The process.
   oci::Process p;
   ResolvedUser user;
-  std::string passwd = read_in_rootfs(rootfs, "etc/passwd"),
-              group = read_in_rootfs(rootfs, "etc/group");
-  user = resolve_user(o.user.empty() ? "0" : o.user, passwd, group);
-  if (o.user.empty() && user.home == "/") user.home = "/root";
+  std::string passwd, group;
+  if (image) {
+    passwd = image::read_layered_file(image->lowers, "etc/passwd");
+    group = image::read_layered_file(image->lowers, "etc/group");
+  } else {
+    passwd = read_in_rootfs(rootfs, "etc/passwd");
+    group = read_in_rootfs(rootfs, "etc/group");
+  }
+  std::string user_spec = !o.user.empty()                        ? o.user
+                          : image && !image->config.user.empty() ? image->config.user
+                                                                 : "0";
+  user = resolve_user(user_spec, passwd, group);
+  if (user_spec == "0" && user.home == "/") user.home = "/root";
   p.user.uid = user.uid;
   p.user.gid = user.gid;
   p.user.additional_gids = user.additional_gids;
-  p.args = o.command.empty() ? default_command(user, rootfs) : o.command;
+  if (image) {
+    p.args = image_command(o, image->config);
+  } else {
+    p.args = o.command.empty() ? default_command(user, rootfs) : o.command;
+  }
   p.terminal = o.tty;
   if (!o.workdir.empty() && o.workdir.front() != '/')
     fail("-w: {} is not an absolute path", quote(o.workdir));
-  p.cwd = o.workdir.empty() ? "/" : clean_path(o.workdir);
+  std::string workdir = o.workdir;
+  if (workdir.empty() && image) workdir = image->config.working_dir;
+  p.cwd = workdir.empty() ? "/" : clean_path(workdir);
 
   if (!o.hostname.empty()) check_hostname(o.hostname);
   if (!o.hostname.empty()) {
@@ -390,6 +437,10 @@ BuiltSpec build_run_spec(const RunOptions& o, const ContainerFiles& files) {
 
   p.env = {kDefaultPath, "HOSTNAME=" + out.hostname, "HOME=" + user.home};
   if (o.tty) p.env.push_back("TERM=xterm");
+  // The image's Env over hull's defaults (its PATH wins), the flags over both: docker's order.
+  if (image)
+    for (const auto& e : image->config.env)
+      if (e.find('=') != std::string::npos) set_env(p.env, e);
   for (const auto& f : o.env_files) {
     auto text = read_file_if_exists(f);
     if (!text) fail_err(ENOENT, "--env-file {}", f);
@@ -431,7 +482,7 @@ BuiltSpec build_run_spec(const RunOptions& o, const ContainerFiles& files) {
     spec.linux.gid_mappings = {{0, g.host, g.size}};
   }
 
-  add_mounts(spec, o, files, userns);
+  add_mounts(spec, o, files, userns, image);
   if (o.privileged) add_host_devices(spec.linux.devices, "/dev", 0);
   add_resources(spec, o);
   add_sysctls(spec, o);

@@ -2,17 +2,24 @@
 // checked here, before anything exists, and a bad one fails with one line naming it.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "frontend/run_network.h"
+#include "image/config.h"
 #include "oci/spec.h"
 
 namespace hull::frontend {
 
 struct RunOptions {
   std::string name;
-  std::string rootfs;  // empty: the host's root, read-only, under a throw-away overlay
+  std::string rootfs;  // --rootfs DIR: written to directly
+  // The first argument when there is no --rootfs: an image in the store, or "host" (the
+  // host's root, read-only, under a throw-away overlay).
+  std::string image = "host";
+  std::optional<std::string> entrypoint;  // --entrypoint ("" clears the image's)
   bool detach = false, remove = false, interactive = false, tty = false;
   std::vector<std::string> env, env_files;
   std::string workdir, user, hostname;
@@ -30,6 +37,15 @@ struct RunOptions {
   std::vector<std::string> command;
 };
 
+// An image's root: its layers under an overlay whose writable layer is the container's own.
+struct ImageRoot {
+  std::vector<std::string> lowers;  // layer dirs, top first
+  std::string layer_dir;            // holds upper/ and work/ (root.path)
+  image::ImageConfig config;
+  // Anonymous volumes for the config's Volumes: destination -> a directory of the container's.
+  std::vector<std::pair<std::string, std::string>> volumes;
+};
+
 // What the spec refers to outside itself, provided by the friendly store.
 struct ContainerFiles {
   std::string id;
@@ -45,7 +61,9 @@ struct BuiltSpec {
 };
 
 // Checks every flag and builds the spec; throws on the first bad one.
-BuiltSpec build_run_spec(const RunOptions& options, const ContainerFiles& files);
+// `image` is null for the host sandbox and --rootfs.
+BuiltSpec build_run_spec(const RunOptions& options, const ContainerFiles& files,
+                         const ImageRoot* image = nullptr);
 
 // `hull update`'s flags (docker's): each one given changes that limit of a running container.
 struct UpdateOptions {

@@ -172,6 +172,13 @@ std::string meta_to_json(const Meta& m) {
   j["created"] = m.created;
   j["command"] = m.command;
   j["rootfs"] = m.rootfs;
+  if (!m.image.empty()) j["image"] = m.image;
+  if (!m.image_id.empty())
+    j["imageInfo"] = {{"id", m.image_id},
+                      {"manifest", m.image_manifest},
+                      {"layers", m.image_layers},
+                      {"exposedPorts", m.exposed_ports},
+                      {"stopSignal", m.stop_signal}};
   j["detached"] = m.detached;
   j["autoRemove"] = m.auto_remove;
   j["tty"] = m.tty;
@@ -197,6 +204,16 @@ Meta meta_from_json(const std::string& text) {
   m.created = j.value("created", "");
   m.command = j.value("command", std::vector<std::string>{});
   m.rootfs = j.value("rootfs", "");
+  m.image = j.value("image", "");
+  if (j.contains("imageInfo") && j["imageInfo"].is_object()) {
+    const auto& i = j["imageInfo"];
+    using strings = std::vector<std::string>;
+    m.image_id = i.value("id", "");
+    m.image_manifest = i.value("manifest", "");
+    m.image_layers = i.value("layers", strings{});
+    m.exposed_ports = i.value("exposedPorts", strings{});
+    m.stop_signal = i.value("stopSignal", "");
+  }
   m.detached = j.value("detached", false);
   m.auto_remove = j.value("autoRemove", false);
   m.tty = j.value("tty", false);

@@ -39,7 +39,14 @@ struct Meta {
   std::string id, name;
   std::string created;  // RFC 3339
   std::vector<std::string> command;
-  std::string rootfs;  // "" = the host's root under an overlay
+  std::string rootfs;  // "" = the host's root under an overlay, or the image's layers
+  // Run from an image: the reference given, what it resolved to, and the layers (chain ids)
+  // its root stacks; the writable layer is containers/ID/layer/upper.
+  std::string image;  // "" with --rootfs; "host" for the host sandbox
+  std::string image_id, image_manifest;
+  std::vector<std::string> image_layers;
+  std::vector<std::string> exposed_ports;  // from the image config, shown by ps and inspect
+  std::string stop_signal;                 // the image's StopSignal; "" = SIGTERM
   bool detached = false, auto_remove = false, tty = false;
   std::string network = "none";  // network_summary(net)
   NetworkOptions net;

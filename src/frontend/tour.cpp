@@ -151,7 +151,7 @@ Outcome step_pid(const Env& env) {
   Outcome out;
   RunOptions o;
   o.command = {"sh", "-c", "echo \"my PID: $$\"; ps -e -o pid=,comm=; echo READY; exec sleep 600"};
-  out.command = "hull run sh -c 'echo \"my PID: $$\"; ps -e -o pid=,comm='";
+  out.command = "hull run host sh -c 'echo \"my PID: $$\"; ps -e -o pid=,comm='";
   Box box(env, o);
   out.inside = box.output_until_ready(10000);
   pid_t host = box.host_pid();
@@ -187,7 +187,7 @@ Outcome step_mount(const Env& env) {
   o.command = {
       "sh", "-c",
       fmt::format("echo written-inside > {0} && cat {0}; echo READY; exec sleep 600", file)};
-  out.command = fmt::format("hull run sh -c 'echo written-inside > {0} && cat {0}'", file);
+  out.command = fmt::format("hull run host sh -c 'echo written-inside > {0} && cat {0}'", file);
   Box box(env, o);
   out.inside = box.output_until_ready(10000);
   auto info = box.info();
@@ -219,7 +219,7 @@ Outcome step_uts(const Env& env) {
   RunOptions o;
   o.hostname = "tour-box";
   o.command = {"sh", "-c", "cat /proc/sys/kernel/hostname; echo READY; exec sleep 600"};
-  out.command = "hull run --hostname tour-box cat /proc/sys/kernel/hostname";
+  out.command = "hull run --hostname tour-box host cat /proc/sys/kernel/hostname";
   Box box(env, o);
   out.inside = box.output_until_ready(10000);
   char host[256] = {};
@@ -244,7 +244,7 @@ Outcome step_ipc(const Env& env) {
   RunOptions o;
   o.command = {"sh", "-c",
                "echo $(($(grep -c . /proc/sysvipc/shm) - 1)); echo READY; exec sleep 600"};
-  out.command = "hull run sh -c 'ipcs -m'   (counting the lines of /proc/sysvipc/shm)";
+  out.command = "hull run host sh -c 'ipcs -m'   (counting the lines of /proc/sysvipc/shm)";
   Box box(env, o);
   out.inside = box.output_until_ready(10000);
   auto info = box.info();
@@ -267,7 +267,7 @@ Outcome step_user(const Env& env) {
   RunOptions o;
   o.userns = "private";
   o.command = {"sh", "-c", "id -u; cat /proc/self/uid_map; echo READY; exec sleep 600"};
-  out.command = "hull run --userns private sh -c 'id -u; cat /proc/self/uid_map'";
+  out.command = "hull run --userns private host sh -c 'id -u; cat /proc/self/uid_map'";
   Box box(env, o);
   out.inside = box.output_until_ready(10000);
   pid_t host = box.host_pid();
@@ -301,7 +301,7 @@ Outcome step_cpu(const Env& env) {
   // Two loops: on a busy host one loop alone may get less than its half CPU and never meet
   // the quota; two, spread over the CPUs, ask for far more than half of one.
   o.command = {"sh", "-c", "echo READY; while :; do :; done & while :; do :; done"};
-  out.command = "hull run --cpus 0.5 sh -c 'while :; do :; done & while :; do :; done'";
+  out.command = "hull run --cpus 0.5 host sh -c 'while :; do :; done & while :; do :; done'";
   Box box(env, o);
   box.output_until_ready(10000);
   sleep_ms(300);  // past the first period, which starts with a full quota
@@ -366,7 +366,7 @@ Outcome step_memory(const Env& env) {
   o.memory = "64m";
   // tail keeps a line without a newline whole: 200 MiB of zeros, in 64 MiB.
   o.command = {"sh", "-c", "echo READY; sleep 0.3; head -c 200m /dev/zero | tail > /dev/null"};
-  out.command = "hull run --memory 64m sh -c 'head -c 200m /dev/zero | tail'";
+  out.command = "hull run --memory 64m host sh -c 'head -c 200m /dev/zero | tail'";
   Box box(env, o);
   box.output_until_ready(10000);
   std::string limit;
@@ -429,7 +429,7 @@ Outcome step_blkio(const Env& env) {
   o.command = {"sh", "-c",
                "dd if=/data.img of=/dev/null bs=1M iflag=direct 2>&1; echo READY; exec sleep 600"};
   out.command = fmt::format(
-      "hull run --device-read-bps {}:4mb -v FILE:/data.img dd if=/data.img iflag=direct", disk);
+      "hull run --device-read-bps {}:4mb -v FILE:/data.img host dd if=/data.img iflag=direct", disk);
   Box box(env, o);
   out.inside = box.output_until_ready(30000);
   auto info = box.info();
@@ -528,10 +528,10 @@ Outcome step_network(const Env& env) {
   auto from_b = b.output_until_ready(15000);
   auto from_c = c.output_until_ready(15000);
   out.command =
-      "hull run -d --name tour-a --network tour-red sleep 600   (after hull network "
-      "create tour-red, tour-blue)\n    hull run --name tour-b --network tour-red ping "
+      "hull run -d --name tour-a --network tour-red host sleep 600   (after hull network "
+      "create tour-red, tour-blue)\n    hull run --name tour-b --network tour-red host ping "
       "tour-a; ping " +
-      ip_a + "\n    hull run --name tour-c --network tour-blue ping " + ip_a;
+      ip_a + "\n    hull run --name tour-c --network tour-blue host ping " + ip_a;
   for (const auto& l : from_b) out.inside.push_back("tour-b: " + l);
   for (const auto& l : from_c) out.inside.push_back("tour-c: " + l);
   auto has = [](const std::vector<std::string>& v, const std::string& l) {

@@ -33,14 +33,26 @@ std::string short_command(const std::vector<std::string>& args, size_t width) {
   return "\"" + cmd + "\"";
 }
 
+// The image as given ("busybox", "host"), or the --rootfs directory.
+std::string image_column(const Meta& m) {
+  if (!m.rootfs.empty()) return m.rootfs;
+  return m.image.empty() ? "host" : m.image;
+}
+
+// Published ports, then the image's exposed ones that are not (docker: "80/tcp").
+std::string ports_column(const Meta& m) {
+  std::vector<std::string> ports = m.net.publish;
+  ports.insert(ports.end(), m.exposed_ports.begin(), m.exposed_ports.end());
+  return join(ports, ", ");
+}
+
 std::string ps_table(const std::vector<Status>& rows) {
   std::vector<std::vector<std::string>> t = {
-      {"CONTAINER ID", "NAME", "COMMAND", "CREATED", "STATUS", "ROOTFS", "NETWORKS", "PORTS"}};
+      {"CONTAINER ID", "IMAGE", "NAME", "COMMAND", "CREATED", "STATUS", "NETWORKS", "PORTS"}};
   for (const auto& s : rows)
-    t.push_back({s.meta.id.substr(0, 12), s.meta.name, short_command(s.meta.command, 20),
-                 human_ago(s.meta.created), s.text,
-                 s.meta.rootfs.empty() ? "host (overlay)" : s.meta.rootfs, s.meta.network,
-                 join(s.meta.net.publish, ",")});
+    t.push_back({s.meta.id.substr(0, 12), image_column(s.meta), s.meta.name,
+                 short_command(s.meta.command, 20), human_ago(s.meta.created), s.text,
+                 s.meta.network, ports_column(s.meta)});
   return table(t);
 }
 
@@ -55,6 +67,8 @@ std::string ps_json(const std::vector<Status>& rows) {
     j["command"] = s.meta.command;
     j["created"] = s.meta.created;
     j["rootfs"] = s.meta.rootfs.empty() ? "host" : s.meta.rootfs;
+    j["image"] = image_column(s.meta);
+    j["exposedPorts"] = s.meta.exposed_ports;
     j["networks"] = s.meta.net.networks;
     j["ports"] = s.meta.net.publish;
     j["pid"] = s.oci && s.state != State::exited ? s.oci->pid : 0;

@@ -16,6 +16,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/strings.h"
 
 #ifndef MOUNT_ATTR_RDONLY
 #include <linux/mount.h>
@@ -195,16 +196,22 @@ Fd mount_overlay_root(const RootfsPlan& plan) {
     if (::mkdir(p.c_str(), 0755) < 0) fail_errno("mkdir {}", p);
   }
   std::string lower_dir = lower;
-  if (plan.overlay_lower_fd >= 0) {
+  std::string upper = path_join(scratch, "upper"), work = path_join(scratch, "work");
+  if (!plan.overlay_lowers.empty()) {
+    lower_dir = join(plan.overlay_lowers, ":");
+    upper = path_join(lower, "upper");
+    work = path_join(lower, "work");
+  } else if (plan.overlay_lower_fd >= 0) {
     lower_dir = path_join(scratch, "lower");
     if (sys::move_mount(plan.overlay_lower_fd, "", AT_FDCWD, lower_dir.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
       fail_errno("attach the overlay's lower layer {} on {}", lower, lower_dir);
   }
   std::string root = path_join(scratch, "root");
-  std::string data = fmt::format("lowerdir={},upperdir={}/upper,workdir={}/work{}", lower_dir, scratch, scratch,
+  std::string data = fmt::format("lowerdir={},upperdir={},workdir={}{}", lower_dir, upper, work,
                                  plan.overlay_userxattr ? ",userxattr" : "");
+  if (data.size() >= 4096) fail("overlay root: {} layers are more than one mount can stack", plan.overlay_lowers.size());
   if (::mount("overlay", root.c_str(), "overlay", 0, data.c_str()) < 0)
-    fail_errno("mount overlay of {} on {}", lower, root);
+    fail_errno("mount overlay of {} on {}", plan.overlay_lowers.empty() ? lower : "the image's layers", root);
   int fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) fail_errno("open overlay root {}", root);
   return Fd(fd);
@@ -231,8 +238,9 @@ void open_sources(RootfsPlan& plan, std::vector<Fd>& owned) {
     return fd;
   };
   // An overlay root needs only the lower layer's own mount, without the host's submounts.
-  if (plan.overlay) plan.overlay_lower_fd = clone(plan.rootfs, false, "root.path");
-  else plan.rootfs_tree = clone(plan.rootfs, true, "root.path");
+  // An image's layers are reached by path (hull's own store, not the host's mounts).
+  if (plan.overlay && plan.overlay_lowers.empty()) plan.overlay_lower_fd = clone(plan.rootfs, false, "root.path");
+  else if (!plan.overlay) plan.rootfs_tree = clone(plan.rootfs, true, "root.path");
   for (auto& m : plan.mounts)
     if (m.options.bind || m.type == "bind") m.source_tree = clone(m.source, m.options.recursive, m.what + ".source");
 }

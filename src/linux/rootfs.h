@@ -54,6 +54,9 @@ struct RootfsPlan {
   // clone; this one has none. -1: use `rootfs` by path.
   int overlay_lower_fd = -1;
   bool overlay_userxattr = false;  // in a user namespace: user.* xattrs (trusted.* are refused)
+  // An image's layers (top first): then `rootfs` is not a lower layer but holds the writable
+  // one, upper/ and work/, which outlive the mount namespace (an image container's own layer).
+  std::vector<std::string> overlay_lowers;
 };
 
 // For a container with a user namespace of its own: clones the rootfs and every bind source

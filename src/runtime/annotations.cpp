@@ -16,9 +16,22 @@ std::string annotation(const oci::Spec& spec, const char* key) {
 bool wants_overlay_root(const oci::Spec& spec) {
   std::string v = annotation(spec, kOverlayRootAnnotation);
   if (v.empty()) return false;
-  if (v != "tmpfs")
-    fail("annotations.{}: unknown value {} (want tmpfs)", kOverlayRootAnnotation, quote(v));
+  if (v != "tmpfs" && v != "layers")
+    fail("annotations.{}: unknown value {} (want tmpfs or layers)", kOverlayRootAnnotation,
+         quote(v));
   return true;
+}
+
+std::vector<std::string> overlay_lowers(const oci::Spec& spec) {
+  if (annotation(spec, kOverlayRootAnnotation) != "layers") return {};
+  std::string v = annotation(spec, kOverlayLowersAnnotation);
+  if (v.empty()) fail("annotations.{}: required with layers", kOverlayLowersAnnotation);
+  auto lowers = split(v, ':');
+  for (const auto& l : lowers)
+    if (l.empty() || l[0] != '/' || l.find_first_of(",\\") != std::string::npos)
+      fail("annotations.{}: {} is not an absolute path overlayfs can take",
+           kOverlayLowersAnnotation, quote(l));
+  return lowers;
 }
 
 bool wants_pid1_init(const oci::Spec& spec) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "oci/spec.h"
 
@@ -10,7 +11,12 @@ namespace hull::runtime {
 
 // "tmpfs": root.path is the read-only lower layer of an overlay whose writable layer is a
 // tmpfs private to the container: every write is gone when the container is.
+// "layers": an image's root: the lower layers are the directories named by
+// kOverlayLowersAnnotation, and root.path holds the writable layer (upper/ and work/), which
+// outlives the container's runs (docker's container layer).
 inline constexpr const char* kOverlayRootAnnotation = "io.github.hull.rootfs.overlay";
+// With "layers": the lower directories, top first, separated by ':' (overlayfs' lowerdir).
+inline constexpr const char* kOverlayLowersAnnotation = "io.github.hull.rootfs.lowers";
 // "true": PID 1 is hull's own small init that reaps zombies and forwards signals to the
 // process, which runs as its child (docker's --init).
 inline constexpr const char* kInitAnnotation = "io.github.hull.init";
@@ -18,6 +24,9 @@ inline constexpr const char* kInitAnnotation = "io.github.hull.init";
 inline constexpr const char* kNameAnnotation = "io.github.hull.name";
 
 bool wants_overlay_root(const oci::Spec& spec);
+// The lower directories of a "layers" overlay root (empty for "tmpfs"); each absolute and
+// free of what overlayfs' option syntax cannot carry.
+std::vector<std::string> overlay_lowers(const oci::Spec& spec);
 bool wants_pid1_init(const oci::Spec& spec);
 
 }  // namespace hull::runtime

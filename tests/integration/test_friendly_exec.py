@@ -15,7 +15,7 @@ NAMESPACES = ("pid", "mnt", "uts", "ipc", "net", "cgroup")
 def box(friendly, *flags, command="exec sleep 600"):
     """A detached container named box that has written a mark into its own root."""
     cid = friendly.detach("--name", "box", "--hostname", "boxhost", *flags,
-                          "sh", "-c", f"echo inside > /tmp/mark; echo READY; {command}")
+                          "host", "sh", "-c", f"echo inside > /tmp/mark; echo READY; {command}")
     friendly.wait_log("box", "READY")
     return cid
 
@@ -95,7 +95,7 @@ def test_exit_codes_0_3_126_127(friendly):
 def test_exec_into_a_missing_stopped_or_paused_container_fails_in_one_line(friendly):
     p = friendly("exec", "nosuch", "true", check=False)
     assert (p.returncode, p.stdout, p.stderr) == (125, "", "hull: no such container: nosuch\n")
-    friendly.run("--name", "done", "true", keep=True)
+    friendly.run("--name", "done", "host", "true", keep=True)
     p = friendly("exec", "done", "true", check=False)
     assert (p.returncode, p.stderr) == (125, "hull: container done is not running\n")
     box(friendly)

@@ -12,7 +12,7 @@ NS_KINDS = ["pid", "mnt", "uts", "ipc", "net", "user", "cgroup", "time"]
 
 
 def test_inspect_json_agrees_with_proc(friendly):
-    cid = friendly.detach("--name", "seen", "--memory", "64m", "sh", "-c", "sleep 600 & sleep 601")
+    cid = friendly.detach("--name", "seen", "--memory", "64m", "host", "sh", "-c", "sleep 600 & sleep 601")
     deadline = time.time() + 5
     while len(friendly.inspect("seen")["processes"]) < 3 and time.time() < deadline:
         time.sleep(0.05)
@@ -54,7 +54,7 @@ def test_inspect_json_agrees_with_proc(friendly):
 
 
 def test_inspect_shows_the_user_mapping(friendly):
-    friendly.detach("--name", "mapped", "--userns", "private", "sleep", "600")
+    friendly.detach("--name", "mapped", "--userns", "private", "host", "sleep", "600")
     st = friendly.inspect("mapped")
     assert st["uidMap"] == [{"inside": 0, "outside": 100000, "count": 65536}]
     assert Path(f"/proc/{st['pid']}/uid_map").read_text().split() == ["0", "100000", "65536"]
@@ -65,7 +65,7 @@ def test_inspect_shows_the_user_mapping(friendly):
 
 
 def test_inspect_in_plain_words(friendly):
-    cid = friendly.detach("--name", "words", "sleep", "600")
+    cid = friendly.detach("--name", "words", "host", "sleep", "600")
     pid = friendly.pid("words")
     text = friendly("inspect", "words").stdout
     assert text.startswith(f"Container words ({cid})\n")
@@ -79,7 +79,7 @@ def test_inspect_in_plain_words(friendly):
     assert str(friendly.cgroup_dir("memory", cid)) in text
     friendly("rm", "-f", "words")
     # a container that does not run: its record, no namespaces
-    friendly.run("--name", "stopped", "true", keep=True)
+    friendly.run("--name", "stopped", "host", "true", keep=True)
     st = friendly.inspect("stopped")
     assert st["state"] == "exited" and st["pid"] == 0 and st["namespaces"] == [] and st["exitCode"] == 0
     assert "It does not run" in friendly("inspect", "stopped").stdout
@@ -88,8 +88,8 @@ def test_inspect_in_plain_words(friendly):
 
 def test_stats_no_stream_json_agrees_with_the_cgroup_files(friendly):
     busy = friendly.detach("--name", "busy", "--cpus", "0.5", "--memory", "128m", "--pids-limit", "50",
-                           "sh", "-c", "while :; do :; done")
-    idle = friendly.detach("--name", "idle", "sh", "-c", "sleep 600 & sleep 601")
+                           "host", "sh", "-c", "while :; do :; done")
+    idle = friendly.detach("--name", "idle", "host", "sh", "-c", "sleep 600 & sleep 601")
     time.sleep(0.5)
     rows = {r["name"]: r for r in json.loads(friendly("stats", "--no-stream", "--format", "json").stdout)}
     assert sorted(rows) == ["busy", "idle"]
@@ -156,7 +156,7 @@ def test_check_agrees_with_the_host(friendly):
 
 
 def test_stats_live_view_refreshes_every_second(friendly):
-    friendly.detach("--name", "live", "sleep", "600")
+    friendly.detach("--name", "live", "host", "sleep", "600")
     p = subprocess.Popen([str(HULL), "stats", "live"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env=friendly.env)
     time.sleep(3.5)

@@ -10,8 +10,8 @@ import pytest
 
 
 def test_ps_shows_running_and_with_a_the_exited_with_their_code(friendly):
-    web = friendly.detach("--name", "web", "sleep", "600")
-    friendly.run("--name", "done", "sh", "-c", "exit 3", keep=True)
+    web = friendly.detach("--name", "web", "host", "sleep", "600")
+    friendly.run("--name", "done", "host", "sh", "-c", "exit 3", keep=True)
     running = friendly.ps()
     assert [(c["name"], c["state"], c["id"]) for c in running] == [("web", "running", web)]
     assert running[0]["pid"] == friendly.pid("web") > 0
@@ -19,15 +19,15 @@ def test_ps_shows_running_and_with_a_the_exited_with_their_code(friendly):
     assert everything["done"]["state"] == "exited" and everything["done"]["exitCode"] == 3
     assert everything["done"]["pid"] == 0
     table = friendly("ps", "-a").stdout.splitlines()
-    assert table[0].split() == ["CONTAINER", "ID", "NAME", "COMMAND", "CREATED", "STATUS", "ROOTFS", "NETWORKS", "PORTS"]
-    assert any(l.startswith(web[:12]) and "Up " in l and '"sleep 600"' in l for l in table)
+    assert table[0].split() == ["CONTAINER", "ID", "IMAGE", "NAME", "COMMAND", "CREATED", "STATUS", "NETWORKS", "PORTS"]
+    assert any(l.startswith(web[:12]) and " host " in l and "Up " in l and '"sleep 600"' in l for l in table)
     assert any("Exited (3)" in l for l in table)
     assert sorted(friendly("ps", "-aq").stdout.split()) == sorted([web[:12], everything["done"]["id"][:12]])
     friendly("rm", "-f", "web", "done")
 
 
 def test_addressed_by_name_full_id_or_unique_prefix(friendly):
-    cid = friendly.detach("--name", "byname", "sleep", "600")
+    cid = friendly.detach("--name", "byname", "host", "sleep", "600")
     for ref in ("byname", cid, cid[:5]):
         assert friendly.inspect(ref)["id"] == cid
     p = friendly("inspect", "nosuch", check=False)
@@ -37,7 +37,7 @@ def test_addressed_by_name_full_id_or_unique_prefix(friendly):
 
 
 def test_logs_of_a_detached_container_and_follow(friendly):
-    cid = friendly.detach("--name", "talker", "sh", "-c", "echo out; echo err >&2; sleep 1; echo later")
+    cid = friendly.detach("--name", "talker", "host", "sh", "-c", "echo out; echo err >&2; sleep 1; echo later")
     friendly.wait_log("talker", "err")
     # -f returns when the container stops, with everything it wrote
     p = friendly("logs", "-f", "talker", timeout=20)
@@ -49,14 +49,14 @@ def test_logs_of_a_detached_container_and_follow(friendly):
 
 def test_stop_sigterm_then_sigkill_after_the_grace_period(friendly):
     # sh as PID 1 ignores SIGTERM (no handler): stop must fall back to SIGKILL
-    friendly.detach("--name", "stubborn", "sh", "-c", "while :; do sleep 0.1; done")
+    friendly.detach("--name", "stubborn", "host", "sh", "-c", "while :; do sleep 0.1; done")
     t = time.time()
     assert friendly("stop", "-t", "1", "stubborn").stdout == "stubborn\n"
     assert 0.9 < time.time() - t < 5
     st = friendly.inspect("stubborn")
     assert (st["state"], st["exitCode"]) == ("exited", 137)
     # a process that handles SIGTERM stops at once with its own code
-    friendly.detach("--name", "polite", "sh", "-c", "trap 'exit 42' TERM; while :; do sleep 0.1; done")
+    friendly.detach("--name", "polite", "host", "sh", "-c", "trap 'exit 42' TERM; while :; do sleep 0.1; done")
     t = time.time()
     friendly("stop", "-t", "30", "polite")
     assert time.time() - t < 5
@@ -65,7 +65,7 @@ def test_stop_sigterm_then_sigkill_after_the_grace_period(friendly):
 
 
 def test_start_runs_an_exited_container_again(friendly):
-    friendly.run("--name", "again", "sh", "-c", "echo run; cat /etc/hostname", keep=True)
+    friendly.run("--name", "again", "host", "sh", "-c", "echo run; cat /etc/hostname", keep=True)
     first = friendly.inspect("again")
     assert first["state"] == "exited" and first["exitCode"] == 0
     assert friendly("start", "again").stdout == "again\n"
@@ -77,20 +77,20 @@ def test_start_runs_an_exited_container_again(friendly):
 
 
 def test_kill_sends_the_signal_and_the_exit_is_recorded(friendly):
-    friendly.detach("--name", "victim", "--init", "sleep", "600")
+    friendly.detach("--name", "victim", "--init", "host", "sleep", "600")
     friendly("kill", "-s", "USR1", "victim")
     st = friendly.wait_state("victim", "exited")
     assert st["exitCode"] == 128 + signal.SIGUSR1
     p = friendly("kill", "victim", check=False)
     assert p.returncode == 1 and p.stderr == "hull: container victim is not running\n"
-    friendly.detach("--name", "victim2", "sleep", "600")
+    friendly.detach("--name", "victim2", "host", "sleep", "600")
     friendly("kill", "victim2")  # SIGKILL by default, as docker's
     assert friendly.wait_state("victim2", "exited")["exitCode"] == 137
     friendly("rm", "victim", "victim2")
 
 
 def test_rm_refuses_a_running_container_unless_forced(friendly):
-    cid = friendly.detach("--name", "busy", "sleep", "600")
+    cid = friendly.detach("--name", "busy", "host", "sleep", "600")
     pid = friendly.pid("busy")
     p = friendly("rm", "busy", check=False)
     assert p.returncode == 1 and "container busy is running: stop it first, or use rm -f" in p.stderr
@@ -102,7 +102,7 @@ def test_rm_refuses_a_running_container_unless_forced(friendly):
 
 
 def test_detached_rm_leaves_nothing_once_it_exits(friendly):
-    friendly("run", "-d", "--rm", "--name", "brief", "sh", "-c", "sleep 0.2")
+    friendly("run", "-d", "--rm", "--name", "brief", "host", "sh", "-c", "sleep 0.2")
     deadline = time.time() + 10
     while friendly.ps("-a") and time.time() < deadline:
         time.sleep(0.05)
@@ -113,7 +113,7 @@ def test_detached_rm_leaves_nothing_once_it_exits(friendly):
 def test_exit_code_survives_when_no_hull_runs_in_between(friendly):
     """ps/rm/logs across restarts of hull: every command is a new process, and nothing of hull
     stays between them but the monitor of a detached container."""
-    cid = friendly.detach("--name", "long", "sh", "-c", "echo hi; sleep 0.5; exit 9")
+    cid = friendly.detach("--name", "long", "host", "sh", "-c", "echo hi; sleep 0.5; exit 9")
     friendly.wait_state("long", "exited")
     # The monitor records the exit first, then deletes the runtime state and leaves.
     deadline = time.time() + 10
@@ -128,7 +128,7 @@ def test_exit_code_survives_when_no_hull_runs_in_between(friendly):
 
 
 def test_a_killed_monitor_leaves_the_container_running_and_then_unknown(friendly):
-    cid = friendly.detach("--name", "orphan", "sleep", "600")
+    cid = friendly.detach("--name", "orphan", "host", "sleep", "600")
     [monitor] = friendly.monitors()
     assert json.loads((friendly.state / "containers" / cid / "meta.json").read_text())["monitor"]["pid"] == monitor
     os.kill(monitor, signal.SIGKILL)
@@ -145,7 +145,7 @@ def test_a_killed_monitor_leaves_the_container_running_and_then_unknown(friendly
 
 
 def test_top_lists_host_and_container_pids(friendly):
-    cid = friendly.detach("--name", "tops", "sh", "-c", "sleep 600 & sleep 601")
+    cid = friendly.detach("--name", "tops", "host", "sh", "-c", "sleep 600 & sleep 601")
     deadline = time.time() + 5
     while len(friendly("top", "tops").stdout.splitlines()) < 4 and time.time() < deadline:
         time.sleep(0.05)
@@ -167,7 +167,7 @@ def test_commands_on_missing_containers_fail_with_one_line(friendly):
 
 
 def test_pause_freezes_and_unpause_thaws(friendly):
-    cid = friendly.detach("--name", "ticker", "sh", "-c", "while :; do echo tick; sleep 0.05; done")
+    cid = friendly.detach("--name", "ticker", "host", "sh", "-c", "while :; do echo tick; sleep 0.05; done")
     friendly.wait_log("ticker", "tick\ntick\n")
     assert friendly("pause", "ticker").stdout == "ticker\n"
     st = friendly.inspect("ticker")
@@ -195,7 +195,7 @@ def test_pause_freezes_and_unpause_thaws(friendly):
 
 
 def test_update_changes_limits_now_and_for_the_next_start(friendly):
-    cid = friendly.detach("--name", "up", "--memory", "64m", "sleep", "600")
+    cid = friendly.detach("--name", "up", "--memory", "64m", "host", "sleep", "600")
     mem = friendly.cgroup_dir("memory", cid) / "memory.limit_in_bytes"
     assert mem.read_text().strip() == str(64 << 20)
     assert friendly("update", "--memory", "128m", "--pids-limit", "20", "--cpus", "0.5", "up").stdout == "up\n"

@@ -70,7 +70,7 @@ def fnet(friendly, netns):
 
 def serve(h, name, network, port, word, *flags):
     """A detached container answering every TCP connection on port with a word."""
-    h.detach("--name", name, "--network", network, *flags, "busybox", "nc", "-ll", "-p", port, "-e", "/bin/echo",
+    h.detach("--name", name, "--network", network, *flags, "host", "busybox", "nc", "-ll", "-p", port, "-e", "/bin/echo",
              word)
     assert wait_for(lambda: f":{port} " in h.sh(name, "busybox netstat -ltn").stdout), f"{name} does not listen"
 
@@ -80,8 +80,8 @@ def test_containers_on_a_network_reach_each_other_and_no_one_else(fnet):
     h("network", "create", "web")
     h("network", "create", "other")
     serve(h, "a", "web", 7000, "from-a", "--network-alias", "api")
-    h.detach("--name", "b", "--network", "web", "sleep", "600")
-    h.detach("--name", "c", "--network", "other", "sleep", "600")
+    h.detach("--name", "b", "--network", "web", "host", "sleep", "600")
+    h.detach("--name", "c", "--network", "other", "host", "sleep", "600")
     ip_a, ip_b = h.address("a", "web"), h.address("b", "web")
     # By address and by name (its name, alias and host name are in the peers' /etc/hosts).
     assert h.pings("b", ip_a) and h.pings("a", ip_b)
@@ -95,7 +95,7 @@ def test_containers_on_a_network_reach_each_other_and_no_one_else(fnet):
     assert not h.pings("c", ip_a) and h.fetch("c", ip_a, 7000) == ""
     assert "\ta " not in h.sh("c", "cat /etc/hosts").stdout
     # A container started without a network joins later by its friendly name.
-    h.detach("--name", "late", "sleep", "600")
+    h.detach("--name", "late", "host", "sleep", "600")
     h("network", "connect", "web", "late")
     assert h.pings("late", "a") and "late" in h.sh("a", "cat /etc/hosts").stdout
     # inspect and stats count what the container's interface saw.
@@ -124,7 +124,7 @@ def test_published_port_answers_on_loopback(fnet):
     assert json.loads(h("ps", "--format", "json").stdout)[0]["ports"] == ["127.0.0.1:18080:80"]
     assert h.inspect("web")["networks"][0]["ports"] == ["127.0.0.1:18080->80/tcp"]
     # A second container cannot take the port; it leaves nothing behind.
-    p = h("run", "-d", "--name", "dup", "--network", "pub", "-p", "127.0.0.1:18080:80", "sleep", "60", check=False)
+    p = h("run", "-d", "--name", "dup", "--network", "pub", "-p", "127.0.0.1:18080:80", "host", "sleep", "60", check=False)
     assert p.returncode == 125 and "published by container" in p.stderr, p.stderr
     assert [c["name"] for c in json.loads(h("ps", "-a", "--format", "json").stdout)] == ["web"]
     h("rm", "-f", "web")
@@ -150,7 +150,7 @@ def test_bad_network_values_leave_nothing(fnet, flags, words, detach):
     h = fnet
     h("network", "create", "web", "--subnet", "10.200.0.0/24")
     bridge = h.ns.inspect("web")["bridge"]
-    p = h("run", *(["-d"] if detach else ["--rm"]), "--name", "bad", *flags, "true", check=False)
+    p = h("run", *(["-d"] if detach else ["--rm"]), "--name", "bad", *flags, "host", "true", check=False)
     assert p.returncode == 125, (p.returncode, p.stderr)
     assert words in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert h("ps", "-aq").stdout == ""
@@ -167,10 +167,10 @@ def test_rm_stop_and_start_free_and_take_the_lease_again(fnet):
     h = fnet
     h("network", "create", "small", "--subnet", "10.201.0.0/29")
     # The foreground: it has its address while it runs, nothing after --rm.
-    out = h("run", "--rm", "--network", "small", "--ip", "10.201.0.5", "ip", "-o", "-4", "addr", "show", "eth0").stdout
+    out = h("run", "--rm", "--network", "small", "--ip", "10.201.0.5", "host", "ip", "-o", "-4", "addr", "show", "eth0").stdout
     assert "10.201.0.5/29" in out
     assert h.ns.inspect("small")["containers"] == [] and h.ns.links() == {"lo", h.ns.inspect("small")["bridge"]}
-    h.detach("--name", "s", "--network", "small", "--ip", "10.201.0.5", "sleep", "600")
+    h.detach("--name", "s", "--network", "small", "--ip", "10.201.0.5", "host", "sleep", "600")
     veth = h.inspect("s")["networks"][0]["hostInterface"]
     assert veth in h.ns.links()
     h("stop", "-t", "1", "s")
@@ -193,10 +193,10 @@ def iperf_mbit(h, ref, server, seconds=2):
 def test_net_rate_shapes_and_update_changes_it_live(fnet):
     h = fnet
     h("network", "create", "bw")
-    h.detach("--name", "server", "--network", "bw", "iperf3", "-s")
+    h.detach("--name", "server", "--network", "bw", "host", "iperf3", "-s")
     assert wait_for(lambda: ":5201 " in h.sh("server", "busybox netstat -ltn").stdout)
     ip = h.address("server", "bw")
-    h.detach("--name", "shaped", "--network", "bw", "--net-rate", "10mbit", "sleep", "600")
+    h.detach("--name", "shaped", "--network", "bw", "--net-rate", "10mbit", "host", "sleep", "600")
     assert h.inspect("shaped")["networks"][0]["rate"] == "10mbit"
     up = iperf_mbit(h, "shaped", ip)
     assert 8.0 <= up <= 12.0, f"{up:.1f} Mbit/s with --net-rate 10mbit"

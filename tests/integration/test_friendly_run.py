@@ -28,7 +28,7 @@ def host_status(pid):
 
 def test_pid_namespace_the_container_is_pid_1_and_sees_only_itself(friendly):
     # unshare --fork --pid --mount-proc bash; ps aux
-    p = friendly.run("sh", "-c", "echo $$; ps -e -o pid=,comm=")
+    p = friendly.run("host", "sh", "-c", "echo $$; ps -e -o pid=,comm=")
     assert p.returncode == 0, p.stderr
     lines = p.stdout.split("\n")
     assert lines[0] == "1"
@@ -38,7 +38,7 @@ def test_pid_namespace_the_container_is_pid_1_and_sees_only_itself(friendly):
 
 
 def test_pid_namespace_the_host_sees_another_pid(friendly):
-    cid = friendly.detach("--name", "pidns", "sleep", "600")
+    cid = friendly.detach("--name", "pidns", "host", "sleep", "600")
     pid = friendly.pid("pidns")
     assert pid > 1
     nspid = status_field(host_status(pid), "NSpid").split()
@@ -49,7 +49,7 @@ def test_pid_namespace_the_host_sees_another_pid(friendly):
 
 def test_the_hosts_root_is_read_only_under_an_overlay_thrown_away(friendly, tmp_path):
     marker = f"/etc/hull-test-{tmp_path.name}"
-    p = friendly.run("sh", "-c", f"echo inside > {marker} && cat {marker}; "
+    p = friendly.run("host", "sh", "-c", f"echo inside > {marker} && cat {marker}; "
                      "grep ' / / ' /proc/self/mountinfo; ls -A /tmp /run; cat /etc/hostname")
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("inside\n")
@@ -57,7 +57,7 @@ def test_the_hosts_root_is_read_only_under_an_overlay_thrown_away(friendly, tmp_
     assert "/run:\n\n/tmp:\n" in p.stdout  # its own, empty /tmp and /run
     assert not os.path.exists(marker)
     # the host's files are all there, read as they are
-    p = friendly.run("cat", "/etc/os-release")
+    p = friendly.run("host", "cat", "/etc/os-release")
     assert p.stdout == Path("/etc/os-release").read_text()
 
 
@@ -72,11 +72,11 @@ def mountinfo(text):
 
 
 def test_own_proc_dev_tmp_run(friendly):
-    mounts = mountinfo(friendly.run("cat", "/proc/self/mountinfo").stdout)
+    mounts = mountinfo(friendly.run("host", "cat", "/proc/self/mountinfo").stdout)
     want = {"/": "overlay", "/proc": "proc", "/dev": "tmpfs", "/dev/pts": "devpts", "/dev/shm": "tmpfs",
             "/dev/mqueue": "mqueue", "/sys": "sysfs", "/tmp": "tmpfs", "/run": "tmpfs"}
     assert {k: mounts.get(k) for k in want} == want
-    devs = friendly.run("ls", "/dev").stdout.split()
+    devs = friendly.run("host", "ls", "/dev").stdout.split()
     for d in ("null", "zero", "random", "urandom", "tty", "pts", "shm"):
         assert d in devs
     assert "vda" not in devs and "sda" not in devs  # no host disks
@@ -84,13 +84,13 @@ def test_own_proc_dev_tmp_run(friendly):
 
 def test_uts_namespace_hostname(friendly):
     host = Path("/proc/sys/kernel/hostname").read_text().strip()
-    p = friendly.run("-h", "box1", "sh", "-c", "hostname; cat /etc/hostname; grep box1 /etc/hosts")
+    p = friendly.run("-h", "box1", "host", "sh", "-c", "hostname; cat /etc/hostname; grep box1 /etc/hosts")
     assert p.stdout.split("\n")[:2] == ["box1", "box1"]
     assert "127.0.1.1\tbox1" in p.stdout
     assert Path("/proc/sys/kernel/hostname").read_text().strip() == host
     # the default is the short id, as docker's
-    cid = friendly.detach("--name", "named", "sleep", "600")
-    assert friendly.run("cat", "/proc/sys/kernel/hostname").stdout.strip() != host
+    cid = friendly.detach("--name", "named", "host", "sleep", "600")
+    assert friendly.run("host", "cat", "/proc/sys/kernel/hostname").stdout.strip() != host
     p = subprocess.run(["nsenter", "-t", str(friendly.pid("named")), "-u", "hostname"], capture_output=True, text=True)
     assert p.stdout.strip() == cid[:12]
     friendly("rm", "-f", "named")
@@ -101,7 +101,7 @@ def test_ipc_namespace_hides_the_hosts_segments(friendly):
     shmid = re.search(r"(\d+)", out).group(1)
     try:
         assert shmid in Path("/proc/sysvipc/shm").read_text()
-        p = friendly.run("sh", "-c", "tail -n +2 /proc/sysvipc/shm | wc -l; ipcmk -M 4096 >/dev/null; "
+        p = friendly.run("host", "sh", "-c", "tail -n +2 /proc/sysvipc/shm | wc -l; ipcmk -M 4096 >/dev/null; "
                          "tail -n +2 /proc/sysvipc/shm | wc -l")
         assert p.stdout.split() == ["0", "1"]
     finally:
@@ -111,7 +111,7 @@ def test_ipc_namespace_hides_the_hosts_segments(friendly):
 
 
 def test_userns_private_root_inside_is_unprivileged_outside(friendly):
-    cid = friendly.detach("--userns", "private", "sh", "-c", "id -u; cat /proc/self/uid_map; exec sleep 600")
+    cid = friendly.detach("--userns", "private", "host", "sh", "-c", "id -u; cat /proc/self/uid_map; exec sleep 600")
     out = friendly.wait_log(cid, "65536")
     assert out.split()[:4] == ["0", "0", "100000", "65536"]
     uid = status_field(host_status(friendly.pid(cid)), "Uid").split()
@@ -120,7 +120,7 @@ def test_userns_private_root_inside_is_unprivileged_outside(friendly):
 
 
 def test_userns_private_cannot_write_the_hosts_files(friendly):
-    p = friendly.run("--userns", "private", "sh", "-c", "touch /etc/x; echo $?; touch /tmp/y && echo tmp-ok")
+    p = friendly.run("--userns", "private", "host", "sh", "-c", "touch /etc/x; echo $?; touch /tmp/y && echo tmp-ok")
     assert p.stdout.split() == ["1", "tmp-ok"]
     assert "Permission denied" in p.stderr
 
@@ -128,30 +128,30 @@ def test_userns_private_cannot_write_the_hosts_files(friendly):
 # --- exit codes and stdio ----------------------------------------------------------------
 
 def test_exit_code_is_the_containers(friendly):
-    assert friendly.run("sh", "-c", "exit 7").returncode == 7
+    assert friendly.run("host", "sh", "-c", "exit 7").returncode == 7
     # PID 1 cannot be killed from inside; under hull's init the process can, and its death by
     # SIGKILL comes back as 128 + 9.
-    assert friendly.run("--init", "sh", "-c", "kill -9 $$").returncode == 137
+    assert friendly.run("--init", "host", "sh", "-c", "kill -9 $$").returncode == 137
 
 
 def test_command_not_found_127_not_executable_126(friendly):
-    p = friendly.run("no-such-command")
+    p = friendly.run("host", "no-such-command")
     assert p.returncode == 127
     assert p.stderr.strip() == 'hull: exec: "no-such-command": executable file not found in $PATH: no such file or directory'
-    p = friendly.run("/etc/passwd")
+    p = friendly.run("host", "/etc/passwd")
     assert p.returncode == 126 and "permission denied" in p.stderr
     assert len(p.stderr.splitlines()) == 1
 
 
 def test_without_i_stdin_is_empty_with_i_it_is_passed(friendly):
-    assert friendly.run("cat", input="hello\n").stdout == ""
-    assert friendly.run("-i", "cat", input="hello\n").stdout == "hello\n"
+    assert friendly.run("host", "cat", input="hello\n").stdout == ""
+    assert friendly.run("-i", "host", "cat", input="hello\n").stdout == "hello\n"
 
 
 def test_tty_gives_a_terminal(friendly):
     cmd = " ".join(shlex.quote(str(a)) for a in ["env", f"HULL_STATE={friendly.state}", f"HULL_ROOT={friendly.root}",
                                                   f"HULL_CGROUP_PARENT={friendly.cgroup_parent}", HULL, "run", "--rm",
-                                                  "-t", "sh", "-c", "tty; test -t 0 && echo is-a-tty; exit 3"])
+                                                  "-t", "host", "sh", "-c", "tty; test -t 0 && echo is-a-tty; exit 3"])
     p = subprocess.run(["script", "-eqc", cmd, "/dev/null"], capture_output=True, text=True, stdin=subprocess.DEVNULL,
                        timeout=30)
     assert p.returncode == 3
@@ -159,9 +159,9 @@ def test_tty_gives_a_terminal(friendly):
 
 
 def test_rm_leaves_nothing_and_without_it_ps_shows_the_exit(friendly):
-    friendly.run("--name", "gone", "true")
+    friendly.run("--name", "gone", "host", "true")
     assert friendly.ps("-a") == []
-    friendly.run("--name", "kept", "sh", "-c", "exit 4", keep=True)
+    friendly.run("--name", "kept", "host", "sh", "-c", "exit 4", keep=True)
     [c] = friendly.ps("-a")
     assert (c["name"], c["state"], c["exitCode"]) == ("kept", "exited", 4)
     assert c["status"].startswith("Exited (4)")
@@ -174,37 +174,37 @@ def test_env_env_file_workdir_user(friendly, tmp_path):
     envfile = tmp_path / "env"
     envfile.write_text("# comment\nFROM_FILE=1\n\nSHARED=file\n")
     p = friendly.run("-e", "A=1", "-e", "SHARED=flag", "--env-file", envfile, "-w", "/tmp", "-u", "nobody",
-                     "sh", "-c", "echo $A $FROM_FILE $SHARED $HOME $HOSTNAME; pwd; id -u; id -g")
+                     "host", "sh", "-c", "echo $A $FROM_FILE $SHARED $HOME $HOSTNAME; pwd; id -u; id -g")
     a, from_file, shared, home, hostname, pwd, uid, gid = p.stdout.split()
     assert (a, from_file, shared, pwd, uid, gid) == ("1", "1", "flag", "/tmp", "65534", "65534")
     assert home == "/nonexistent" and len(hostname) == 12
     # NAME alone comes from hull's own environment
     friendly.env["FROM_HOST"] = "yes"
-    assert friendly.run("-e", "FROM_HOST", "printenv", "FROM_HOST").stdout == "yes\n"
+    assert friendly.run("-e", "FROM_HOST", "host", "printenv", "FROM_HOST").stdout == "yes\n"
 
 
 def test_volume_read_only_and_read_write(friendly, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     (data / "in").write_text("from host")
-    p = friendly.run("-v", f"{data}:/data:ro", "sh", "-c", "cat /data/in; touch /data/x")
+    p = friendly.run("-v", f"{data}:/data:ro", "host", "sh", "-c", "cat /data/in; touch /data/x")
     assert p.stdout == "from host" and "Read-only file system" in p.stderr
-    p = friendly.run("-v", f"{data}:/data", "sh", "-c", "echo from container > /data/out")
+    p = friendly.run("-v", f"{data}:/data", "host", "sh", "-c", "echo from container > /data/out")
     assert p.returncode == 0 and (data / "out").read_text() == "from container\n"
 
 
 def test_tmpfs_and_read_only(friendly):
-    p = friendly.run("--read-only", "--tmpfs", "/scratch:size=1m", "sh", "-c",
+    p = friendly.run("--read-only", "--tmpfs", "/scratch:size=1m", "host", "sh", "-c",
                      "grep ' /scratch ' /proc/self/mountinfo; touch /scratch/ok && echo scratch-ok; touch /etc/x")
     assert "scratch-ok" in p.stdout
     mount = next(l for l in p.stdout.splitlines() if "/scratch" in l)
     assert "noexec" in mount and "nosuid" in mount and "nodev" in mount and "size=1024k" in mount
     assert "Read-only file system" in p.stderr
-    assert " / / ro," in friendly.run("--read-only", "cat", "/proc/self/mountinfo").stdout
+    assert " / / ro," in friendly.run("--read-only", "host", "cat", "/proc/self/mountinfo").stdout
 
 
 def caps(friendly, *flags):
-    out = friendly.run(*flags, "grep", "-E", "^(CapEff|CapBnd|Seccomp|NoNewPrivs):", "/proc/self/status").stdout
+    out = friendly.run(*flags, "host", "grep", "-E", "^(CapEff|CapBnd|Seccomp|NoNewPrivs):", "/proc/self/status").stdout
     return {k: v.strip() for k, v in (l.split(":") for l in out.splitlines())}
 
 
@@ -225,44 +225,44 @@ def test_security_opts_no_new_privileges_and_seccomp(friendly, tmp_path):
     profile = tmp_path / "deny-mkdir.json"
     profile.write_text('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": '
                        '[{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}')
-    p = friendly.run("--security-opt", f"seccomp={profile}", "sh", "-c", "grep Seccomp: /proc/self/status; mkdir /tmp/d")
+    p = friendly.run("--security-opt", f"seccomp={profile}", "host", "sh", "-c", "grep Seccomp: /proc/self/status; mkdir /tmp/d")
     assert "Seccomp:\t2" in p.stdout and "Operation not permitted" in p.stderr
     assert caps(friendly, "--security-opt", "seccomp=unconfined")["Seccomp"] == "0"
 
 
 def test_privileged_sees_host_devices_and_no_masked_paths(friendly):
-    p = friendly.run("--privileged", "sh", "-c", "ls /dev; grep -c '/proc/keys ' /proc/self/mountinfo")
+    p = friendly.run("--privileged", "host", "sh", "-c", "ls /dev; grep -c '/proc/keys ' /proc/self/mountinfo")
     assert "vda" in p.stdout.split() or "sda" in p.stdout.split()
     assert p.stdout.split()[-1] == "0"
-    assert friendly.run("grep", "-c", "/proc/keys ", "/proc/self/mountinfo").stdout.strip() == "1"
+    assert friendly.run("host", "grep", "-c", "/proc/keys ", "/proc/self/mountinfo").stdout.strip() == "1"
 
 
 def test_ulimit(friendly):
-    p = friendly.run("--ulimit", "nofile=512:1024", "sh", "-c", "ulimit -n; ulimit -Hn")
+    p = friendly.run("--ulimit", "nofile=512:1024", "host", "sh", "-c", "ulimit -n; ulimit -Hn")
     assert p.stdout.split() == ["512", "1024"]
 
 
 def test_sysctl_namespaced_only(friendly):
-    p = friendly.run("--sysctl", "kernel.shmmax=65536", "--sysctl", "net.ipv4.ip_forward=1", "sh", "-c",
+    p = friendly.run("--sysctl", "kernel.shmmax=65536", "--sysctl", "net.ipv4.ip_forward=1", "host", "sh", "-c",
                      "cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_forward")
     assert p.stdout.split() == ["65536", "1"]
     assert Path("/proc/sys/kernel/shmmax").read_text().strip() != "65536"
 
 
 def test_network_none_and_host(friendly):
-    ifaces = friendly.run("cat", "/proc/net/dev").stdout.splitlines()[2:]
+    ifaces = friendly.run("host", "cat", "/proc/net/dev").stdout.splitlines()[2:]
     assert [l.split(":")[0].strip() for l in ifaces] == ["lo"]
     host = [l.split(":")[0].strip() for l in Path("/proc/net/dev").read_text().splitlines()[2:]]
-    p = friendly.run("--network", "host", "cat", "/proc/net/dev")
+    p = friendly.run("--network", "host", "host", "cat", "/proc/net/dev")
     assert [l.split(":")[0].strip() for l in p.stdout.splitlines()[2:]] == host
 
 
 def test_init_reaps_zombies_and_forwards_signals(friendly):
     # Without --init the orphan stays a zombie under a shell that never waits for it.
     script = "sh -c 'sleep 0.1 &'; sleep 0.5; ps -e -o stat=,comm= | grep -c '^Z'; ps -o comm= -p 1"
-    p = friendly.run("--init", "sh", "-c", script)
+    p = friendly.run("--init", "host", "sh", "-c", script)
     assert p.stdout.split() == ["0", "hull-init"]
-    cid = friendly.detach("--init", "sleep", "600")
+    cid = friendly.detach("--init", "host", "sleep", "600")
     assert friendly("top", cid).stdout.count("\n") == 3  # header, hull-init, sleep
     friendly("stop", "-t", "30", cid, timeout=10)  # SIGTERM reaches sleep at once
     assert friendly.inspect(cid)["exitCode"] == 128 + 15
@@ -271,16 +271,16 @@ def test_init_reaps_zombies_and_forwards_signals(friendly):
 
 def test_cve_2019_5736_hulls_own_init_is_closed_to_the_container(friendly):
     # --init leaves hull's binary running as PID 1 inside: its exe must not be reachable.
-    p = friendly.run("--init", "sh", "-c", "cat /proc/1/exe >/dev/null || echo exe-denied; "
+    p = friendly.run("--init", "host", "sh", "-c", "cat /proc/1/exe >/dev/null || echo exe-denied; "
                      "readlink /proc/1/fd/0 >/dev/null || echo fd-denied; cat /proc/1/maps >/dev/null || echo maps-denied")
     assert p.stdout.split() == ["exe-denied", "fd-denied", "maps-denied"]
     assert "Permission denied" in p.stderr
     # the process itself (PID 2) is an ordinary one
-    assert friendly.run("--init", "sh", "-c", "readlink /proc/$$/exe").stdout == "/usr/bin/dash\n"
+    assert friendly.run("--init", "host", "sh", "-c", "readlink /proc/$$/exe").stdout == "/usr/bin/dash\n"
 
 
 def test_cgroup_parent(friendly):
-    cid = friendly.detach("sleep", "600")
+    cid = friendly.detach("host", "sleep", "600")
     assert friendly.cgroup_dir("memory", cid).is_dir()
     assert str(friendly.pid(cid)) in (friendly.cgroup_dir("pids", cid) / "cgroup.procs").read_text()
     friendly("rm", "-f", cid)
@@ -293,14 +293,14 @@ def cgroup_read(friendly, cid, controller, name):
 
 
 def test_memory_and_swap(friendly):
-    cid = friendly.detach("--memory", "64m", "--memory-swap", "96m", "sleep", "600")
+    cid = friendly.detach("--memory", "64m", "--memory-swap", "96m", "host", "sleep", "600")
     assert cgroup_read(friendly, cid, "memory", "memory.limit_in_bytes") == str(64 << 20)
     assert cgroup_read(friendly, cid, "memory", "memory.memsw.limit_in_bytes") == str(96 << 20)
     friendly("rm", "-f", cid)
 
 
 def test_cpus_shares_cpuset(friendly):
-    cid = friendly.detach("--cpus", "0.5", "--cpu-shares", "512", "--cpuset-cpus", "0", "sleep", "600")
+    cid = friendly.detach("--cpus", "0.5", "--cpu-shares", "512", "--cpuset-cpus", "0", "host", "sleep", "600")
     assert cgroup_read(friendly, cid, "cpu", "cpu.cfs_quota_us") == "50000"
     assert cgroup_read(friendly, cid, "cpu", "cpu.cfs_period_us") == "100000"
     assert cgroup_read(friendly, cid, "cpu", "cpu.shares") == "512"
@@ -310,10 +310,10 @@ def test_cpus_shares_cpuset(friendly):
 
 
 def test_pids_limit_stops_a_fork_loop(friendly):
-    cid = friendly.detach("--pids-limit", "10", "sleep", "600")
+    cid = friendly.detach("--pids-limit", "10", "host", "sleep", "600")
     assert cgroup_read(friendly, cid, "pids", "pids.max") == "10"
     friendly("rm", "-f", cid)
-    p = friendly.run("--pids-limit", "5", "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; wait")
+    p = friendly.run("--pids-limit", "5", "host", "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; wait")
     assert "fork" in p.stderr.lower() or "resource temporarily unavailable" in p.stderr.lower()
 
 
@@ -330,7 +330,7 @@ def test_block_io_flags(friendly):
     disk, majmin = root_disk()
     cid = friendly.detach("--device-read-bps", f"{disk}:1mb", "--device-write-bps", f"{disk}:2mb",
                           "--device-read-iops", f"{disk}:100", "--device-write-iops", f"{disk}:200",
-                          "--blkio-weight", "300", "sleep", "600")
+                          "--blkio-weight", "300", "host", "sleep", "600")
     assert cgroup_read(friendly, cid, "blkio", "blkio.throttle.read_bps_device") == f"{majmin} {1 << 20}"
     assert cgroup_read(friendly, cid, "blkio", "blkio.throttle.write_bps_device") == f"{majmin} {2 << 20}"
     assert cgroup_read(friendly, cid, "blkio", "blkio.throttle.read_iops_device") == f"{majmin} 100"
@@ -376,7 +376,7 @@ def test_block_io_flags(friendly):
     (["--no-such-flag"], "--no-such-flag"),
 ])
 def test_bad_flags_one_line_125_nothing_left(friendly, flags, message):
-    p = friendly.run(*flags, "true")
+    p = friendly.run(*flags, "host", "true")
     assert p.returncode == 125, (p.stdout, p.stderr)
     assert p.stderr.startswith("hull: ") and p.stderr.count("\n") == 1, p.stderr
     if message:
@@ -386,13 +386,13 @@ def test_bad_flags_one_line_125_nothing_left(friendly, flags, message):
 
 
 def test_a_name_is_unique(friendly):
-    cid = friendly.detach("--name", "web", "sleep", "600")
-    p = friendly.run("--name", "web", "true")
+    cid = friendly.detach("--name", "web", "host", "sleep", "600")
+    p = friendly.run("--name", "web", "host", "true")
     assert p.returncode == 125
     assert p.stderr == f'hull: the name "web" is already in use by container {cid[:12]}\n'
     assert [c["id"] for c in friendly.ps("-a")] == [cid]
     friendly("rm", "-f", "web")
-    assert friendly.run("--name", "web", "true").returncode == 0
+    assert friendly.run("--name", "web", "host", "true").returncode == 0
 
 
 def test_rootfs_of_your_own(friendly, base_rootfs, tmp_path):

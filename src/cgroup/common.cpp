@@ -54,6 +54,27 @@ bool make_cgroup_dir(const std::string& dir) {
   fail_errno("create cgroup {}", dir);
 }
 
+std::string first_missing(const std::string& mount, const std::string& path) {
+  std::string prefix;
+  for (const auto& part : split(path, '/')) {
+    if (part.empty()) continue;
+    prefix += "/" + part;
+    if (!path_exists(path_join(mount, prefix))) return prefix;
+  }
+  return "";
+}
+
+void remove_tree_of_empty_dirs(const std::string& top) {
+  if (DIR* d = ::opendir(top.c_str())) {
+    std::vector<std::string> children;
+    while (dirent* de = ::readdir(d))
+      if (de->d_type == DT_DIR && de->d_name[0] != '.') children.emplace_back(de->d_name);
+    ::closedir(d);
+    for (const auto& c : children) remove_tree_of_empty_dirs(path_join(top, c));
+  }
+  ::rmdir(top.c_str());
+}
+
 void write_value(const std::string& dir, const char* file, const std::string& value,
                  std::string_view json_path, std::string_view shown) {
   std::string path = path_join(dir, file);

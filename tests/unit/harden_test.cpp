@@ -1,6 +1,7 @@
 // Issue 16's refusals (defects 6-9): NUL bytes, values the kernel would misread, messages
 // that name the field, damaged state files, the seccomp cache's bound. Each case failed (was
 // accepted, or said something that named no field) before.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -118,7 +119,7 @@ TEST(Harden, MessagesNameTheField) {
   text.replace(text.find("\"cwd\""), 0, R"("user":{"uid":1e309},)");
   EXPECT_EQ(spec_error(text),
             "config.json: invalid JSON at process.user.uid: number overflow parsing '1e309'");
-  EXPECT_EQ(spec_error(R"({"a":[1,2,{"b":[0,1e999]}]})"),
+  EXPECT_EQ(spec_error(std::string(R"({"a":[1,2,{"b":[0,1e999]}]})")),
             "config.json: invalid JSON at a[2].b[1]: number overflow parsing '1e999'");
   for (const char* doc : {"null", "[]", "42", "\"x\""})
     EXPECT_EQ(spec_error(std::string(doc)).rfind("config.json: expected a JSON object, got ", 0),

@@ -27,24 +27,32 @@ def sh(cmd, check=True, timeout=120, **kw):
     return p
 
 
-def build_oci_archive(work: Path) -> Path:
-    """busybox + the test helper as a one-layer OCI image, tagged IMAGE, in an OCI archive."""
+def umoci_archive(work: Path, ref: str, fill, config) -> Path:
+    """A one-layer OCI image in an OCI archive, built with umoci: fill(rootfs) puts the files
+    in, `config` are umoci config flags; tagged `ref`, the full name, so that podman, ctr and
+    skopeo all call it that."""
     layout, bundle = work / "layout", work / "unpacked"
     sh(["umoci", "init", "--layout", layout])
     sh(["umoci", "new", "--image", f"{layout}:latest"])
     sh(["umoci", "unpack", "--image", f"{layout}:latest", bundle])
-    make_base_rootfs(work / "rootfs")
-    shutil.copytree(work / "rootfs", bundle / "rootfs", symlinks=True, dirs_exist_ok=True)
+    fill(bundle / "rootfs")
     sh(["umoci", "repack", "--image", f"{layout}:latest", bundle])
-    sh(["umoci", "config", "--image", f"{layout}:latest", "--config.cmd", "sh", "--config.env", f"PATH={SYSTEM_PATH}"])
+    sh(["umoci", "config", "--image", f"{layout}:latest", *config])
     sh(["umoci", "gc", "--layout", layout])
-    # The full name, so podman, ctr and skopeo all call it IMAGE.
     index = json.loads((layout / "index.json").read_text())
-    index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] = IMAGE
+    index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] = ref
     (layout / "index.json").write_text(json.dumps(index))
-    archive = work / "busybox-oci.tar"
+    archive = work / f"{ref.split('/')[-1].split(':')[0]}-oci.tar"
     sh(["tar", "-C", layout, "-cf", archive, "."])
     return archive
+
+
+def build_oci_archive(work: Path) -> Path:
+    """busybox + the test helper as a one-layer OCI image, tagged IMAGE, in an OCI archive."""
+    def fill(rootfs):
+        make_base_rootfs(work / "rootfs")
+        shutil.copytree(work / "rootfs", rootfs, symlinks=True, dirs_exist_ok=True)
+    return umoci_archive(work, IMAGE, fill, ["--config.cmd", "sh", "--config.env", f"PATH={SYSTEM_PATH}"])
 
 
 def hard_limit(res, cap):
@@ -233,20 +241,8 @@ PAUSE_IMAGE = "localhost/pause:hull"
 def build_pause_archive(work: Path) -> Path:
     """A pod sandbox image with one static file, /pause (the test helper's `pause` command, as
     Kubernetes' pause image), in an OCI archive tagged PAUSE_IMAGE. No registry needed."""
-    layout, bundle = work / "layout", work / "unpacked"
-    sh(["umoci", "init", "--layout", layout])
-    sh(["umoci", "new", "--image", f"{layout}:latest"])
-    sh(["umoci", "unpack", "--image", f"{layout}:latest", bundle])
-    shutil.copy2(BUILD / "hull-test-helper", bundle / "rootfs" / "pause")
-    sh(["umoci", "repack", "--image", f"{layout}:latest", bundle])
-    sh(["umoci", "config", "--image", f"{layout}:latest", "--config.entrypoint", "/pause", "--config.cmd", "pause"])
-    sh(["umoci", "gc", "--layout", layout])
-    index = json.loads((layout / "index.json").read_text())
-    index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] = PAUSE_IMAGE
-    (layout / "index.json").write_text(json.dumps(index))
-    archive = work / "pause-oci.tar"
-    sh(["tar", "-C", layout, "-cf", archive, "."])
-    return archive
+    return umoci_archive(work, PAUSE_IMAGE, lambda rootfs: shutil.copy2(BUILD / "hull-test-helper", rootfs / "pause"),
+                         ["--config.entrypoint", "/pause", "--config.cmd", "pause"])
 
 
 def containerd_cri_setup(home: Path, runtime_binary, subnet: str):

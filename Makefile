@@ -4,7 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 PREFIX ?= /usr/local
 PYTEST = /usr/bin/python3 -m pytest
 
-.PHONY: all deps build demo test unit integration test-cgroup-v2 test-clients bench install lint format clean
+.PHONY: all deps build demo test unit integration test-cgroup-v2 test-clients fuzz bench install lint format clean
 
 all: build
 
@@ -34,6 +34,11 @@ test-cgroup-v2: build
 
 test-clients: build
 	HULL_BUILD=$(abspath $(BUILD)) $(PYTEST) -q tests/clients
+
+# libFuzzer targets (tests/fuzz), clang + ASan + UBSan in build-fuzz/, FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	./scripts/fuzz --seconds $(FUZZ_SECONDS)
 
 bench: build
 	./bench/lifecycle --build $(BUILD)

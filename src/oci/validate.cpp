@@ -1,5 +1,6 @@
 // Consistency checks on a parsed spec (runtime-spec config.md and config-linux.md MUSTs),
 // done before anything is created so a bad config leaves nothing behind.
+#include <algorithm>
 #include <set>
 
 #include "oci/parse.h"
@@ -43,6 +44,21 @@ void validate_sysctl(const Linux& l) {
   }
 }
 
+// capset(2) refuses an effective capability that is not permitted, and an inheritable one
+// outside the bounding set, with a bare EPERM: say which field asks for what.
+void validate_capabilities(const Capabilities& c, const std::string& base) {
+  auto subset = [&](const std::vector<std::string>& of, const char* name,
+                    const std::vector<std::string>& in, const char* in_name) {
+    for (size_t i = 0; i < of.size(); ++i)
+      if (std::find(in.begin(), in.end(), of[i]) == in.end())
+        fail("{}[{}]: {} is not in {} (the kernel refuses it)",
+             at(base, fmt::format("capabilities.{}", name)), i, of[i],
+             at(base, fmt::format("capabilities.{}", in_name)));
+  };
+  subset(c.effective, "effective", c.permitted, "permitted");
+  subset(c.inheritable, "inheritable", c.bounding, "bounding");
+}
+
 }  // namespace
 
 void validate_process(const Process& p, const std::string& base) {
@@ -55,6 +71,7 @@ void validate_process(const Process& p, const std::string& base) {
     if (eq == std::string::npos || eq == 0)
       fail("{}[{}]: {} is not NAME=VALUE", at(base, "env"), i, quote(e));
   }
+  if (p.capabilities) validate_capabilities(*p.capabilities, base);
   if (p.console_size && !p.terminal)
     fail("{}: only valid with process.terminal true", at(base, "consoleSize"));
   if (p.scheduler && p.scheduler->policy == "SCHED_DEADLINE" &&

@@ -181,7 +181,7 @@ static void report(InitPlan& plan, int err, const std::string& message) {
     if (plan.undumpable_from_start) linux::make_undumpable();
     run_init(plan);
   } catch (const Error& e) {
-    report(plan, e.err(), e.message());
+    report(plan, e.err(), child_error_message(plan.process, e, "process"));
   } catch (const std::exception& e) {
     report(plan, 0, fmt::format("internal error: {}", e.what()));
   }

@@ -44,7 +44,7 @@ unit: build
 	$(BUILD)/hull-unit-tests
 
 integration: build
-	HULL_BUILD=$(abspath $(BUILD)) $(PYTEST) -q -n 2 tests/integration
+	HULL_BUILD=$(abspath $(BUILD)) $(PYTEST) -q -n 2 --dist loadgroup tests/integration
 
 test-cgroup-v2: build
 	./tests/vm/run-suite $(BUILD)

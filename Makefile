@@ -68,12 +68,16 @@ install: configure
 	ninja -C $(BUILD) hull
 	cmake --install $(BUILD) --strip --prefix $(PREFIX)
 
+# Formatting (.clang-format); files not yet formatted are listed in .clang-format-pending.
 lint:
 	./scripts/install-deps lint
-	clang-format --dry-run --Werror $$(git ls-files 'src/*.cpp' 'src/*.h' 'src/*.c' 'tests/unit/*.cpp' 'tests/helper/*.c')
+	./scripts/lint
 
+# Formats the files you changed since main (and takes them off .clang-format-pending).
 format:
-	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.h' 'src/*.c' 'tests/unit/*.cpp' 'tests/helper/*.c')
+	@files=$$(git diff --name-only --diff-filter=AMR main -- '*.c' '*.cpp' '*.h'); \
+	[ -z "$$files" ] || { clang-format -i $$files; \
+	  for f in $$files; do sed -i "\\|^$$f\$$|d" .clang-format-pending; done; }
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-release

@@ -27,5 +27,6 @@ CLI::Option* add_repeated(CLI::App* app, const std::string& name, std::vector<st
 void register_run_verbs(CLI::App& app, FriendlyEnv& env);     // run start
 void register_manage_verbs(CLI::App& app, FriendlyEnv& env);  // ps exec stop kill rm pause update logs top
 void register_look_verbs(CLI::App& app, FriendlyEnv& env);    // inspect stats check tour
+void register_network(CLI::App& app, FriendlyEnv& env);       // network ...
 
 }  // namespace hull::cli

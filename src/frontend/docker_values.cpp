@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "net/shaping.h"
 #include "oci/names.h"
 #include "util/error.h"
 #include "util/strings.h"
@@ -367,6 +368,21 @@ ResolvedUser resolve_user(const std::string& spec, const std::string& passwd,
     }
   }
   return r;
+}
+
+uint64_t parse_net_rate(const std::string& rate, const std::string& burst, uint32_t& burst_bytes) {
+  burst_bytes = 0;
+  if (!burst.empty()) {
+    auto b = parse_size(burst);
+    if (!b || *b <= 0 || *b > INT32_MAX)
+      fail("--net-burst {}: expected a size like 32k", quote(burst));
+    if (rate.empty()) fail("--net-burst needs --net-rate");
+    burst_bytes = static_cast<uint32_t>(*b);
+  }
+  if (rate.empty()) return 0;
+  auto r = net::parse_rate(rate);
+  if (!r) fail("--net-rate {}: expected a rate like 10mbit, 512kbit or 1gbit", quote(rate));
+  return *r;
 }
 
 }  // namespace hull::frontend

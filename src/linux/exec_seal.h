@@ -2,8 +2,9 @@
 // /proc/PID/exe of a hull process and open it for writing.
 //
 // runc and crun re-execute themselves from a sealed copy (memfd, or a read-only overlayfs
-// mount) on every create and exec, so that /proc/self/exe is never the host's file. hull does
-// not re-execute itself (DESIGN.md, Performance rules); it closes the two ways in instead:
+// mount) on every create and exec, so that /proc/self/exe is never the host's file. hull
+// does not re-execute itself (docs/architecture.md, Performance rules); it closes the two
+// ways in instead:
 //
 //  1. While the container init (and an exec'd process) still runs hull's image, it is not
 //     dumpable: /proc/PID/exe, /proc/PID/mem, /proc/PID/fd of it are refused to every process

@@ -1,5 +1,5 @@
 // runtime-spec v1.2 (config.md, config-linux.md) as typed structs. No syscalls here:
-// oci/ knows nothing of Linux, linux/ knows nothing of this JSON (DESIGN.md, Layers).
+// oci/ knows nothing of Linux, linux/ knows nothing of this JSON (docs/architecture.md, Layers).
 // Pointer fields of the spec ("*int64" in the Go types) are std::optional: absent != zero.
 #pragma once
 

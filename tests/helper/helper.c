@@ -1,5 +1,5 @@
 /* hull-test-helper: a static binary copied into test rootfs images and run inside
- * containers to report what the kernel shows there (DESIGN.md, Test helper).
+ * containers to report what the kernel shows there (docs/architecture.md, Tests).
  * Usage: hull-test-helper COMMAND [ARGS...]; prints results on stdout, exits 0 on success. */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -14,6 +14,10 @@ import pytest
 
 from hulltest import HULL_OCI
 
+# useradd/userdel and the /etc/subuid rewrite are host-wide: one worker runs these in turn
+# when the suite runs in parallel (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("host-users")
+
 
 @pytest.fixture
 def user():

@@ -80,7 +80,7 @@ void register_exec(CLI::App& app, OciEnv& env) {
   // looks like a flag ("sh -c ...").
   c->prefix_command();
   c->fallthrough(false);
-  env.add(c, [&env, c] {
+  env.add_entering(c, [&env, c] {
     f.args = c->remaining();
     return run_exec(env, f);
   });

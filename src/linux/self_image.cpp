@@ -75,7 +75,13 @@ bool self_image_is_read_only() {
   int seals = ::fcntl(self.get(), F_GET_SEALS);
   if (seals >= 0 && (seals & F_SEAL_WRITE)) return true;
   struct statvfs sv;
-  return ::fstatvfs(self.get(), &sv) == 0 && (sv.f_flag & ST_RDONLY);
+  if (::fstatvfs(self.get(), &sv) == 0 && (sv.f_flag & ST_RDONLY)) return true;
+  // Rootless: the containers of an unprivileged user hold no more than that user's rights (and
+  // its subordinate ids') on host files, so a binary it neither owns nor can write through its
+  // group or as other (root's 0755 install) is out of their reach without any copy.
+  struct stat st;
+  return ::geteuid() != 0 && ::fstat(self.get(), &st) == 0 && st.st_uid != ::geteuid() &&
+         !(st.st_mode & (S_IWGRP | S_IWOTH));
 }
 
 void ensure_read_only_self_image(char** argv, bool reexecuted) {

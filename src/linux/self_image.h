@@ -22,8 +22,10 @@
 //    exe and mappings, it is in no namespace, and nothing can remount, clone or mount_setattr
 //    it any more (the kernel refuses mounts that are not mounted). Every open for writing of
 //    /proc/PID/exe, of /proc/self/fd/N after it, or of /proc/PID/map_files/ fails with EROFS.
-//  - Otherwise (rootless: no mount rights in the host's mount namespace): a sealed memfd copy,
-//    runc's way, paying for the copy only there.
+//  - Rootless, with a binary the user neither owns nor can write (root's 0755 install): no
+//    cost either, the user's containers cannot write it.
+//  - Otherwise (rootless with a binary of the user's own: no mount rights in the host's mount
+//    namespace): a sealed memfd copy, runc's way, paying for the copy only there.
 //
 // runc (libcontainer/dmz, nsenter's cloned_binary) and crun re-execute themselves from a sealed
 // memfd copy (or a read-only overlayfs mount) on every call; hull's cost is the same re-exec
@@ -32,8 +34,8 @@
 
 namespace hull::linux {
 
-// True when /proc/self/exe cannot be opened for writing by anyone: on a read-only mount, or a
-// memfd with F_SEAL_WRITE.
+// True when nothing in this caller's containers can open /proc/self/exe for writing: on a
+// read-only mount, a memfd with F_SEAL_WRITE, or (not root) a file the caller cannot write.
 bool self_image_is_read_only();
 
 // Returns when hull already runs from a read-only image; otherwise re-executes `argv` (with

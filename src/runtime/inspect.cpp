@@ -237,7 +237,7 @@ std::optional<std::string> read_container_file(const Context& ctx, const std::st
   std::string root_path = fmt::format("/proc/{}/root", st.pid);
   Fd root(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root || !process_matches(st.pid, st.pid_start_time))
-    fail("container {} is not running", id);
+    fail("container {} has exited: container not running", id);
   // Non-blocking: a FIFO planted in the container must not hang hull.
   Fd fd = linux::open_in_root(root.get(), path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (!fd) {

@@ -206,6 +206,18 @@ def processes_rooted_under(path: Path):
     return left
 
 
+def unmount_under(path: Path):
+    """Mounts a daemon left under its home (overlay snapshots): lazily detached, reported."""
+    left = []
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    for mp in reversed(points):
+        if mp.startswith(str(path)):
+            left.append(mp)
+            subprocess.run(["umount", "-l", mp], capture_output=True)
+    return left
+
+
 def hull_cgroups_named(fragment):
     found = []
     for h in Path("/sys/fs/cgroup").iterdir():
@@ -213,3 +225,4 @@ def hull_cgroups_named(fragment):
             if d.is_dir():
                 found.append(str(d))
     return found
+

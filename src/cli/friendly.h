@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli.h"
 #include "frontend/store.h"
 
 #include "runtime/runtime.h"
@@ -18,6 +19,13 @@ struct FriendlyEnv {
   frontend::Env env;  // filled in after parsing, before any command runs
   std::map<const CLI::App*, std::function<int()>> commands;
   void add(const CLI::App* sub, std::function<int()> run) { commands[sub] = std::move(run); }
+  // A verb that makes processes a container can see runs from a read-only image (cli.h).
+  void add_entering(const CLI::App* sub, std::function<int()> run) {
+    commands[sub] = [run = std::move(run)] {
+      run_from_read_only_image();
+      return run();
+    };
+  }
 };
 
 // An option that may be given many times, one value each (docker's -e A -e B).

@@ -7,6 +7,7 @@
 
 #include "net/shaping.h"
 #include "oci/names.h"
+#include "oci/spec.h"
 #include "util/error.h"
 #include "util/strings.h"
 
@@ -75,7 +76,10 @@ std::vector<GroupEntry> parse_group(const std::string& text) {
 
 uint32_t parse_id(const std::string& what, const std::string& value) {
   auto v = parse_u64(value);
-  if (!v || *v > 0xfffffffeULL) fail("-u: invalid {} {}", what, quote(value));
+  if (!v) fail("-u: invalid {} {}", what, quote(value));
+  // (uid_t)-1 means "unchanged" to the kernel: root (oci::kMaxProcessId).
+  if (*v > oci::kMaxProcessId)
+    fail("-u: {} {} is out of range (at most {})", what, value, oci::kMaxProcessId);
   return static_cast<uint32_t>(*v);
 }
 

@@ -17,6 +17,11 @@ struct IdMapping {
   uint32_t size = 0;
 };
 
+// The largest user or group id a process may be given. The kernel reads (uid_t)-1 in setresuid
+// and setgroups as "leave unchanged", so 4294967295 would run as root; runc refuses everything
+// above INT32_MAX, and so does hull (issue 16).
+inline constexpr uint32_t kMaxProcessId = 0x7fffffff;
+
 struct User {
   uint32_t uid = 0;
   uint32_t gid = 0;

@@ -72,6 +72,14 @@ void validate_process(const Process& p, const std::string& base) {
       fail("{}[{}]: {} is not NAME=VALUE", at(base, "env"), i, quote(e));
   }
   if (p.capabilities) validate_capabilities(*p.capabilities, base);
+  auto check_id = [&](uint32_t id, const std::string& field) {
+    if (id > kMaxProcessId)
+      fail("{}: {} is out of range (at most {})", at(base, field), id, kMaxProcessId);
+  };
+  check_id(p.user.uid, "user.uid");
+  check_id(p.user.gid, "user.gid");
+  for (size_t i = 0; i < p.user.additional_gids.size(); ++i)
+    check_id(p.user.additional_gids[i], fmt::format("user.additionalGids[{}]", i));
   if (p.console_size && !p.terminal)
     fail("{}: only valid with process.terminal true", at(base, "consoleSize"));
   if (p.scheduler && p.scheduler->policy == "SCHED_DEADLINE" &&

@@ -66,7 +66,8 @@ void run_child(ExecChild& c) {
     if (c.stdio[i] >= 0 && ::dup2(c.stdio[i], i) < 0) fail_errno("give the process fd {}", i);
   // Until execve this process runs hull's binary inside the container's namespaces: nothing
   // in there may trace it or open its /proc/PID/exe (CVE-2019-5736). execve of the user's
-  // program sets dumpable afresh.
+  // program sets dumpable afresh. A container with CAP_SYS_PTRACE passes that check; for it the
+  // exe is on a read-only mount (the CLI re-executed hull from one, linux/self_image.h).
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail_errno("make the exec process non-dumpable");
   sigset_t none;
   sigemptyset(&none);

@@ -177,7 +177,8 @@ static void report(InitPlan& plan, int err, const std::string& message) {
 
 [[noreturn]] void container_init(InitPlan& plan) {
   try {
-    // Before anything of the container can see us (CVE-2019-5736, linux/exec_seal.h).
+    // Before anything of the container can see us (CVE-2019-5736, linux/exec_seal.h; with
+    // CAP_SYS_PTRACE a container still sees our exe: a read-only mount, linux/self_image.h).
     if (plan.undumpable_from_start) linux::make_undumpable();
     run_init(plan);
   } catch (const Error& e) {

@@ -6,6 +6,7 @@
 #include "oci/json_reader.h"
 #include "oci/names.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/strings.h"
 
 namespace hull::oci {
@@ -76,16 +77,21 @@ std::vector<Rlimit> parse_rlimits(const Node& n) {
   return out;
 }
 
+// runtime-spec 1.1+: an unknown capability "MUST be logged as a warning by the runtime" and
+// "SHOULD NOT fail" — a config written for a newer kernel still runs here, without it.
 std::vector<std::string> parse_cap_list(const Node& n) {
   auto list = n.string_list();
+  std::vector<std::string> out;
   for (size_t i = 0; i < list.size(); ++i) {
     std::string name = to_upper(list[i]);
     if (name.rfind("CAP_", 0) != 0) name = "CAP_" + name;
-    if (!is_capability_name(name))
-      n.at(i).error(fmt::format("unknown capability {}", quote(list[i])));
-    list[i] = name;
+    if (!is_capability_name(name)) {
+      log::warn("{}: unknown capability {}: skipped", n.at(i).path(), quote(list[i]));
+      continue;
+    }
+    out.push_back(name);
   }
-  return list;
+  return out;
 }
 
 Process parse_process_node(const Node& n) {

@@ -172,6 +172,7 @@ std::vector<Hook> parse_hook_list(const Node& n) {
     if (hook.path.front() != '/') h["path"].error(fmt::format("{} is not an absolute path", quote(hook.path)));
     hook.args = h["args"].string_list();
     hook.env = h["env"].string_list();
+    hook.env_given = h["env"].present();
     if (auto t = h["timeout"].opt_int<int>()) {
       if (*t <= 0) h["timeout"].error(fmt::format("{} must be greater than zero", *t));
       hook.timeout = t;

@@ -280,9 +280,13 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
     if (!m) init_died();
     if (m->type == Msg::kError) fail_from_init(*m);
     if (m->type == Msg::kHooks) {
-      std::string sj = oci::state_to_public_json(state, false);
-      run_hooks(spec.hooks.prestart, "prestart", sj);
-      run_hooks(spec.hooks.create_runtime, "createRuntime", sj);
+      // runc's states: prestart (the deprecated hook that stood for "after create") is
+      // told "created", createRuntime "creating", as the spec has it.
+      oci::State prestart = state;
+      prestart.status = oci::Status::created;
+      run_hooks(spec.hooks.prestart, "prestart", oci::state_to_public_json(prestart, false));
+      run_hooks(spec.hooks.create_runtime, "createRuntime",
+                oci::state_to_public_json(state, false));
       send_msg(parent_end.get(), Msg::kHooksDone);
       continue;
     }

@@ -168,6 +168,15 @@ std::string prepare_process(ProcessPlan& plan) {
   return find_executable(proc.args[0], env_value(proc.env, "PATH"));
 }
 
+void load_seccomp_for_hooks(ProcessPlan& plan) {
+  if (!plan.process.no_new_privileges || plan.seccomp.empty() || plan.seccomp_loaded) return;
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail_errno("set no_new_privs");
+  install_seccomp(plan.seccomp, plan.seccomp_listener.get(), plan.listener_state);
+  // install_seccomp closed the listener socket (when the filter notifies).
+  if (plan.seccomp.notify) plan.seccomp_listener.release();
+  plan.seccomp_loaded = true;
+}
+
 void exec_process(const ProcessPlan& plan, const std::string& exe, int report_fd, int stub_fd) {
   FinalExec e;
   e.process = &plan.process;
@@ -177,7 +186,7 @@ void exec_process(const ProcessPlan& plan, const std::string& exe, int report_fd
   e.stub_fd = stub_fd;
   e.label = exec_label(plan.process);
   e.pid1_init = plan.pid1_init;
-  if (plan.process.no_new_privileges && !plan.seccomp.empty()) {
+  if (plan.process.no_new_privileges && !plan.seccomp.empty() && !plan.seccomp_loaded) {
     e.seccomp = &plan.seccomp;
     e.listener_socket = plan.seccomp_listener.get();
     e.listener_state = plan.listener_state;

@@ -218,8 +218,19 @@ Resources parse_resources_node(const Node& n) {
     rule.minor = d["minor"].opt_int<int64_t>();
     rule.access = d["access"].string_or("rwm");
     if (rule.access.empty()) rule.access = "rwm";
-    if (rule.access.find_first_not_of("rwm") != std::string::npos)
-      d["access"].error(fmt::format("invalid access {} (a subset of rwm)", quote(rule.access)));
+    if (rule.access.find_first_not_of("rwm") != std::string::npos) {
+      // runc takes what it knows of the string: letters outside rwm are warned about and
+      // dropped. With none left, a deny still denies everything it names (the safe reading)
+      // and an allow grants nothing, so it goes.
+      std::string known;
+      for (char c : rule.access)
+        if ((c == 'r' || c == 'w' || c == 'm') && known.find(c) == std::string::npos) known += c;
+      log::warn("{}: {}: only r, w and m mean something: using {}", d["access"].path(),
+                quote(rule.access),
+                known.empty() ? (rule.allow ? "nothing (rule skipped)" : "\"rwm\"") : quote(known));
+      if (known.empty() && rule.allow) continue;
+      rule.access = known.empty() ? "rwm" : known;
+    }
     r.devices.push_back(rule);
   }
   if (Node m = n["memory"]; m.present()) {

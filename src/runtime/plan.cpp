@@ -127,12 +127,11 @@ std::string resolve_rootfs(const oci::Spec& spec, const std::string& bundle) {
   return p;
 }
 
+// linux.devices only creates nodes; whether the container may open them is for
+// linux.resources.devices alone (runc and crun): a node listed there must not slip past a
+// deny-all (a /dev/kmsg, a disk) by being listed.
 oci::Resources cgroup_resources(const oci::Spec& spec) {
-  oci::Resources r = spec.linux.resources.value_or(oci::Resources{});
-  if (r.devices.empty()) return r;
-  for (const auto& d : spec.linux.devices)
-    if (d.type != 'p') r.devices.push_back({true, d.type == 'b' ? "b" : "c", d.major, d.minor, "rwm"});
-  return r;
+  return spec.linux.resources.value_or(oci::Resources{});
 }
 
 int clone_flags(const InitPlan& plan, const oci::Spec& spec) {

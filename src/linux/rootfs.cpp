@@ -78,8 +78,8 @@ void check_fs_magic(int fd, long magic, const MountSpec& m) {
   if (sf.f_type != magic) fail("{}: {} on {} is not a real {}", m.what, m.type, m.destination, m.type);
 }
 
-void copy_up(int root_fd, int under, const MountSpec& m) {
-  Fd fresh = open_in_root(root_fd, m.destination, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+void copy_up(int root_fd, int under, const MountSpec& m, int follow) {
+  Fd fresh = open_in_root(root_fd, m.destination, O_RDONLY | O_DIRECTORY | follow);
   if (!fresh) fail_errno("{}: open {}", m.what, m.destination);
   with_context(m.what + ": tmpcopyup", [&] { copy_tree(under, fresh.get(), m.destination); });
   const MountOptions& o = m.options;
@@ -99,6 +99,12 @@ void mount_one(int root_fd, const MountSpec& m) {
   }
   bool bind = o.bind || m.type == "bind";
   check_special_target(root_fd, m);
+  // A destination that is a symlink in the image (/etc/localtime) is followed, inside the
+  // root, to mount on what it names (runc, crun): every later step (the read-only remount,
+  // propagation, attributes) must reach that mount too, never the link itself.
+  Fd link = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);
+  int follow = link && S_ISLNK(stat_fd(link.get(), m.destination).st_mode) ? 0 : O_NOFOLLOW;
+  link.reset();
   bool dir = bind ? is_dir_source(m) : true;
   Fd target = with_context(m.what, [&] { return make_mount_target(root_fd, m.destination, dir); });
   if (bind && m.source_tree >= 0) {
@@ -113,10 +119,10 @@ void mount_one(int root_fd, const MountSpec& m) {
     unsigned long flags = o.tmpcopyup ? o.flags & ~MS_RDONLY : o.flags;
     std::string source = m.source.empty() ? m.type : m.source;
     with_context(m.what, [&] { mount_at_fd(source, target.get(), m.destination, m.type, flags, o.data); });
-    if (under) copy_up(root_fd, under.get(), m);
+    if (under) copy_up(root_fd, under.get(), m, follow);
   }
   // From here on the fd must be the new mount, not the directory underneath it.
-  target = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);
+  target = open_in_root(root_fd, m.destination, O_PATH | follow);
   if (!target) fail_errno("{}: open {}", m.what, m.destination);
   if (m.type == "proc") check_fs_magic(target.get(), PROC_SUPER_MAGIC, m);
   if (m.type == "sysfs") check_fs_magic(target.get(), SYSFS_MAGIC, m);
@@ -264,6 +270,10 @@ void mount_all(const RootfsPlan& plan, int root_fd) {
   for (const auto& d : plan.devices)
     with_context(fmt::format("create device {}", d.path), [&] { make_device(root_fd, d, plan.bind_devices); });
   make_dev_symlinks(root_fd);
+  // Only a missing cwd is made: anything else that is not a directory stays the error the
+  // process's chdir reports.
+  if (!plan.cwd.empty() && !open_in_root(root_fd, plan.cwd, O_PATH) && errno == ENOENT)
+    with_context("process.cwd", [&] { mkdir_all_in_root(root_fd, plan.cwd); });
 }
 
 void mount_console(int root_fd, int pty_fd) {

@@ -44,6 +44,8 @@ struct RootfsPlan {
   bool bind_devices = false;        // in a user namespace mknod is refused: bind the host's nodes
   std::vector<std::string> masked_paths, readonly_paths;
   bool no_pivot = false;
+  // process.cwd: made (root's, 0755) when missing, after the mounts, as runc and crun do.
+  std::string cwd;
   // `rootfs` is only the read-only lower layer of an overlay whose upper layer is a tmpfs
   // mounted on `overlay_scratch` inside the container's mount namespace, so every write is
   // thrown away with the namespace (the friendly face's view of the host's root).

@@ -198,6 +198,7 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
   r.readonly = spec.root.readonly;
   r.propagation = l.rootfs_propagation.empty() ? 0 : linux::propagation_flags(l.rootfs_propagation);
   r.no_pivot = opts.no_pivot;
+  r.cwd = proc.cwd;
   r.overlay = wants_overlay_root(spec);
   r.overlay_userxattr = plan.new_user_ns;
   r.bind_devices = plan.new_user_ns || (user && !user->path.empty());

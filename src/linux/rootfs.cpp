@@ -360,4 +360,13 @@ void finish_rootfs(const RootfsPlan& plan) {
   }
 }
 
+void make_dev_read_only(const RootfsPlan& plan) {
+  if (!plan.dev_remount_flags) return;
+  Fd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) fail_errno("open /");
+  Fd dev = open_in_root(root.get(), "/dev", O_PATH | O_DIRECTORY | O_NOFOLLOW);
+  if (!dev) fail_errno("open /dev");
+  remount_bind(dev.get(), "/dev", plan.dev_remount_flags & kBindRemountable);
+}
+
 }  // namespace hull::linux

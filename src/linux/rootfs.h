@@ -46,6 +46,9 @@ struct RootfsPlan {
   bool no_pivot = false;
   // process.cwd: made (root's, 0755) when missing, after the mounts, as runc and crun do.
   std::string cwd;
+  // A read-only tmpfs on /dev is mounted read-write to be populated (devices, symlinks, the
+  // console) and remounted with these flags at the very end (runc); 0: nothing to do.
+  unsigned long dev_remount_flags = 0;
   // `rootfs` is only the read-only lower layer of an overlay whose upper layer is a tmpfs
   // mounted on `overlay_scratch` inside the container's mount namespace, so every write is
   // thrown away with the namespace (the friendly face's view of the host's root).
@@ -78,5 +81,7 @@ void mount_console(int root_fd, int pty_fd);
 void enter_rootfs(const RootfsPlan& plan, int root_fd);
 // Step 4 (inside the new root): propagation, read-only root, masked and read-only paths.
 void finish_rootfs(const RootfsPlan& plan);
+// Last, after the console is bound: a read-only /dev becomes read-only (dev_remount_flags).
+void make_dev_read_only(const RootfsPlan& plan);
 
 }  // namespace hull::linux

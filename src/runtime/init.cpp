@@ -149,6 +149,7 @@ void run_init(InitPlan& plan) {
     ::close(plan.console_fd);
     plan.console_fd = -1;
   }
+  linux::make_dev_read_only(plan.rootfs);
   // Made before any filter is in place: a profile need not allow memfd_create.
   Fd stub = linux::open_exec_stub();
   plan.process.listener_state = listener_state(plan);

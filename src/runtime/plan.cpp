@@ -227,6 +227,10 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
     if (!l.mount_label.empty() && !bind && m.type != "proc" && m.type != "sysfs")
       ms.options.data = linux::with_mount_label(ms.options.data, l.mount_label);
     if (ms.options.idmap) fail("{}: id-mapped mounts (idmap) are not supported yet", what);
+    if (m.type == "tmpfs" && ms.destination == "/dev" && (ms.options.flags & MS_RDONLY)) {
+      r.dev_remount_flags = ms.options.flags;
+      ms.options.flags &= ~MS_RDONLY;
+    }
     if (ms.options.tmpcopyup && m.type != "tmpfs")
       fail("{}: tmpcopyup applies to tmpfs mounts only, not type {:?}", what, m.type);
     r.mounts.push_back(std::move(ms));

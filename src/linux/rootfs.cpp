@@ -8,6 +8,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "linux/mountinfo.h"
@@ -216,6 +217,43 @@ Fd mount_overlay_root(const RootfsPlan& plan) {
   return Fd(fd);
 }
 
+// --no-pivot keeps the host's tree in the mount namespace, out of the chroot's reach but
+// there: the kernel lets a nested user namespace mount a fresh procfs or sysfs when a fully
+// visible one exists in its mount namespace, and the host's would be one, unmasked. So every
+// full procfs and sysfs outside the rootfs is detached first (runc does the same), or, where
+// the kernel refuses (a locked mount), covered with an empty read-only tmpfs.
+void hide_host_proc_and_sys(int root_fd) {
+  char buf[4096];
+  ssize_t n = ::readlink(fd_path(root_fd).c_str(), buf, sizeof buf - 1);
+  if (n <= 0 || buf[0] != '/') fail_errno("--no-pivot: find where the rootfs is mounted");
+  std::string rootfs(buf, static_cast<size_t>(n));
+  auto inside = [&](const std::string& p) { return p == rootfs || p.rfind(rootfs + "/", 0) == 0; };
+  std::vector<int> tried;
+  for (;;) {
+    // Read again after each change: detaching one mount takes its submounts with it.
+    const MountInfo* next = nullptr;
+    auto mounts = read_mountinfo();
+    for (const auto& m : mounts) {
+      if (m.root != "/" || (m.fstype != "proc" && m.fstype != "sysfs") || inside(m.mount_point))
+        continue;
+      if (std::find(tried.begin(), tried.end(), m.id) != tried.end()) continue;
+      next = &m;
+      break;
+    }
+    if (!next) return;
+    tried.push_back(next->id);
+    const char* at = next->mount_point.c_str();
+    // Never let the unmount propagate to the host (rootfsPropagation may be shared).
+    if (::mount(nullptr, at, nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+      fail_errno("--no-pivot: make {} a slave", at);
+    if (::umount2(at, MNT_DETACH) == 0) continue;
+    if (errno != EINVAL && errno != EPERM) fail_errno("--no-pivot: unmount the host's {}", at);
+    if (::mount("tmpfs", at, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                "size=0,mode=0") < 0)
+      fail_errno("--no-pivot: cover the host's {}", at);
+  }
+}
+
 }  // namespace
 
 std::vector<DeviceNode> default_devices() {
@@ -298,6 +336,7 @@ void enter_rootfs(const RootfsPlan& plan, int root_fd) {
   if (shared && !plan.no_pivot) old_root.reset(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (::fchdir(root_fd) < 0) fail_errno("chdir to rootfs {}", plan.rootfs);
   if (plan.no_pivot) {
+    hide_host_proc_and_sys(root_fd);
     if (::mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) fail_errno("move rootfs {} to /", plan.rootfs);
     if (::chroot(".") < 0) fail_errno("chroot {}", plan.rootfs);
   } else {

@@ -254,6 +254,18 @@ void hide_host_proc_and_sys(int root_fd) {
   }
 }
 
+// The kernel maps ids only on a detached mount, through a user namespace that holds the maps:
+// what the file system stores as `inside` is seen as `outside` through this mount.
+void idmap_tree(const MountSpec& m) {
+  if (m.source_tree < 0) fail("{}: id-mapped mounts need the new mount API (open_tree)", m.what);
+  Fd userns = with_context(m.what + ": id map",
+                           [&] { return user_namespace_with_maps(m.idmap_uids, m.idmap_gids); });
+  sys::MountAttr attr{MOUNT_ATTR_IDMAP, 0, 0, static_cast<uint64_t>(userns.get())};
+  int flags = AT_EMPTY_PATH | (m.options.recursive ? AT_RECURSIVE : 0);
+  if (sys::mount_setattr(m.source_tree, "", flags, &attr) < 0)
+    fail_errno("{}: id-map the bind mount of {}", m.what, m.source);
+}
+
 }  // namespace
 
 std::vector<DeviceNode> default_devices() {
@@ -277,8 +289,11 @@ void open_sources(RootfsPlan& plan, std::vector<Fd>& owned) {
   // An overlay root needs only the lower layer's own mount, without the host's submounts.
   if (plan.overlay) plan.overlay_lower_fd = clone(plan.rootfs, false, "root.path");
   else plan.rootfs_tree = clone(plan.rootfs, true, "root.path");
-  for (auto& m : plan.mounts)
-    if (m.options.bind || m.type == "bind") m.source_tree = clone(m.source, m.options.recursive, m.what + ".source");
+  for (auto& m : plan.mounts) {
+    if (!m.options.bind && m.type != "bind") continue;
+    m.source_tree = clone(m.source, m.options.recursive, m.what + ".source");
+    if (m.options.idmap) idmap_tree(m);
+  }
 }
 
 Fd prepare_rootfs(const RootfsPlan& plan) {

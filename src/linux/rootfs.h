@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "linux/idmap.h"
 #include "linux/mount.h"
 #include "util/fd.h"
 
@@ -20,6 +21,8 @@ struct MountSpec {
   MountOptions options;
   std::string what;         // for errors: "mounts[3]"
   int source_tree = -1;     // binds: a detached clone of the source (open_tree), made by the runtime
+  // idmap/ridmap: the maps of the user namespace the clone is id-mapped with (open_sources).
+  std::vector<IdRange> idmap_uids, idmap_gids;
 };
 
 struct DeviceNode {
@@ -67,6 +70,7 @@ struct RootfsPlan {
 // leading to them, and a tree made here can be attached in the init's mount namespace with
 // move_mount. Without a user namespace, binds are made by path in the init: a detached clone
 // is private, and binds must keep their propagation (rslave volumes receive host mounts).
+// An idmap/ridmap bind's clone is id-mapped here too (mount_setattr MOUNT_ATTR_IDMAP).
 void open_sources(RootfsPlan& plan, std::vector<Fd>& owned);
 
 // Step 1: propagation of the copied host tree, the rootfs bound onto itself. The caller's

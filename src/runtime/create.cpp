@@ -254,9 +254,7 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
     }
   }
   if (plan.new_user_ns) {
-    std::vector<linux::IdRange> u, g;
-    for (const auto& m : spec.linux.uid_mappings) u.push_back({m.container_id, m.host_id, m.size});
-    for (const auto& m : spec.linux.gid_mappings) g.push_back({m.container_id, m.host_id, m.size});
+    auto u = id_ranges(spec.linux.uid_mappings), g = id_ranges(spec.linux.gid_mappings);
     with_context("linux.uidMappings", [&] { linux::write_id_maps(init_pid, u, g); });
   }
   if (cg && (!cr.into_cgroup || slow)) with_context("join cgroup", [&] { cg->add(init_pid); });

@@ -34,6 +34,12 @@ int namespace_flag(oci::NamespaceType t) {
   return 0;
 }
 
+std::vector<linux::IdRange> id_ranges(const std::vector<oci::IdMapping>& m) {
+  std::vector<linux::IdRange> out;
+  for (const auto& x : m) out.push_back({x.container_id, x.host_id, x.size});
+  return out;
+}
+
 namespace {
 
 bool maps_zero(const std::vector<oci::IdMapping>& m) {
@@ -226,7 +232,17 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
     check_proc_destination(ms, bind);
     if (!l.mount_label.empty() && !bind && m.type != "proc" && m.type != "sysfs")
       ms.options.data = linux::with_mount_label(ms.options.data, l.mount_label);
-    if (ms.options.idmap) fail("{}: id-mapped mounts (idmap) are not supported yet", what);
+    if (ms.options.idmap) {
+      // Made by the runtime as root on the source's detached clone (linux::open_sources), for
+      // a container with a user namespace of its own: the mount's maps, else the container's.
+      if (!bind) fail("{}: idmap and ridmap apply to bind mounts only", what);
+      if (!plan.new_user_ns)
+        fail("{}: id-mapped mounts need a user namespace of the container's own", what);
+      if (::geteuid() != 0) fail("{}: id-mapped mounts need root (mount_setattr)", what);
+      bool own = !m.uid_mappings.empty();
+      ms.idmap_uids = id_ranges(own ? m.uid_mappings : l.uid_mappings);
+      ms.idmap_gids = id_ranges(own ? m.gid_mappings : l.gid_mappings);
+    }
     if (m.type == "tmpfs" && ms.destination == "/dev" && (ms.options.flags & MS_RDONLY)) {
       r.dev_remount_flags = ms.options.flags;
       ms.options.flags &= ~MS_RDONLY;

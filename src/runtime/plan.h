@@ -30,4 +30,7 @@ int namespace_flag(oci::NamespaceType type);
 // clone flags for the namespaces created by clone3 itself (fast path).
 int clone_flags(const InitPlan& plan, const oci::Spec& spec);
 
+// linux.uidMappings (or a mount's) as the kernel's map lines take them.
+std::vector<linux::IdRange> id_ranges(const std::vector<oci::IdMapping>& mappings);
+
 }  // namespace hull::runtime

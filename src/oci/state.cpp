@@ -41,7 +41,8 @@ std::string state_to_json(const State& s) {
   j["hull"] = {{"pidStartTime", s.pid_start_time},
                {"cgroupPath", s.cgroup_path},
                {"started", s.started},
-               {"ownPidNamespace", s.own_pid_namespace}};
+               {"ownPidNamespace", s.own_pid_namespace},
+               {"cgroupShared", s.cgroup_shared}};
   return j.dump();
 }
 
@@ -71,6 +72,7 @@ State state_from_json(const std::string& text) {
   s.cgroup_path = h["cgroupPath"].string_or("");
   s.started = h["started"].bool_or(false);
   s.own_pid_namespace = h["ownPidNamespace"].bool_or(true);
+  s.cgroup_shared = h["cgroupShared"].bool_or(false);
   return s;
 }
 

@@ -30,6 +30,7 @@ struct State {
   std::string cgroup_path;      // the container's cgroup, relative to each hierarchy's root
   bool started = false;         // `start` ran: the init has exec'ed the user process
   bool own_pid_namespace = true;  // killing the init kills everything (no --all walk needed)
+  bool cgroup_shared = false;     // the cgroup held other processes at create: delete leaves them
 };
 
 // The public view (runtime-spec + runc's extra fields).

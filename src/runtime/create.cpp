@@ -21,6 +21,7 @@
 #include "linux/syscalls.h"
 #include "linux/terminal.h"
 #include "oci/state.h"
+#include "runtime/annotations.h"
 #include "runtime/hooks.h"
 #include "runtime/plan.h"
 #include "runtime/runtime.h"
@@ -150,12 +151,22 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
 
   if (cg) {
     with_context("create cgroup", [&] { cg->create(); });
-    // runc's rule: a cgroup that already holds processes, or is frozen, belongs to something
-    // else; adopting it would let delete (or this create's undo) kill what runs there.
-    if (auto n = cg->pids().size())
-      fail("linux.cgroupsPath: cgroup {} is not empty: {} process(es) run in it", cg->path(), n);
+    // A frozen cgroup would freeze the container before it ran: always refused. One that
+    // already holds processes is shared with a warning, as runc does (engines put a pod's
+    // containers in one), unless the config asks for its own; this create's undo then leaves
+    // it and what runs there alone.
     if (cg->frozen()) fail("linux.cgroupsPath: cgroup {} is frozen", cg->path());
-    cgroup_made = true;
+    auto n = cg->pids().size();
+    if (n && wants_exclusive_cgroup(spec))
+      fail("linux.cgroupsPath: cgroup {} is not empty: {} process(es) run in it ({}=true)",
+           cg->path(), n, kExclusiveCgroupAnnotation);
+    if (n)
+      log::warn(
+          "linux.cgroupsPath: cgroup {} is not empty: {} process(es) already run in it; "
+          "sharing it",
+          cg->path(), n);
+    cgroup_made = n == 0;
+    state.cgroup_shared = n > 0;
     // The units' errors name the field (linux.resources.memory.limit) themselves.
     if (spec.linux.resources) cg->apply(cgroup_resources(spec), false);
   }

@@ -214,7 +214,12 @@ void remove(const Context& ctx, const std::string& id, bool force) {
       if (!wait_gone(pidfd.get(), 10000)) fail("container {}: its init did not die after SIGKILL", id);
     }
   }
-  if (cg) with_context(fmt::format("delete container {}", id), [&] { cg->destroy(); });
+  // A cgroup shared at create (runc's rule) still holds the others' processes: theirs to end.
+  if (cg && s.cgroup_shared && !cg->pids().empty())
+    log::debug("delete container {}: cgroup {} is shared and still in use: left in place", id,
+               s.cgroup_path);
+  else if (cg)
+    with_context(fmt::format("delete container {}", id), [&] { cg->destroy(); });
   auto spec = stored_spec(store, dir.get());
   s.status = oci::Status::stopped;
   store.remove(id);

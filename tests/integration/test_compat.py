@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hulltest import HULL_OCI, cgroup_layout
+from hulltest import HULL_OCI, cgroup_layout, userns_bundle
 
 
 # --- spec: a cgroup namespace only on a pure cgroup v2 host (runc; crun never adds one) ---
@@ -330,15 +330,6 @@ def test_device_access_letters_outside_rwm_are_dropped_with_a_warning(hull, bund
 
 
 # --- id-mapped bind mounts (idmap/ridmap, mount_setattr MOUNT_ATTR_IDMAP) ---
-
-def userns_bundle(bundle, args, host_id=100000):
-    b = bundle(args)
-    b.add_namespace("user")
-    b.linux["uidMappings"] = [{"containerID": 0, "hostID": host_id, "size": 65536}]
-    b.linux["gidMappings"] = [{"containerID": 0, "hostID": host_id, "size": 65536}]
-    subprocess.run(["chown", "-R", f"{host_id}:{host_id}", str(b.rootfs)], check=True)
-    return b
-
 
 @pytest.mark.parametrize("option", ["idmap", "ridmap"])
 def test_an_idmapped_bind_shows_host_root_files_as_the_containers_root(hull, bundle, tmp_path, option):

@@ -2,8 +2,6 @@
 // exits with the container's code).
 #include "cli/oci.h"
 
-#include <linux/seccomp.h>
-#include <seccomp.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,17 +12,17 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
+#include "util/log_runc.h"
+#include "util/strings.h"
 
 namespace hull::cli {
 namespace {
 
-void print_version() {
-  auto* v = seccomp_version();
-  std::printf("hull version %s\nspec: %s\nlibseccomp: %u.%u.%u\n", HULL_VERSION, oci::kSpecVersion, v->major,
-              v->minor, v->micro);
-  // What this build was compiled with (runc prints the same kind of line).
-  std::printf("features: +SECCOMP +CAP +CGROUPV1 +CGROUPV2 +USERNS +TIMENS +CLONE3 +PIDFD +OPENAT2 "
-              "-SYSTEMD -CRIU -APPARMOR -SELINUX\n");
+// The name engines and people called us by: "runc" when hull stands in for it on a PATH
+// (containerd's go-runc parses "runc version X"), "hull-oci", or "hull" for `hull oci`.
+std::string invoked_name(const char* argv0) {
+  std::string name = basename_of(argv0 ? argv0 : "hull-oci");
+  return name == "hull oci" ? "hull" : name;
 }
 
 }  // namespace
@@ -37,11 +35,12 @@ std::string absolute_path(const std::string& p) {
 }
 
 int oci_main(int argc, char** argv) {
-  CLI::App app{"hull: an OCI container runtime (runc's command line)", "hull-oci"};
+  const std::string name = invoked_name(argc > 0 ? argv[0] : nullptr);
+  CLI::App app{"an OCI container runtime (runc's command line)", name};
   app.require_subcommand(1);
   app.fallthrough();
-  app.set_version_flag("--version,-v", [] {
-    print_version();
+  app.set_version_flag("--version,-v", [name] {
+    print_oci_version(name);
     return std::string();
   });
   std::string root, log_file, log_format = "text", criu, rootless = "auto";
@@ -60,20 +59,40 @@ int oci_main(int argc, char** argv) {
   register_info(app, env);
   register_cgroup(app, env);
 
+  // A word that is no command (`hull-oci foo -h` too) is an error, as runc's "No help topic
+  // for 'foo'" / "command foo not found": scripts probe commands this way.
+  auto unknown_command = [&app]() -> int {
+    auto extra = app.remaining();
+    if (!app.get_subcommands().empty() || extra.empty()) return 0;
+    std::fprintf(stderr, "hull: unknown command %s: `%s --help` lists them\n",
+                 quote(extra.front()).c_str(), app.get_name().c_str());
+    return 1;
+  };
+  if (argc == 2 && std::string_view(argv[1]) == "help") {
+    print_oci_help(app, name);
+    return 0;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
+    if (unknown_command()) return 1;
+    if (app.get_subcommands().empty()) {
+      print_oci_help(app, name);
+      return 0;
+    }
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForVersion&) {
     return 0;
   } catch (const CLI::ParseError& e) {
+    if (unknown_command()) return 1;
     std::fprintf(stderr, "hull: %s\n", e.what());
     return 1;
   }
 
   log::init({log_file, log_format == "json", debug});
+  log::use_runc_layout_on_stderr();
   try {
     if (systemd_cgroup)
       fail("--systemd-cgroup: the systemd cgroup driver is not supported; hull drives cgroupfs directly");

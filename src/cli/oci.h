@@ -20,6 +20,11 @@ struct OciEnv {
 // Makes a path absolute against the current directory (bundles, pid files).
 std::string absolute_path(const std::string& p);
 
+// runc's layouts: "<name> version X", "commit: ", "spec: ", ...; NAME/USAGE/COMMANDS
+// (oci_help.cpp).
+void print_oci_version(const std::string& name);
+void print_oci_help(const CLI::App& app, const std::string& name);
+
 void register_lifecycle(CLI::App& app, OciEnv& env);  // create run start state kill delete list
 void register_exec(CLI::App& app, OciEnv& env);       // exec
 void register_info(CLI::App& app, OciEnv& env);       // spec features checkpoint restore

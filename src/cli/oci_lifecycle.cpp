@@ -55,7 +55,9 @@ int create_or_run(OciEnv& env, CreateFlags& f, bool run) {
     std::string config_path = path_join(opts.bundle, "config.json");
     auto text = read_file_if_exists(config_path);
     if (!text) fail_err(ENOENT, "open {}", config_path);
-    auto spec = std::make_shared<const oci::Spec>(oci::parse_spec(*text));
+    // "invalid configuration" is runc's word for a config it refuses (docs/engine-errors.md).
+    auto spec = std::make_shared<const oci::Spec>(
+        with_context("invalid configuration", [&] { return oci::parse_spec(*text); }));
     if (!run) {
       runtime::create(env.ctx, opts, spec, *text);
       return 0;

@@ -237,7 +237,7 @@ std::optional<std::string> read_container_file(const Context& ctx, const std::st
   std::string root_path = fmt::format("/proc/{}/root", st.pid);
   Fd root(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root || !process_matches(st.pid, st.pid_start_time))
-    fail("container {} is not running", id);
+    fail("container {} has exited: container not running", id);
   return with_context(fmt::format("container {}", id),
                       [&] { return linux::read_small_file_in_root(root.get(), path, 4 << 20); });
 }

@@ -96,7 +96,8 @@ void mark_started(StateStore& store, int dir, oci::State& s) {
 int parse_signal(const std::string& text) {
   std::string s = to_upper(trim(text));
   if (auto n = parse_i64(s)) {
-    if (*n <= 0 || *n > 64) fail("invalid signal {}", quote(text));
+    // 0 is the existence probe (kill(2)): accepted as runc does; it delivers nothing.
+    if (*n < 0 || *n > 64) fail("invalid signal {}", quote(text));
     return static_cast<int>(*n);
   }
   if (s.rfind("SIG", 0) == 0) s = s.substr(3);
@@ -171,22 +172,45 @@ void kill(const Context& ctx, const std::string& id, int sig, bool all) {
   Fd dir = store.open_locked(id, false);
   oci::State s = load_state(store, dir.get(), id);
   if (s.status == oci::Status::creating) fail("container {} is still being created", id);
-  if (all && !s.cgroup_path.empty()) {
-    // Every process of the container is in its cgroup, the init included.
-    if (s.status == oci::Status::stopped && cgroup::Manager::open(s.cgroup_path)->pids().empty())
-      fail("container {} is not running", id);
-    cgroup::Manager::open(s.cgroup_path)->kill_all(sig);
+  if (all) {
+    // Every process of the container is in its cgroup, the init included. A stopped container
+    // may still have some there (its init shared a PID namespace and left children behind):
+    // containerd's shim runs `kill --all ID KILL` after every exit for that, and, as runc, it
+    // is not an error when nothing is left or the cgroup is already gone.
+    if (s.cgroup_path.empty()) {
+      if (s.status == oci::Status::stopped) return;
+      fail("container {} has no cgroup: --all cannot find its processes", id);
+    }
+    auto cg = cgroup::Manager::open(s.cgroup_path);
+    if (s.status == oci::Status::stopped && cg->pids().empty()) {
+      log::debug("kill --all: container {} is stopped and nothing is left in its cgroup", id);
+      return;
+    }
+    cg->kill_all(sig);
     return;
   }
-  if (s.status == oci::Status::stopped) fail("container {} is not running", id);
+  // "container not running" is runc's text: containerd's shim and podman match it to tell "already
+  // stopped" from a failure, so StopContainer of an exited container succeeds.
+  if (s.status == oci::Status::stopped)
+    fail("cannot signal container {}: container not running (it has exited)", id);
   Fd pidfd = open_init(s);
-  if (!pidfd) fail("container {} is not running", id);
+  if (!pidfd) fail("cannot signal container {}: container not running (its init is gone)", id);
   if (sys::pidfd_send_signal(pidfd.get(), sig) < 0) fail_errno("send {} to container {}", signal_name(sig), id);
 }
 
 void remove(const Context& ctx, const std::string& id, bool force) {
   StateStore store(ctx.root);
-  Fd dir = store.open_locked(id);
+  // runc and crun: --force of a container that does not exist succeeds; engines call it in
+  // their cleanup paths (podman after every failed create) and treat an error as a failure.
+  validate_id(id);
+  Fd dir;
+  try {
+    dir = store.open_locked(id);
+  } catch (const Error&) {
+    if (!force || store.exists(id)) throw;
+    log::debug("delete --force: container {} does not exist: nothing to do", id);
+    return;
+  }
   auto saved = store.load(dir.get());
   if (!saved) {
     // A create that died half way: nothing runs that we could know of; clear what it made.

@@ -34,7 +34,9 @@ std::unique_ptr<cgroup::Manager> container_cgroup(const oci::State& s) {
 
 void require_live(const oci::State& s) {
   if (s.status == oci::Status::creating) fail("container {} is still being created", s.id);
-  if (s.status == oci::Status::stopped) fail("container {} is not running", s.id);
+  // runc's words "container not running": engines match them (docs/engine-errors.md).
+  if (s.status == oci::Status::stopped)
+    fail("container {} has exited: container not running", s.id);
 }
 
 // Objects merge key by key; anything else (numbers, arrays) is replaced: runc's update
@@ -196,8 +198,14 @@ std::vector<pid_t> container_pids(const Context& ctx, const std::string& id) {
   StateStore store(ctx.root);
   Fd dir = store.open_unlocked(id);
   oci::State s = load_state(store, dir.get(), id);
-  require_live(s);
-  return container_cgroup(s)->pids();
+  if (s.status == oci::Status::creating) fail("container {} is still being created", id);
+  // A stopped container lists what is left in its cgroup, usually nothing (runc: the header
+  // alone, exit 0); its cgroup stays until delete.
+  if (s.cgroup_path.empty()) {
+    if (s.status == oci::Status::stopped) return {};
+    fail("container {} has no cgroup", id);
+  }
+  return cgroup::Manager::open(s.cgroup_path)->pids();
 }
 
 std::string stats_json(const Context& ctx, const std::string& id) {
@@ -219,7 +227,7 @@ void events(const Context& ctx, const std::string& id, int interval_ms,
   require_live(s);
   auto cg = container_cgroup(s);
   Fd init = open_init(s);
-  if (!init) fail("container {} is not running", id);
+  if (!init) fail("container {} has exited: container not running", id);
   Fd oom = cg->oom_notify_fd();
   uint64_t seen = cg->oom_kills();
   int64_t next = monotonic_ms() + interval_ms;

@@ -55,7 +55,10 @@ Fd StateStore::create_locked(const std::string& id) {
   }
   std::string d = dir(id);
   if (::mkdir(d.c_str(), 0711) < 0) {
-    if (errno == EEXIST) fail("container {} already exists", id);
+    // "container with id exists" is runc's wording, which engines may match.
+    if (errno == EEXIST)
+      fail("container {} already exists: container with id exists (delete it or choose another id)",
+           id);
     fail_errno("create state dir {}", d);
   }
   int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

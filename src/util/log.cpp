@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "util/clock.h"
+#include "util/log_runc.h"
 #include "util/strings.h"
 
 namespace hull::log {
@@ -17,6 +18,7 @@ struct State {
   bool to_file = false;
   bool json = false;
   bool debug = false;
+  bool logrus_stderr = false;
   timespec start{};
   timespec last{};
 };
@@ -32,12 +34,12 @@ const char* level_name(Level l) {
   return "info";
 }
 
-void emit(int fd, Level level, std::string_view message, bool json) {
+void emit(int fd, Level level, std::string_view message, bool json, bool logrus) {
   std::string line;
   if (json) {
     line = fmt::format("{{\"level\":\"{}\",\"msg\":{},\"time\":\"{}\"}}\n", level_name(level),
                        quote(message), rfc3339_now());
-  } else if (fd == 2) {
+  } else if (fd == 2 && !logrus) {
     line = level == Level::error ? fmt::format("hull: {}\n", message)
                                  : fmt::format("hull: {}: {}\n", level_name(level), message);
   } else {
@@ -70,19 +72,23 @@ void init(const Options& options) {
   g.last = g.start;
 }
 
+void use_runc_layout_on_stderr() {
+  g.logrus_stderr = true;
+}
+
 bool debug_enabled() { return g.debug; }
 
 void write(Level level, std::string_view message) {
   if (level == Level::debug && !g.debug) return;
   if (level == Level::error) return error(message);
-  // Without a log file, text goes to stderr; JSON is only ever written to a log file
-  // (engines read the file, people read stderr).
-  emit(g.fd, level, message, g.to_file && g.json);
+  // Without a log file, lines go to stderr: as "hull: level: ..." for people, or in runc's
+  // layout (text or JSON) on the OCI face.
+  emit(g.fd, level, message, g.json && (g.to_file || g.logrus_stderr), g.logrus_stderr);
 }
 
 void error(std::string_view message) {
-  if (g.to_file) emit(g.fd, Level::error, message, g.json);
-  emit(2, Level::error, message, false);
+  if (g.to_file) emit(g.fd, Level::error, message, g.json, true);
+  emit(2, Level::error, message, false, false);
 }
 
 void step(std::string_view name) {

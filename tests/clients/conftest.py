@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engines import (HULL_OCI, IMAGE, build_oci_archive, containerd_setup, dockerd_setup, podman_setup,
-                     processes_rooted_under, sh)
+                     processes_rooted_under, sh, unmount_under)
 
 if os.geteuid() != 0:
     pytest.exit("client tests run as root (real engines, real containers)", returncode=1)
@@ -21,18 +21,6 @@ ENGINE_ID = re.compile(r"^[0-9a-f]{64}$")
 
 def engine_state_dirs(root: Path):
     return {p.name for p in root.iterdir() if ENGINE_ID.match(p.name)} if root.is_dir() else set()
-
-
-def unmount_under(path: Path):
-    """Mounts a daemon left under its home (overlay snapshots): lazily detached, reported."""
-    left = []
-    with open("/proc/self/mountinfo") as f:
-        points = [line.split()[4] for line in f]
-    for mp in reversed(points):
-        if mp.startswith(str(path)):
-            left.append(mp)
-            subprocess.run(["umount", "-l", mp], capture_output=True)
-    return left
 
 
 @pytest.fixture(scope="session")

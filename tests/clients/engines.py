@@ -27,24 +27,32 @@ def sh(cmd, check=True, timeout=120, **kw):
     return p
 
 
-def build_oci_archive(work: Path) -> Path:
-    """busybox + the test helper as a one-layer OCI image, tagged IMAGE, in an OCI archive."""
+def umoci_archive(work: Path, ref: str, fill, config) -> Path:
+    """A one-layer OCI image in an OCI archive, built with umoci: fill(rootfs) puts the files
+    in, `config` are umoci config flags; tagged `ref`, the full name, so that podman, ctr and
+    skopeo all call it that."""
     layout, bundle = work / "layout", work / "unpacked"
     sh(["umoci", "init", "--layout", layout])
     sh(["umoci", "new", "--image", f"{layout}:latest"])
     sh(["umoci", "unpack", "--image", f"{layout}:latest", bundle])
-    make_base_rootfs(work / "rootfs")
-    shutil.copytree(work / "rootfs", bundle / "rootfs", symlinks=True, dirs_exist_ok=True)
+    fill(bundle / "rootfs")
     sh(["umoci", "repack", "--image", f"{layout}:latest", bundle])
-    sh(["umoci", "config", "--image", f"{layout}:latest", "--config.cmd", "sh", "--config.env", f"PATH={SYSTEM_PATH}"])
+    sh(["umoci", "config", "--image", f"{layout}:latest", *config])
     sh(["umoci", "gc", "--layout", layout])
-    # The full name, so podman, ctr and skopeo all call it IMAGE.
     index = json.loads((layout / "index.json").read_text())
-    index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] = IMAGE
+    index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] = ref
     (layout / "index.json").write_text(json.dumps(index))
-    archive = work / "busybox-oci.tar"
+    archive = work / f"{ref.split('/')[-1].split(':')[0]}-oci.tar"
     sh(["tar", "-C", layout, "-cf", archive, "."])
     return archive
+
+
+def build_oci_archive(work: Path) -> Path:
+    """busybox + the test helper as a one-layer OCI image, tagged IMAGE, in an OCI archive."""
+    def fill(rootfs):
+        make_base_rootfs(work / "rootfs")
+        shutil.copytree(work / "rootfs", rootfs, symlinks=True, dirs_exist_ok=True)
+    return umoci_archive(work, IMAGE, fill, ["--config.cmd", "sh", "--config.env", f"PATH={SYSTEM_PATH}"])
 
 
 def hard_limit(res, cap):
@@ -206,6 +214,18 @@ def processes_rooted_under(path: Path):
     return left
 
 
+def unmount_under(path: Path):
+    """Mounts a daemon left under its home (overlay snapshots): lazily detached, reported."""
+    left = []
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    for mp in reversed(points):
+        if mp.startswith(str(path)):
+            left.append(mp)
+            subprocess.run(["umount", "-l", mp], capture_output=True)
+    return left
+
+
 def hull_cgroups_named(fragment):
     found = []
     for h in Path("/sys/fs/cgroup").iterdir():
@@ -213,3 +233,70 @@ def hull_cgroups_named(fragment):
             if d.is_dir():
                 found.append(str(d))
     return found
+
+
+PAUSE_IMAGE = "localhost/pause:hull"
+
+
+def build_pause_archive(work: Path) -> Path:
+    """A pod sandbox image with one static file, /pause (the test helper's `pause` command, as
+    Kubernetes' pause image), in an OCI archive tagged PAUSE_IMAGE. No registry needed."""
+    return umoci_archive(work, PAUSE_IMAGE, lambda rootfs: shutil.copy2(BUILD / "hull-test-helper", rootfs / "pause"),
+                         ["--config.entrypoint", "/pause", "--config.cmd", "pause"])
+
+
+def containerd_cri_setup(home: Path, runtime_binary, subnet: str):
+    """containerd with its CRI plugin, as kubelet's node has it with the cgroupfs driver: the
+    runc shim (io.containerd.runc.v2) with `runtime_binary` as BinaryName, the local pause image,
+    pod networks from Debian's CNI plugins (bridge + host-local; containerd adds loopback) in
+    `subnet`. It runs in a network namespace of its own (lo up for its streaming server), so the
+    pods' bridge and veths never touch the host's interfaces, and pod netns files stay under its
+    state dir. No CAP_SYS_RESOURCE here: the pause container's oom_score_adj -998 is restricted."""
+    for d in ("root", "state", "cni", "cni-ipam", "runtime-root"):
+        (home / d).mkdir(parents=True, exist_ok=True)
+    sock = home / "containerd.sock"
+    (home / "cni" / "10-hull-cri.conflist").write_text(json.dumps({
+        "cniVersion": "1.0.0", "name": "hull-cri",
+        "plugins": [{"type": "bridge", "bridge": "hullcri0", "isGateway": True, "ipMasq": False,
+                     "hairpinMode": True,
+                     "ipam": {"type": "host-local", "ranges": [[{"subnet": subnet}]],
+                              "routes": [{"dst": "0.0.0.0/0"}], "dataDir": str(home / "cni-ipam")}}]}))
+    cri = 'plugins."io.containerd.grpc.v1.cri"'
+    (home / "config.toml").write_text(f"""
+version = 2
+root = "{home}/root"
+state = "{home}/state"
+[grpc]
+  address = "{sock}"
+[ttrpc]
+  address = "{sock}.ttrpc"
+[plugins."io.containerd.monitor.v1.cgroups"]
+  no_prometheus = true
+[{cri}]
+  sandbox_image = "{PAUSE_IMAGE}"
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "10010"
+  enable_selinux = false
+[{cri}.containerd]
+  snapshotter = "overlayfs"
+  default_runtime_name = "test"
+[{cri}.containerd.runtimes.test]
+  runtime_type = "io.containerd.runc.v2"
+[{cri}.containerd.runtimes.test.options]
+  BinaryName = "{runtime_binary}"
+  Root = "{home}/runtime-root"
+  SystemdCgroup = false
+[{cri}.cni]
+  bin_dir = "/usr/lib/cni"
+  conf_dir = "{home}/cni"
+  max_conf_num = 1
+""")
+    env = {"PATH": SYSTEM_PATH}
+    argv = ["sh", "-c", f'ip link set lo up && exec containerd --config "{home}/config.toml"']
+    d = Daemon("containerd (CRI)", argv, home / "containerd.log", env, new_netns=True)
+    d.wait_for(lambda: sock.exists())
+    d.socket = sock
+    d.ctr = Engine(["ctr", "--address", sock, "--namespace", "k8s.io"], env, home)
+    return d

@@ -5,7 +5,9 @@ import os
 import time
 from pathlib import Path
 
-from engines import HULL_OCI, IMAGE, sh
+import pytest
+
+from engines import HULL_OCI, IMAGE, processes_rooted_under, sh
 
 
 def runc_opts(ctr):
@@ -86,3 +88,43 @@ def test_uidmap_uses_hull_as_runc_from_path(ctr):
         ctr("tasks", "delete", cid)
         ctr("containers", "delete", cid)
     assert not Path(f"/run/containerd/runc/hulltest/{cid}").exists()
+
+
+# Issue 19: containerd's runc shim, after a task's init exits, runs `RUNTIME kill --all ID KILL`
+# when the container has no PID namespace of its own (a path to join, as a Kubernetes pod's
+# shared one) to end what is left in its cgroup; then `ctr task kill` of the stopped task runs
+# `RUNTIME kill ID SIGTERM`, whose error the shim recognises only by runc's words ("container
+# not running"). The same steps with runc itself show what the shim expects.
+RUNTIMES = {"hull": HULL_OCI, "runc": "/usr/sbin/runc"}
+
+
+def shim_errors_for(containerd, cid):
+    return [line for line in containerd.log.read_text().splitlines()
+            if cid in line and "level=error" in line]
+
+
+@pytest.mark.parametrize("runtime", sorted(RUNTIMES))
+def test_a_task_that_exits_by_itself_then_kill_and_delete(ctr, containerd, runtime, tmp_path):
+    opts = ["--runc-binary", RUNTIMES[runtime], "--runc-root", ctr.runc_root]
+    # The tests' PID namespace, joined by path: the shim then kills what is left on exit.
+    for cid, script in ((f"exits-{runtime}", "exit 3"),
+                        (f"leaves-{runtime}", "sleep 1000 & echo $! > /dev/shm/left; exit 5")):
+        ctr("run", "--detach", *opts, "--with-ns", f"pid:/proc/{os.getpid()}/ns/pid", IMAGE, cid, "sh", "-c", script)
+        try:
+            wait_task(ctr, cid, "STOPPED")
+            # The shim's kill --all on exit ended the sleep the init left behind.
+            deadline = time.time() + 10
+            while processes_rooted_under(ctr.home) and time.time() < deadline:
+                time.sleep(0.05)
+            assert processes_rooted_under(ctr.home) == []
+            # The stopped task's kill: "already finished", not an unknown error.
+            p = ctr("tasks", "kill", "--signal", "TERM", cid, check=False)
+            assert "unknown error" not in p.stderr and "process already finished" in p.stderr, p.stderr
+            p = ctr("tasks", "delete", cid)
+            code = 3 if cid.startswith("exits") else 5
+            assert f"exit with non-zero exit code {code}" in p.stderr, p.stderr
+        finally:
+            ctr("tasks", "delete", "--force", cid, check=False)
+            ctr("containers", "delete", cid)
+        # Nothing in containerd's log about the exit's kill --all failing.
+        assert shim_errors_for(containerd, cid) == []

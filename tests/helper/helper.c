@@ -320,8 +320,29 @@ static int cmd_exe_attack(const char* file, const char* seconds) {
   return 0;
 }
 
+/* pause: a pod sandbox's init, as Kubernetes' pause image: sleeps until SIGTERM or SIGINT
+ * (exit 0) and reaps the children a shared PID namespace hands it. */
+static void on_term(int sig) {
+  (void)sig;
+  _exit(0);
+}
+static void on_child(int sig) {
+  (void)sig;
+  while (waitpid(-1, NULL, WNOHANG) > 0) {
+  }
+}
+static _Noreturn void cmd_pause(void) {
+  struct sigaction term = {.sa_handler = on_term};
+  struct sigaction child = {.sa_handler = on_child, .sa_flags = SA_NOCLDSTOP | SA_RESTART};
+  sigaction(SIGTERM, &term, NULL);
+  sigaction(SIGINT, &term, NULL);
+  sigaction(SIGCHLD, &child, NULL);
+  for (;;) pause();
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) return usage();
+  if (!strcmp(argv[1], "pause")) cmd_pause();
   const char* cmd = argv[1];
   if (!strcmp(cmd, "fds")) return cmd_fds();
   if (!strcmp(cmd, "try")) return cmd_try(argc, argv);

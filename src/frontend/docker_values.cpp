@@ -9,6 +9,7 @@
 #include "oci/names.h"
 #include "oci/spec.h"
 #include "util/error.h"
+#include "util/passwd.h"
 #include "util/strings.h"
 
 namespace hull::frontend {
@@ -33,24 +34,6 @@ void check_cpu_range(const std::string& part, const std::string& value, unsigned
     fail("--cpuset-cpus: invalid CPU list {} (want e.g. 0-2,4)", quote(value));
   if (*hi >= host_cpus)
     fail("--cpuset-cpus: CPU {} does not exist (this host has CPUs 0-{})", *hi, host_cpus - 1);
-}
-
-struct PasswdEntry {
-  std::string name;
-  uint32_t uid = 0, gid = 0;
-  std::string home, shell;
-};
-
-std::vector<PasswdEntry> parse_passwd(const std::string& text) {
-  std::vector<PasswdEntry> out;
-  for (const auto& line : split(text, '\n')) {
-    auto f = split(line, ':');
-    if (f.size() < 7) continue;
-    auto uid = parse_u64(f[2]), gid = parse_u64(f[3]);
-    if (!uid || !gid) continue;
-    out.push_back({f[0], static_cast<uint32_t>(*uid), static_cast<uint32_t>(*gid), f[5], f[6]});
-  }
-  return out;
 }
 
 struct GroupEntry {

@@ -6,6 +6,7 @@
 
 #include <sys/stat.h>
 
+#include <optional>
 #include <string>
 
 #include "util/fd.h"
@@ -29,6 +30,12 @@ Fd make_mount_target(int root_fd, const std::string& path, bool directory);
 
 // "/proc/self/fd/N": how mount(2) and friends reach exactly the inode an fd holds.
 std::string fd_path(int fd);
+
+// A small regular file inside the root (a container's /etc/passwd), opened non-blocking so a
+// FIFO planted there cannot hang the reader. nullopt when it does not exist; an error when it
+// is not a regular file or is larger than `max_bytes`.
+std::optional<std::string> read_small_file_in_root(int root_fd, const std::string& path,
+                                                   size_t max_bytes);
 
 // fstat with an error naming `what`.
 struct stat stat_fd(int fd, const std::string& what);

@@ -96,6 +96,7 @@ struct Hook {
   std::string path;
   std::vector<std::string> args;
   std::vector<std::string> env;
+  bool env_given = false;  // no "env" at all: the hook inherits the runtime's environment (runc)
   std::optional<int> timeout;  // seconds, > 0
 };
 

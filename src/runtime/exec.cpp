@@ -151,7 +151,11 @@ oci::Process process_for_exec(const oci::Spec& spec, const ExecOptions& o) {
     for (const auto& name : c.caps) {
       std::string cap = to_upper(name);
       if (cap.rfind("CAP_", 0) != 0) cap = "CAP_" + cap;
-      if (linux::capability_from_name(cap) < 0) fail("--cap {}: unknown capability", quote(name));
+      // As unknown names in a config (runtime-spec 1.1+): a warning, not a failure.
+      if (linux::capability_from_name(cap) < 0) {
+        log::warn("--cap {}: unknown capability: skipped", quote(name));
+        continue;
+      }
       add_unique(p.capabilities->bounding, cap);
       add_unique(p.capabilities->effective, cap);
       add_unique(p.capabilities->permitted, cap);

@@ -223,11 +223,23 @@ def test_without_device_rules_every_node_opens(hull, bundle, layout):
 
 
 @pytest.mark.cgroup
-def test_linux_devices_nodes_are_allowed_with_a_deny_all(hull, bundle):
-    # /dev/kmsg: bound in but not listed, on every kernel (the VM's has no /dev/fuse).
+def test_linux_devices_nodes_are_not_allowed_past_a_deny_all(hull, bundle):
+    # linux.devices only makes the node: linux.resources.devices alone decides whether it
+    # opens (runc, crun). /dev/null, in runc's default allow-list, is the control.
+    b = bundle(["sh", "-c", "helper open rw /dev/loop-control; helper open w /dev/kmsg; helper open w /dev/null"])
+    b.linux["devices"] = [{"path": "/dev/loop-control", "type": "c", "major": 10, "minor": 237},
+                          {"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11}]
+    b.save()
+    p = hull.run(b)
+    assert p.stdout.splitlines() == ["/dev/loop-control: EPERM", "/dev/kmsg: EPERM", "/dev/null: ok"], p.stderr
+
+
+@pytest.mark.cgroup
+def test_linux_devices_nodes_open_when_the_rules_allow_them(hull, bundle):
     b = bundle(["sh", "-c", "helper open rw /dev/loop-control; helper open w /dev/kmsg"])
-    b.linux["devices"] = [{"path": "/dev/loop-control", "type": "c", "major": 10, "minor": 237}]
-    b.config["mounts"] += DEVICE_MOUNTS[:1]  # /dev/kmsg
+    b.linux["devices"] = [{"path": "/dev/loop-control", "type": "c", "major": 10, "minor": 237},
+                          {"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11}]
+    b.linux["resources"]["devices"].append({"allow": True, "type": "c", "major": 10, "minor": 237, "access": "rw"})
     b.save()
     p = hull.run(b)
     assert p.stdout.splitlines() == ["/dev/loop-control: ok", "/dev/kmsg: EPERM"], p.stderr
@@ -300,8 +312,9 @@ def test_v2_device_program_is_attached_before_the_init_runs_and_goes_with_the_cg
 
 
 @pytest.mark.cgroup
-def test_update_keeps_the_devices_of_linux_devices_allowed(hull, bundle, tmp_path):
-    # update rebuilds the device rules from the stored config: linux.devices must stay in them.
+def test_update_rebuilds_the_device_rules_from_resources_alone(hull, bundle, tmp_path):
+    # update rebuilds the device rules from the stored config: linux.devices adds nothing to
+    # them, before or after, and an allow rule sent by update takes effect.
     shared = tmp_path / "shared"
     shared.mkdir()
     os.mkfifo(shared / "go")
@@ -326,15 +339,15 @@ def test_update_keeps_the_devices_of_linux_devices_allowed(hull, bundle, tmp_pat
         with open(shared / "go", "w"):
             pass
 
-    assert result(1) == ["/dev/loop-control: ok", "/dev/kmsg: EPERM"]
+    assert result(1) == ["/dev/loop-control: EPERM", "/dev/kmsg: EPERM"]
     hull.oci("update", "--pids-limit", "50", cid)
     go()
-    assert result(2) == ["/dev/loop-control: ok", "/dev/kmsg: EPERM"]
+    assert result(2) == ["/dev/loop-control: EPERM", "/dev/kmsg: EPERM"]
     hull.oci("update", "-r", "-", cid, input=json.dumps(
         {"devices": [{"allow": False, "access": "rwm"}, {"allow": True, "type": "c", "major": 1, "minor": 11,
                       "access": "w"}]}))
     go()
-    assert result(3) == ["/dev/loop-control: ok", "/dev/kmsg: ok"]
+    assert result(3) == ["/dev/loop-control: EPERM", "/dev/kmsg: ok"]
     hull.oci("delete", "--force", cid)
 
 

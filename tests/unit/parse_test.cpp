@@ -286,3 +286,42 @@ TEST(Parse, UserIdsAboveInt32MaxAreRefused) {
     EXPECT_EQ(std::string(e.what()), "user.uid: 4294967295 is out of range (at most 2147483647)");
   }
 }
+
+// Issue 18: where runc reads a config more leniently, or where absence means something.
+TEST(Parse, UnknownCapabilitiesAreSkipped) {
+  json j = minimal();
+  j["process"]["capabilities"] =
+      json::parse(R"({"bounding": ["CAP_KILL", "CAP_FROM_THE_FUTURE", "chown"]})");
+  auto s = parse_spec(j.dump());
+  EXPECT_EQ(s.process->capabilities->bounding, (std::vector<std::string>{"CAP_KILL", "CAP_CHOWN"}));
+}
+
+TEST(Parse, HookEnvAbsentOrGiven) {
+  json j = minimal();
+  j["hooks"] = json::parse(R"({"prestart": [{"path": "/p"}, {"path": "/q", "env": []}]})");
+  auto s = parse_spec(j.dump());
+  EXPECT_FALSE(s.hooks.prestart[0].env_given);
+  EXPECT_TRUE(s.hooks.prestart[1].env_given);
+  EXPECT_TRUE(s.hooks.prestart[1].env.empty());
+}
+
+TEST(Parse, DeviceAccessLettersOutsideRwm) {
+  json j = minimal();
+  j["linux"]["resources"] = json::parse(R"({"devices": [{"allow": false, "access": "x"},
+    {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwxr"},
+    {"allow": true, "type": "c", "major": 1, "minor": 5, "access": "q"}]})");
+  auto r = *parse_spec(j.dump()).linux.resources;
+  ASSERT_EQ(r.devices.size(), 2u);        // the allow that grants nothing known is gone
+  EXPECT_EQ(r.devices[0].access, "rwm");  // a deny with nothing known denies everything
+  EXPECT_EQ(r.devices[1].access, "rw");
+}
+
+TEST(Parse, HostNameSysctlsMustAgree) {
+  json j = minimal();
+  j["linux"]["namespaces"].push_back({{"type", "uts"}});
+  j["hostname"] = "a";
+  j["linux"]["sysctl"] = {{"kernel.hostname", "b"}};
+  EXPECT_EQ(error_of(j), "linux.sysctl.kernel.hostname: \"b\" contradicts hostname \"a\"");
+  j["linux"]["sysctl"] = {{"kernel.hostname", "a"}};
+  EXPECT_EQ(error_of(j), "no error");
+}

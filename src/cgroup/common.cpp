@@ -54,13 +54,14 @@ bool remove_cgroup_dir(const std::string& dir) {
 }
 
 bool make_cgroup_dir(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0755) == 0) return true;
-  if (errno == EEXIST) return false;
-  if (errno != ENOENT) fail_errno("create cgroup {}", dir);
-  make_cgroup_dir(dirname_of(dir));
-  if (::mkdir(dir.c_str(), 0755) == 0) return true;
-  if (errno == EEXIST) return false;
-  fail_errno("create cgroup {}", dir);
+  // A concurrent delete of the last container removes the shared parent (/hull) between our
+  // mkdir of it and of the child: make the parent again, a bounded number of times.
+  for (int attempt = 0;; ++attempt) {
+    if (::mkdir(dir.c_str(), 0755) == 0) return true;
+    if (errno == EEXIST) return false;
+    if (errno != ENOENT || attempt == 5) fail_errno("create cgroup {}", dir);
+    make_cgroup_dir(dirname_of(dir));
+  }
 }
 
 std::string first_missing(const std::string& mount, const std::string& path) {

@@ -7,7 +7,6 @@
 
 #include "cli/cli.h"
 #include "cli/oci.h"
-#include "frontend/network_cli.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -33,7 +32,7 @@ int friendly_main(int argc, char** argv) {
   register_manage_verbs(app, env);
   register_look_verbs(app, env);
   register_image_verbs(app, env);
-  frontend::register_network(app, env);
+  register_network(app, env);
 
   try {
     app.parse(argc, argv);

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 
+#include "cgroup/layout.h"
 #include "cli/oci.h"
 #include "linux/idmap.h"
 #include "linux/lsm.h"
@@ -46,6 +47,7 @@ void register_info(CLI::App& app, OciEnv& env) {
     if (path_exists(path)) fail("{} exists: remove it first", path);
     oci::SpecOptions o;
     o.rootless = rootless;
+    o.cgroup_ns = cgroup::host_layout().layout == cgroup::Layout::v2;
     o.host_uid = ::geteuid();
     o.host_gid = ::getegid();
     if (rootless) add_subordinate_ids(o);

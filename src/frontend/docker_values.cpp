@@ -5,8 +5,11 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "net/shaping.h"
 #include "oci/names.h"
+#include "oci/spec.h"
 #include "util/error.h"
+#include "util/passwd.h"
 #include "util/strings.h"
 
 namespace hull::frontend {
@@ -33,24 +36,6 @@ void check_cpu_range(const std::string& part, const std::string& value, unsigned
     fail("--cpuset-cpus: CPU {} does not exist (this host has CPUs 0-{})", *hi, host_cpus - 1);
 }
 
-struct PasswdEntry {
-  std::string name;
-  uint32_t uid = 0, gid = 0;
-  std::string home, shell;
-};
-
-std::vector<PasswdEntry> parse_passwd(const std::string& text) {
-  std::vector<PasswdEntry> out;
-  for (const auto& line : split(text, '\n')) {
-    auto f = split(line, ':');
-    if (f.size() < 7) continue;
-    auto uid = parse_u64(f[2]), gid = parse_u64(f[3]);
-    if (!uid || !gid) continue;
-    out.push_back({f[0], static_cast<uint32_t>(*uid), static_cast<uint32_t>(*gid), f[5], f[6]});
-  }
-  return out;
-}
-
 struct GroupEntry {
   std::string name;
   uint32_t gid = 0;
@@ -74,7 +59,10 @@ std::vector<GroupEntry> parse_group(const std::string& text) {
 
 uint32_t parse_id(const std::string& what, const std::string& value) {
   auto v = parse_u64(value);
-  if (!v || *v > 0xfffffffeULL) fail("-u: invalid {} {}", what, quote(value));
+  if (!v) fail("-u: invalid {} {}", what, quote(value));
+  // (uid_t)-1 means "unchanged" to the kernel: root (oci::kMaxProcessId).
+  if (*v > oci::kMaxProcessId)
+    fail("-u: {} {} is out of range (at most {})", what, value, oci::kMaxProcessId);
   return static_cast<uint32_t>(*v);
 }
 
@@ -367,6 +355,21 @@ ResolvedUser resolve_user(const std::string& spec, const std::string& passwd,
     }
   }
   return r;
+}
+
+uint64_t parse_net_rate(const std::string& rate, const std::string& burst, uint32_t& burst_bytes) {
+  burst_bytes = 0;
+  if (!burst.empty()) {
+    auto b = parse_size(burst);
+    if (!b || *b <= 0 || *b > INT32_MAX)
+      fail("--net-burst {}: expected a size like 32k", quote(burst));
+    if (rate.empty()) fail("--net-burst needs --net-rate");
+    burst_bytes = static_cast<uint32_t>(*b);
+  }
+  if (rate.empty()) return 0;
+  auto r = net::parse_rate(rate);
+  if (!r) fail("--net-rate {}: expected a rate like 10mbit, 512kbit or 1gbit", quote(rate));
+  return *r;
 }
 
 }  // namespace hull::frontend

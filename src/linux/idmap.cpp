@@ -1,9 +1,13 @@
 #include "linux/idmap.h"
 
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+
+#include "linux/clone.h"
 
 #include "util/error.h"
 #include "util/fs.h"
@@ -71,6 +75,30 @@ void write_id_maps(pid_t pid, const std::vector<IdRange>& uids, const std::vecto
   } else {
     run_helper("newgidmap", pid, gids);
   }
+}
+
+Fd user_namespace_with_maps(const std::vector<IdRange>& uids, const std::vector<IdRange>& gids) {
+  // A child in a new user namespace holds it while its maps are written and its ns file is
+  // opened; the open fd keeps the namespace alive after the child is gone.
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) < 0) fail_errno("pipe");
+  Fd rd(p[0]), wr(p[1]);
+  CloneResult cr = clone_process(CLONE_NEWUSER, -1);
+  if (cr.pid == 0) {
+    char c;
+    ::close(p[1]);
+    while (::read(p[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    ::_exit(0);
+  }
+  rd.reset();
+  ScopeGuard reap([&] {
+    wr.reset();  // the child's read returns: it exits
+    while (::waitpid(cr.pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  });
+  write_id_maps(cr.pid, uids, gids);
+  return open_or_fail(fmt::format("/proc/{}/ns/user", cr.pid), O_RDONLY | O_CLOEXEC);
 }
 
 std::optional<IdRange> subordinate_range(const std::string& file, const std::string& user, uint32_t id) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "util/fd.h"
+
 namespace hull::linux {
 
 struct IdRange {
@@ -24,6 +26,10 @@ void write_id_maps(pid_t pid, const std::vector<IdRange>& uids, const std::vecto
 // The range /etc/subuid or /etc/subgid (`file`) grants to a user, by name or by number: what
 // newuidmap/newgidmap will accept for them. nullopt when none (or no such file).
 std::optional<IdRange> subordinate_range(const std::string& file, const std::string& user, uint32_t id);
+
+// An fd to a user namespace with these maps and no process left in it: what
+// mount_setattr(MOUNT_ATTR_IDMAP) takes to id-map a mount. As root.
+Fd user_namespace_with_maps(const std::vector<IdRange>& uids, const std::vector<IdRange>& gids);
 
 // Translates an id inside the namespace to the host; returns `id` unchanged if unmapped.
 uint32_t map_to_host(const std::vector<IdRange>& ranges, uint32_t id);

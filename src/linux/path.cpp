@@ -17,7 +17,7 @@
 namespace hull::linux {
 namespace {
 
-// -1 unknown, 0 no, 1 yes: detected once (STYLE.md rule 5).
+// -1 unknown, 0 no, 1 yes: detected once, then cached.
 int g_have_openat2 = -1;
 
 std::string relative(const std::string& path) {
@@ -187,6 +187,19 @@ Fd make_mount_target(int root_fd, const std::string& path, bool directory) {
 }
 
 std::string fd_path(int fd) { return fmt::format("/proc/self/fd/{}", fd); }
+
+std::optional<std::string> read_small_file_in_root(int root_fd, const std::string& path,
+                                                   size_t max_bytes) {
+  Fd fd = open_in_root(root_fd, path, O_RDONLY | O_NONBLOCK);
+  if (!fd) {
+    if (errno == ENOENT) return std::nullopt;
+    fail_errno("open {}", path);
+  }
+  struct stat sb = stat_fd(fd.get(), path);
+  if (!S_ISREG(sb.st_mode) || static_cast<size_t>(sb.st_size) > max_bytes)
+    fail("{} is not a regular file of at most {} KiB", path, max_bytes >> 10);
+  return read_fd(fd.get());
+}
 
 struct stat stat_fd(int fd, const std::string& what) {
   struct stat st;

@@ -1,11 +1,12 @@
 // Paths inside a container's rootfs are resolved by fd and never leave it: openat2 with
 // RESOLVE_IN_ROOT (symlinks are scoped to the root, ".." stops at it) or, on kernels without
-// openat2, a component walk that resolves symlinks itself (DESIGN.md, Security patterns;
+// openat2, a component walk that resolves symlinks itself (docs/architecture.md, Security design;
 // CVE-2021-30465, CVE-2024-45310).
 #pragma once
 
 #include <sys/stat.h>
 
+#include <optional>
 #include <string>
 
 #include "util/fd.h"
@@ -29,6 +30,12 @@ Fd make_mount_target(int root_fd, const std::string& path, bool directory);
 
 // "/proc/self/fd/N": how mount(2) and friends reach exactly the inode an fd holds.
 std::string fd_path(int fd);
+
+// A small regular file inside the root (a container's /etc/passwd), opened non-blocking so a
+// FIFO planted there cannot hang the reader. nullopt when it does not exist; an error when it
+// is not a regular file or is larger than `max_bytes`.
+std::optional<std::string> read_small_file_in_root(int root_fd, const std::string& path,
+                                                   size_t max_bytes);
 
 // fstat with an error naming `what`.
 struct stat stat_fd(int fd, const std::string& what);

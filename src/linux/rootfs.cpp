@@ -8,6 +8,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "linux/mountinfo.h"
@@ -79,8 +80,8 @@ void check_fs_magic(int fd, long magic, const MountSpec& m) {
   if (sf.f_type != magic) fail("{}: {} on {} is not a real {}", m.what, m.type, m.destination, m.type);
 }
 
-void copy_up(int root_fd, int under, const MountSpec& m) {
-  Fd fresh = open_in_root(root_fd, m.destination, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+void copy_up(int root_fd, int under, const MountSpec& m, int follow) {
+  Fd fresh = open_in_root(root_fd, m.destination, O_RDONLY | O_DIRECTORY | follow);
   if (!fresh) fail_errno("{}: open {}", m.what, m.destination);
   with_context(m.what + ": tmpcopyup", [&] { copy_tree(under, fresh.get(), m.destination); });
   const MountOptions& o = m.options;
@@ -100,6 +101,12 @@ void mount_one(int root_fd, const MountSpec& m) {
   }
   bool bind = o.bind || m.type == "bind";
   check_special_target(root_fd, m);
+  // A destination that is a symlink in the image (/etc/localtime) is followed, inside the
+  // root, to mount on what it names (runc, crun): every later step (the read-only remount,
+  // propagation, attributes) must reach that mount too, never the link itself.
+  Fd link = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);
+  int follow = link && S_ISLNK(stat_fd(link.get(), m.destination).st_mode) ? 0 : O_NOFOLLOW;
+  link.reset();
   bool dir = bind ? is_dir_source(m) : true;
   Fd target = with_context(m.what, [&] { return make_mount_target(root_fd, m.destination, dir); });
   if (bind && m.source_tree >= 0) {
@@ -114,10 +121,10 @@ void mount_one(int root_fd, const MountSpec& m) {
     unsigned long flags = o.tmpcopyup ? o.flags & ~MS_RDONLY : o.flags;
     std::string source = m.source.empty() ? m.type : m.source;
     with_context(m.what, [&] { mount_at_fd(source, target.get(), m.destination, m.type, flags, o.data); });
-    if (under) copy_up(root_fd, under.get(), m);
+    if (under) copy_up(root_fd, under.get(), m, follow);
   }
   // From here on the fd must be the new mount, not the directory underneath it.
-  target = open_in_root(root_fd, m.destination, O_PATH | O_NOFOLLOW);
+  target = open_in_root(root_fd, m.destination, O_PATH | follow);
   if (!target) fail_errno("{}: open {}", m.what, m.destination);
   if (m.type == "proc") check_fs_magic(target.get(), PROC_SUPER_MAGIC, m);
   if (m.type == "sysfs") check_fs_magic(target.get(), SYSFS_MAGIC, m);
@@ -217,6 +224,55 @@ Fd mount_overlay_root(const RootfsPlan& plan) {
   return Fd(fd);
 }
 
+// --no-pivot keeps the host's tree in the mount namespace, out of the chroot's reach but
+// there: the kernel lets a nested user namespace mount a fresh procfs or sysfs when a fully
+// visible one exists in its mount namespace, and the host's would be one, unmasked. So every
+// full procfs and sysfs outside the rootfs is detached first (runc does the same), or, where
+// the kernel refuses (a locked mount), covered with an empty read-only tmpfs.
+void hide_host_proc_and_sys(int root_fd) {
+  char buf[4096];
+  ssize_t n = ::readlink(fd_path(root_fd).c_str(), buf, sizeof buf - 1);
+  if (n <= 0 || buf[0] != '/') fail_errno("--no-pivot: find where the rootfs is mounted");
+  std::string rootfs(buf, static_cast<size_t>(n));
+  auto inside = [&](const std::string& p) { return p == rootfs || p.rfind(rootfs + "/", 0) == 0; };
+  std::vector<int> tried;
+  for (;;) {
+    // Read again after each change: detaching one mount takes its submounts with it.
+    const MountInfo* next = nullptr;
+    auto mounts = read_mountinfo();
+    for (const auto& m : mounts) {
+      if (m.root != "/" || (m.fstype != "proc" && m.fstype != "sysfs") || inside(m.mount_point))
+        continue;
+      if (std::find(tried.begin(), tried.end(), m.id) != tried.end()) continue;
+      next = &m;
+      break;
+    }
+    if (!next) return;
+    tried.push_back(next->id);
+    const char* at = next->mount_point.c_str();
+    // Never let the unmount propagate to the host (rootfsPropagation may be shared).
+    if (::mount(nullptr, at, nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+      fail_errno("--no-pivot: make {} a slave", at);
+    if (::umount2(at, MNT_DETACH) == 0) continue;
+    if (errno != EINVAL && errno != EPERM) fail_errno("--no-pivot: unmount the host's {}", at);
+    if (::mount("tmpfs", at, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                "size=0,mode=0") < 0)
+      fail_errno("--no-pivot: cover the host's {}", at);
+  }
+}
+
+// The kernel maps ids only on a detached mount, through a user namespace that holds the maps:
+// what the file system stores as `inside` is seen as `outside` through this mount.
+void idmap_tree(const MountSpec& m) {
+  if (m.source_tree < 0) fail("{}: id-mapped mounts need the new mount API (open_tree)", m.what);
+  Fd userns = with_context(m.what + ": id map",
+                           [&] { return user_namespace_with_maps(m.idmap_uids, m.idmap_gids); });
+  sys::MountAttr attr{MOUNT_ATTR_IDMAP, 0, 0, static_cast<uint64_t>(userns.get())};
+  int flags = AT_EMPTY_PATH | (m.options.recursive ? AT_RECURSIVE : 0);
+  if (sys::mount_setattr(m.source_tree, "", flags, &attr) < 0)
+    fail_errno("{}: id-map the bind mount of {}", m.what, m.source);
+}
+
 }  // namespace
 
 std::vector<DeviceNode> default_devices() {
@@ -241,8 +297,11 @@ void open_sources(RootfsPlan& plan, std::vector<Fd>& owned) {
   // An image's layers are reached by path (hull's own store, not the host's mounts).
   if (plan.overlay && plan.overlay_lowers.empty()) plan.overlay_lower_fd = clone(plan.rootfs, false, "root.path");
   else if (!plan.overlay) plan.rootfs_tree = clone(plan.rootfs, true, "root.path");
-  for (auto& m : plan.mounts)
-    if (m.options.bind || m.type == "bind") m.source_tree = clone(m.source, m.options.recursive, m.what + ".source");
+  for (auto& m : plan.mounts) {
+    if (!m.options.bind && m.type != "bind") continue;
+    m.source_tree = clone(m.source, m.options.recursive, m.what + ".source");
+    if (m.options.idmap) idmap_tree(m);
+  }
 }
 
 Fd prepare_rootfs(const RootfsPlan& plan) {
@@ -272,6 +331,10 @@ void mount_all(const RootfsPlan& plan, int root_fd) {
   for (const auto& d : plan.devices)
     with_context(fmt::format("create device {}", d.path), [&] { make_device(root_fd, d, plan.bind_devices); });
   make_dev_symlinks(root_fd);
+  // Only a missing cwd is made: anything else that is not a directory stays the error the
+  // process's chdir reports.
+  if (!plan.cwd.empty() && !open_in_root(root_fd, plan.cwd, O_PATH) && errno == ENOENT)
+    with_context("process.cwd", [&] { mkdir_all_in_root(root_fd, plan.cwd); });
 }
 
 void mount_console(int root_fd, int pty_fd) {
@@ -296,6 +359,7 @@ void enter_rootfs(const RootfsPlan& plan, int root_fd) {
   if (shared && !plan.no_pivot) old_root.reset(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (::fchdir(root_fd) < 0) fail_errno("chdir to rootfs {}", plan.rootfs);
   if (plan.no_pivot) {
+    hide_host_proc_and_sys(root_fd);
     if (::mount(".", "/", nullptr, MS_MOVE, nullptr) < 0) fail_errno("move rootfs {} to /", plan.rootfs);
     if (::chroot(".") < 0) fail_errno("chroot {}", plan.rootfs);
   } else {
@@ -356,6 +420,15 @@ void finish_rootfs(const RootfsPlan& plan) {
       with_context("make root read-only", [&] { remount_bind(r.get(), "/", MS_RDONLY); });
     }
   }
+}
+
+void make_dev_read_only(const RootfsPlan& plan) {
+  if (!plan.dev_remount_flags) return;
+  Fd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) fail_errno("open /");
+  Fd dev = open_in_root(root.get(), "/dev", O_PATH | O_DIRECTORY | O_NOFOLLOW);
+  if (!dev) fail_errno("open /dev");
+  remount_bind(dev.get(), "/dev", plan.dev_remount_flags & kBindRemountable);
 }
 
 }  // namespace hull::linux

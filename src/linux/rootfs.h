@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "linux/idmap.h"
 #include "linux/mount.h"
 #include "util/fd.h"
 
@@ -20,6 +21,8 @@ struct MountSpec {
   MountOptions options;
   std::string what;         // for errors: "mounts[3]"
   int source_tree = -1;     // binds: a detached clone of the source (open_tree), made by the runtime
+  // idmap/ridmap: the maps of the user namespace the clone is id-mapped with (open_sources).
+  std::vector<IdRange> idmap_uids, idmap_gids;
 };
 
 struct DeviceNode {
@@ -44,6 +47,11 @@ struct RootfsPlan {
   bool bind_devices = false;        // in a user namespace mknod is refused: bind the host's nodes
   std::vector<std::string> masked_paths, readonly_paths;
   bool no_pivot = false;
+  // process.cwd: made (root's, 0755) when missing, after the mounts, as runc and crun do.
+  std::string cwd;
+  // A read-only tmpfs on /dev is mounted read-write to be populated (devices, symlinks, the
+  // console) and remounted with these flags at the very end (runc); 0: nothing to do.
+  unsigned long dev_remount_flags = 0;
   // `rootfs` is only the read-only lower layer of an overlay whose upper layer is a tmpfs
   // mounted on `overlay_scratch` inside the container's mount namespace, so every write is
   // thrown away with the namespace (the friendly face's view of the host's root).
@@ -65,6 +73,7 @@ struct RootfsPlan {
 // leading to them, and a tree made here can be attached in the init's mount namespace with
 // move_mount. Without a user namespace, binds are made by path in the init: a detached clone
 // is private, and binds must keep their propagation (rslave volumes receive host mounts).
+// An idmap/ridmap bind's clone is id-mapped here too (mount_setattr MOUNT_ATTR_IDMAP).
 void open_sources(RootfsPlan& plan, std::vector<Fd>& owned);
 
 // Step 1: propagation of the copied host tree, the rootfs bound onto itself. The caller's
@@ -79,5 +88,7 @@ void mount_console(int root_fd, int pty_fd);
 void enter_rootfs(const RootfsPlan& plan, int root_fd);
 // Step 4 (inside the new root): propagation, read-only root, masked and read-only paths.
 void finish_rootfs(const RootfsPlan& plan);
+// Last, after the console is bound: a read-only /dev becomes read-only (dev_remount_flags).
+void make_dev_read_only(const RootfsPlan& plan);
 
 }  // namespace hull::linux

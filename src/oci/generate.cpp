@@ -63,6 +63,7 @@ std::string default_spec_json(const SpecOptions& o) {
   ojson ns = ojson::array();
   for (const char* t : {"pid", "network", "ipc", "uts", "mount", "cgroup"}) {
     if (o.rootless && std::string(t) == "network") continue;
+    if (!o.cgroup_ns && std::string(t) == "cgroup") continue;
     ns.push_back({{"type", t}});
   }
   if (o.rootless) {

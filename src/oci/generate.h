@@ -11,6 +11,10 @@ struct SpecOptions {
   unsigned host_uid = 0, host_gid = 0;  // for rootless id maps: root in the container
   // Ranges /etc/subuid and /etc/subgid grant the user (count 0: none), mapped from id 1 up.
   unsigned subuid_start = 0, subuid_count = 0, subgid_start = 0, subgid_count = 0;
+  // runc's rule: a cgroup namespace only on a pure cgroup v2 host. On v1 and hybrid hosts
+  // engines add one themselves when they want it, and tools that read /proc/self/cgroup
+  // expect the container's path there.
+  bool cgroup_ns = true;
 };
 
 std::string default_spec_json(const SpecOptions& options);

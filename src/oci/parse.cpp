@@ -6,6 +6,7 @@
 #include "oci/json_reader.h"
 #include "oci/names.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/strings.h"
 
 namespace hull::oci {
@@ -179,16 +180,21 @@ std::vector<Rlimit> parse_rlimits(const Node& n) {
   return out;
 }
 
+// runtime-spec 1.1+: an unknown capability "MUST be logged as a warning by the runtime" and
+// "SHOULD NOT fail" — a config written for a newer kernel still runs here, without it.
 std::vector<std::string> parse_cap_list(const Node& n) {
   auto list = n.string_list();
+  std::vector<std::string> out;
   for (size_t i = 0; i < list.size(); ++i) {
     std::string name = to_upper(list[i]);
     if (name.rfind("CAP_", 0) != 0) name = "CAP_" + name;
-    if (!is_capability_name(name))
-      n.at(i).error(fmt::format("unknown capability {}", quote(list[i])));
-    list[i] = name;
+    if (!is_capability_name(name)) {
+      log::warn("{}: unknown capability {}: skipped", n.at(i).path(), quote(list[i]));
+      continue;
+    }
+    out.push_back(name);
   }
-  return list;
+  return out;
 }
 
 Process parse_process_node(const Node& n) {
@@ -277,6 +283,7 @@ std::vector<Hook> parse_hook_list(const Node& n) {
     if (hook.path.front() != '/') h["path"].error(fmt::format("{} is not an absolute path", quote(hook.path)));
     hook.args = h["args"].string_list();
     hook.env = h["env"].string_list();
+    hook.env_given = h["env"].present();
     if (auto t = h["timeout"].opt_int<int>()) {
       if (*t <= 0) h["timeout"].error(fmt::format("{} must be greater than zero", *t));
       hook.timeout = t;
@@ -322,8 +329,19 @@ Resources parse_resources_node(const Node& n) {
     rule.minor = opt_device_number(d["minor"]);
     rule.access = d["access"].string_or("rwm");
     if (rule.access.empty()) rule.access = "rwm";
-    if (rule.access.find_first_not_of("rwm") != std::string::npos)
-      d["access"].error(fmt::format("invalid access {} (a subset of rwm)", quote(rule.access)));
+    if (rule.access.find_first_not_of("rwm") != std::string::npos) {
+      // runc takes what it knows of the string: letters outside rwm are warned about and
+      // dropped. With none left, a deny still denies everything it names (the safe reading)
+      // and an allow grants nothing, so it goes.
+      std::string known;
+      for (char c : rule.access)
+        if ((c == 'r' || c == 'w' || c == 'm') && known.find(c) == std::string::npos) known += c;
+      log::warn("{}: {}: only r, w and m mean something: using {}", d["access"].path(),
+                quote(rule.access),
+                known.empty() ? (rule.allow ? "nothing (rule skipped)" : "\"rwm\"") : quote(known));
+      if (known.empty() && rule.allow) continue;
+      rule.access = known.empty() ? "rwm" : known;
+    }
     r.devices.push_back(rule);
   }
   if (Node m = n["memory"]; m.present()) {

@@ -96,7 +96,7 @@ ojson hook_list(const std::vector<Hook>& hooks) {
     ojson j;
     j["path"] = h.path;
     put_list(j, "args", h.args);
-    put_list(j, "env", h.env);
+    if (h.env_given) j["env"] = h.env;
     put_opt(j, "timeout", h.timeout);
     a.push_back(j);
   }

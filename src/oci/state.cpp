@@ -44,7 +44,8 @@ std::string state_to_json(const State& s) {
                {"cgroupPath", s.cgroup_path},
                {"cgroupMadeFrom", s.cgroup_made_from},
                {"started", s.started},
-               {"ownPidNamespace", s.own_pid_namespace}};
+               {"ownPidNamespace", s.own_pid_namespace},
+               {"cgroupShared", s.cgroup_shared}};
   return j.dump();
 }
 
@@ -88,6 +89,7 @@ State state_from_json(const std::string& text) {
   s.cgroup_made_from = h["cgroupMadeFrom"].string_or("");
   s.started = h["started"].bool_or(false);
   s.own_pid_namespace = h["ownPidNamespace"].bool_or(true);
+  s.cgroup_shared = h["cgroupShared"].bool_or(false);
   return s;
 }
 

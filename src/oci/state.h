@@ -34,6 +34,7 @@ struct State {
   std::string cgroup_made_from;
   bool started = false;         // `start` ran: the init has exec'ed the user process
   bool own_pid_namespace = true;  // killing the init kills everything (no --all walk needed)
+  bool cgroup_shared = false;     // the cgroup held other processes at create: delete leaves them
 };
 
 // The public view (runtime-spec + runc's extra fields).

@@ -2,6 +2,7 @@
 // done before anything is created so a bad config leaves nothing behind.
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "oci/parse.h"
 #include "util/error.h"
@@ -59,6 +60,18 @@ void validate_capabilities(const Capabilities& c, const std::string& base) {
   subset(c.inheritable, "inheritable", c.bounding, "bounding");
 }
 
+// The sysctls are written after hostname/domainname are set: one that says otherwise would
+// silently win. runc and crun refuse the contradiction; agreeing values are fine.
+void validate_host_name_sysctls(const Spec& s) {
+  for (const auto& [key, field, value] :
+       {std::tuple{"kernel.hostname", "hostname", &s.hostname},
+        std::tuple{"kernel.domainname", "domainname", &s.domainname}}) {
+    auto it = s.linux.sysctl.find(key);
+    if (it != s.linux.sysctl.end() && !value->empty() && it->second != *value)
+      fail("linux.sysctl.{}: {} contradicts {} {}", key, quote(it->second), field, quote(*value));
+  }
+}
+
 }  // namespace
 
 void validate_process(const Process& p, const std::string& base) {
@@ -72,6 +85,14 @@ void validate_process(const Process& p, const std::string& base) {
       fail("{}[{}]: {} is not NAME=VALUE", at(base, "env"), i, quote(e));
   }
   if (p.capabilities) validate_capabilities(*p.capabilities, base);
+  auto check_id = [&](uint32_t id, const std::string& field) {
+    if (id > kMaxProcessId)
+      fail("{}: {} is out of range (at most {})", at(base, field), id, kMaxProcessId);
+  };
+  check_id(p.user.uid, "user.uid");
+  check_id(p.user.gid, "user.gid");
+  for (size_t i = 0; i < p.user.additional_gids.size(); ++i)
+    check_id(p.user.additional_gids[i], fmt::format("user.additionalGids[{}]", i));
   if (p.console_size && !p.terminal)
     fail("{}: only valid with process.terminal true", at(base, "consoleSize"));
   if (p.scheduler && p.scheduler->policy == "SCHED_DEADLINE" &&
@@ -113,6 +134,7 @@ void validate(const Spec& s) {
       fail("mounts[{}]: uidMappings and gidMappings go together", i);
   }
   validate_sysctl(l);
+  validate_host_name_sysctls(s);
   if (l.resources && !l.resources->unified.empty()) {
     for (const auto& [key, value] : l.resources->unified)
       if (key.find('/') != std::string::npos || key.find('.') == std::string::npos)

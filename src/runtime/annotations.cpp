@@ -11,6 +11,13 @@ std::string annotation(const oci::Spec& spec, const char* key) {
   return it == spec.annotations.end() ? std::string() : it->second;
 }
 
+bool flag_annotation(const oci::Spec& spec, const char* key) {
+  std::string v = annotation(spec, key);
+  if (v.empty() || v == "false") return false;
+  if (v != "true") fail("annotations.{}: unknown value {} (want true or false)", key, quote(v));
+  return true;
+}
+
 }  // namespace
 
 bool wants_overlay_root(const oci::Spec& spec) {
@@ -35,11 +42,11 @@ std::vector<std::string> overlay_lowers(const oci::Spec& spec) {
 }
 
 bool wants_pid1_init(const oci::Spec& spec) {
-  std::string v = annotation(spec, kInitAnnotation);
-  if (v.empty() || v == "false") return false;
-  if (v != "true")
-    fail("annotations.{}: unknown value {} (want true or false)", kInitAnnotation, quote(v));
-  return true;
+  return flag_annotation(spec, kInitAnnotation);
+}
+
+bool wants_exclusive_cgroup(const oci::Spec& spec) {
+  return flag_annotation(spec, kExclusiveCgroupAnnotation);
 }
 
 }  // namespace hull::runtime

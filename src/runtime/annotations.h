@@ -23,10 +23,15 @@ inline constexpr const char* kInitAnnotation = "io.github.hull.init";
 // The friendly face's name for the container (shown by `hull-oci list` users, informational).
 inline constexpr const char* kNameAnnotation = "io.github.hull.name";
 
+// "true": refuse a linux.cgroupsPath that already holds processes. Without it such a cgroup is
+// shared with a warning, as runc does (engines put several containers in one on purpose).
+inline constexpr const char* kExclusiveCgroupAnnotation = "io.github.hull.cgroup.exclusive";
+
 bool wants_overlay_root(const oci::Spec& spec);
 // The lower directories of a "layers" overlay root (empty for "tmpfs"); each absolute and
 // free of what overlayfs' option syntax cannot carry.
 std::vector<std::string> overlay_lowers(const oci::Spec& spec);
+bool wants_exclusive_cgroup(const oci::Spec& spec);
 bool wants_pid1_init(const oci::Spec& spec);
 
 }  // namespace hull::runtime

@@ -21,6 +21,7 @@
 #include "linux/syscalls.h"
 #include "linux/terminal.h"
 #include "oci/state.h"
+#include "runtime/annotations.h"
 #include "runtime/hooks.h"
 #include "runtime/plan.h"
 #include "runtime/runtime.h"
@@ -163,11 +164,14 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
 
   // Recorded before the cgroup exists: a create killed from here on leaves a delete that
   // knows which cgroup to end and remove (an engine's cgroupsPath, not /hull/<id>).
+  // A cgroup that already holds processes is shared (runc's rule, below) and never recorded:
+  // neither a delete after a killed create nor this create's undo may end what runs there.
   Recovery recovery;
-  if (cg) {
-    if (!cg->pids().empty())
-      fail("linux.cgroupsPath: cgroup {} is not empty: {} process(es) run in it", cg->path(),
-           cg->pids().size());
+  size_t already_in_cgroup = cg ? cg->pids().size() : 0;
+  if (already_in_cgroup && wants_exclusive_cgroup(spec))
+    fail("linux.cgroupsPath: cgroup {} is not empty: {} process(es) run in it ({}=true)",
+         cg->path(), already_in_cgroup, kExclusiveCgroupAnnotation);
+  if (cg && !already_in_cgroup) {
     recovery.has_cgroup = true;
     recovery.cgroup_path = cg->path();
     recovery.cgroup_made_from = cg->missing_from();
@@ -180,12 +184,22 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   if (cg) {
     with_context("create cgroup", [&] { cg->create(); });
     fault_point("create.cgroup");
-    // runc's rule: a cgroup that already holds processes, or is frozen, belongs to something
-    // else; adopting it would let delete (or this create's undo) kill what runs there.
-    if (auto n = cg->pids().size())
-      fail("linux.cgroupsPath: cgroup {} is not empty: {} process(es) run in it", cg->path(), n);
+    // A frozen cgroup would freeze the container before it ran: always refused. One that
+    // already holds processes is shared with a warning, as runc does (engines put a pod's
+    // containers in one), unless the config asks for its own; this create's undo then leaves
+    // it and what runs there alone.
     if (cg->frozen()) fail("linux.cgroupsPath: cgroup {} is frozen", cg->path());
-    cgroup_made = true;
+    auto n = cg->pids().size();
+    if (n && wants_exclusive_cgroup(spec))
+      fail("linux.cgroupsPath: cgroup {} is not empty: {} process(es) run in it ({}=true)",
+           cg->path(), n, kExclusiveCgroupAnnotation);
+    if (n)
+      log::warn(
+          "linux.cgroupsPath: cgroup {} is not empty: {} process(es) already run in it; "
+          "sharing it",
+          cg->path(), n);
+    cgroup_made = n == 0;
+    state.cgroup_shared = n > 0;
     // The units' errors name the field (linux.resources.memory.limit) themselves.
     if (spec.linux.resources) cg->apply(cgroup_resources(spec), false);
   }
@@ -285,9 +299,7 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
     }
   }
   if (plan.new_user_ns) {
-    std::vector<linux::IdRange> u, g;
-    for (const auto& m : spec.linux.uid_mappings) u.push_back({m.container_id, m.host_id, m.size});
-    for (const auto& m : spec.linux.gid_mappings) g.push_back({m.container_id, m.host_id, m.size});
+    auto u = id_ranges(spec.linux.uid_mappings), g = id_ranges(spec.linux.gid_mappings);
     with_context("linux.uidMappings", [&] { linux::write_id_maps(init_pid, u, g); });
   }
   if (cg && (!cr.into_cgroup || slow)) with_context("join cgroup", [&] { cg->add(init_pid); });
@@ -315,9 +327,13 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
     if (!m) init_died();
     if (m->type == Msg::kError) fail_from_init(*m);
     if (m->type == Msg::kHooks) {
-      std::string sj = oci::state_to_public_json(state, false);
-      run_hooks(spec.hooks.prestart, "prestart", sj);
-      run_hooks(spec.hooks.create_runtime, "createRuntime", sj);
+      // runc's states: prestart (the deprecated hook that stood for "after create") is
+      // told "created", createRuntime "creating", as the spec has it.
+      oci::State prestart = state;
+      prestart.status = oci::Status::created;
+      run_hooks(spec.hooks.prestart, "prestart", oci::state_to_public_json(prestart, false));
+      run_hooks(spec.hooks.create_runtime, "createRuntime",
+                oci::state_to_public_json(state, false));
       send_msg(parent_end.get(), Msg::kHooksDone);
       continue;
     }

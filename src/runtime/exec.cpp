@@ -66,7 +66,8 @@ void run_child(ExecChild& c) {
     if (c.stdio[i] >= 0 && ::dup2(c.stdio[i], i) < 0) fail_errno("give the process fd {}", i);
   // Until execve this process runs hull's binary inside the container's namespaces: nothing
   // in there may trace it or open its /proc/PID/exe (CVE-2019-5736). execve of the user's
-  // program sets dumpable afresh.
+  // program sets dumpable afresh. A container with CAP_SYS_PTRACE passes that check; for it the
+  // exe is on a read-only mount (the CLI re-executed hull from one, linux/self_image.h).
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail_errno("make the exec process non-dumpable");
   sigset_t none;
   sigemptyset(&none);
@@ -150,7 +151,11 @@ oci::Process process_for_exec(const oci::Spec& spec, const ExecOptions& o) {
     for (const auto& name : c.caps) {
       std::string cap = to_upper(name);
       if (cap.rfind("CAP_", 0) != 0) cap = "CAP_" + cap;
-      if (linux::capability_from_name(cap) < 0) fail("--cap {}: unknown capability", quote(name));
+      // As unknown names in a config (runtime-spec 1.1+): a warning, not a failure.
+      if (linux::capability_from_name(cap) < 0) {
+        log::warn("--cap {}: unknown capability: skipped", quote(name));
+        continue;
+      }
       add_unique(p.capabilities->bounding, cap);
       add_unique(p.capabilities->effective, cap);
       add_unique(p.capabilities->permitted, cap);

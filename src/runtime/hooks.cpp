@@ -23,7 +23,7 @@ int64_t now_ms() {
   return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void run_hook(const oci::Hook& hook, const std::string& state_json) {
+void run_hook(const oci::Hook& hook, const std::string& state_json, int cwd_fd) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) < 0) fail_errno("pipe");
   Fd rd(pipefd[0]), wr(pipefd[1]);
@@ -34,6 +34,8 @@ void run_hook(const oci::Hook& hook, const std::string& state_json) {
   std::vector<std::string> env = hook.env;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
+  // Without "env" a hook gets the runtime's environment, as runc's (Go's exec with a nil Env).
+  char* const* hook_env = hook.env_given ? envp.data() : environ;
 
   pid_t pid = ::fork();
   if (pid < 0) fail_errno("fork");
@@ -42,7 +44,8 @@ void run_hook(const oci::Hook& hook, const std::string& state_json) {
     // Hooks must not inherit the runtime's stray fds; stdout/stderr stay for their messages.
     sys::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     ::signal(SIGPIPE, SIG_DFL);
-    ::execve(hook.path.c_str(), argv.data(), envp.data());
+    if (cwd_fd >= 0 && ::fchdir(cwd_fd) < 0) ::_exit(126);
+    ::execve(hook.path.c_str(), argv.data(), hook_env);
     ::_exit(errno == ENOENT ? 127 : 126);
   }
   rd.reset();
@@ -89,17 +92,18 @@ void run_hook(const oci::Hook& hook, const std::string& state_json) {
 
 }  // namespace
 
-void run_hooks(const std::vector<oci::Hook>& hooks, const char* kind, const std::string& state_json) {
+void run_hooks(const std::vector<oci::Hook>& hooks, const char* kind, const std::string& state_json,
+               int cwd_fd) {
   for (const auto& h : hooks) {
     log::debug("running {} hook {}", kind, h.path);
-    with_context(fmt::format("{} hook {}", kind, h.path), [&] { run_hook(h, state_json); });
+    with_context(fmt::format("{} hook {}", kind, h.path), [&] { run_hook(h, state_json, cwd_fd); });
   }
 }
 
 void run_hooks_warn(const std::vector<oci::Hook>& hooks, const char* kind, const std::string& state_json) {
   for (const auto& h : hooks) {
     try {
-      with_context(fmt::format("{} hook {}", kind, h.path), [&] { run_hook(h, state_json); });
+      with_context(fmt::format("{} hook {}", kind, h.path), [&] { run_hook(h, state_json, -1); });
     } catch (const Error& e) {
       log::warn("{}", e.what());
     }

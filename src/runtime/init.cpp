@@ -138,7 +138,7 @@ void run_init(InitPlan& plan) {
     send_msg(plan.sync_fd, Msg::kHooks);
     expect(plan.sync_fd, Msg::kHooksDone, "hooks");
   }
-  run_hooks(spec.hooks.create_container, "createContainer", plan.state_json);
+  run_hooks(spec.hooks.create_container, "createContainer", plan.state_json, root.get());
   linux::enter_rootfs(plan.rootfs, root.get());
   root.reset();
   // sysctl before finish_rootfs: it makes /proc/sys read-only (runc's order too).
@@ -149,6 +149,7 @@ void run_init(InitPlan& plan) {
     ::close(plan.console_fd);
     plan.console_fd = -1;
   }
+  linux::make_dev_read_only(plan.rootfs);
   // Made before any filter is in place: a profile need not allow memfd_create.
   Fd stub = linux::open_exec_stub();
   plan.process.listener_state = listener_state(plan);
@@ -161,6 +162,7 @@ void run_init(InitPlan& plan) {
   for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) ::sigaction(sig, &sa, nullptr);
   send_msg(plan.sync_fd, Msg::kReady);
   g_report_fd = wait_for_start(plan);
+  if (!spec.hooks.start_container.empty()) load_seccomp_for_hooks(plan.process);
   run_hooks(spec.hooks.start_container, "startContainer", plan.state_json);
   exec_process(plan.process, exe, g_report_fd, stub.get());
 }
@@ -177,7 +179,8 @@ static void report(InitPlan& plan, int err, const std::string& message) {
 
 [[noreturn]] void container_init(InitPlan& plan) {
   try {
-    // Before anything of the container can see us (CVE-2019-5736, linux/exec_seal.h).
+    // Before anything of the container can see us (CVE-2019-5736, linux/exec_seal.h; with
+    // CAP_SYS_PTRACE a container still sees our exe: a read-only mount, linux/self_image.h).
     if (plan.undumpable_from_start) linux::make_undumpable();
     run_init(plan);
   } catch (const Error& e) {

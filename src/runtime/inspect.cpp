@@ -238,16 +238,8 @@ std::optional<std::string> read_container_file(const Context& ctx, const std::st
   Fd root(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root || !process_matches(st.pid, st.pid_start_time))
     fail("container {} has exited: container not running", id);
-  // Non-blocking: a FIFO planted in the container must not hang hull.
-  Fd fd = linux::open_in_root(root.get(), path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (!fd) {
-    if (errno == ENOENT) return std::nullopt;
-    fail_errno("open {} in container {}", path, id);
-  }
-  struct stat sb = linux::stat_fd(fd.get(), path);
-  if (!S_ISREG(sb.st_mode) || sb.st_size > (4 << 20))
-    fail("{} in container {} is not a regular file of at most 4 MiB", path, id);
-  return read_fd(fd.get());
+  return with_context(fmt::format("container {}", id),
+                      [&] { return linux::read_small_file_in_root(root.get(), path, 4 << 20); });
 }
 
 }  // namespace hull::runtime

@@ -275,8 +275,14 @@ void remove(const Context& ctx, const std::string& id, bool force) {
     }
   }
   fault_point("delete.killed");
-  if (cg) cg->set_made_from(s.cgroup_made_from);
-  if (cg) with_context(fmt::format("delete container {}", id), [&] { cg->destroy(); });
+  // A cgroup shared at create (runc's rule) still holds the others' processes: theirs to end.
+  if (cg && s.cgroup_shared && !cg->pids().empty()) {
+    log::debug("delete container {}: cgroup {} is shared and still in use: left in place", id,
+               s.cgroup_path);
+  } else if (cg) {
+    cg->set_made_from(s.cgroup_made_from);
+    with_context(fmt::format("delete container {}", id), [&] { cg->destroy(); });
+  }
   fault_point("delete.cgroup");
   auto spec = stored_spec(store, dir.get());
   s.status = oci::Status::stopped;

@@ -34,6 +34,12 @@ int namespace_flag(oci::NamespaceType t) {
   return 0;
 }
 
+std::vector<linux::IdRange> id_ranges(const std::vector<oci::IdMapping>& m) {
+  std::vector<linux::IdRange> out;
+  for (const auto& x : m) out.push_back({x.container_id, x.host_id, x.size});
+  return out;
+}
+
 namespace {
 
 bool maps_zero(const std::vector<oci::IdMapping>& m) {
@@ -60,7 +66,14 @@ void add_cgroup_mounts(linux::RootfsPlan& rootfs, const oci::Mount& m, const std
   for (const auto& c : mounts) {
     std::string target = c.subdir.empty() ? dest : path_join(dest, c.subdir);
     if (c.fstype == "symlink") {
-      rootfs.mounts.push_back({target, "symlink", c.data, {}, what});
+      // Named, not a braced temporary: GCC 12 -O3 warns (-Wmaybe-uninitialized) about the
+      // temporary's empty options string otherwise.
+      linux::MountSpec link;
+      link.destination = target;
+      link.type = "symlink";
+      link.source = c.data;
+      link.what = what;
+      rootfs.mounts.push_back(std::move(link));
       continue;
     }
     linux::MountSpec ms{target, c.fstype, c.fstype, sub, what};
@@ -127,12 +140,11 @@ std::string resolve_rootfs(const oci::Spec& spec, const std::string& bundle) {
   return p;
 }
 
+// linux.devices only creates nodes; whether the container may open them is for
+// linux.resources.devices alone (runc and crun): a node listed there must not slip past a
+// deny-all (a /dev/kmsg, a disk) by being listed.
 oci::Resources cgroup_resources(const oci::Spec& spec) {
-  oci::Resources r = spec.linux.resources.value_or(oci::Resources{});
-  if (r.devices.empty()) return r;
-  for (const auto& d : spec.linux.devices)
-    if (d.type != 'p') r.devices.push_back({true, d.type == 'b' ? "b" : "c", d.major, d.minor, "rwm"});
-  return r;
+  return spec.linux.resources.value_or(oci::Resources{});
 }
 
 int clone_flags(const InitPlan& plan, const oci::Spec& spec) {
@@ -199,6 +211,7 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
   r.readonly = spec.root.readonly;
   r.propagation = l.rootfs_propagation.empty() ? 0 : linux::propagation_flags(l.rootfs_propagation);
   r.no_pivot = opts.no_pivot;
+  r.cwd = proc.cwd;
   r.overlay = wants_overlay_root(spec);
   r.overlay_lowers = overlay_lowers(spec);
   r.overlay_userxattr = plan.new_user_ns;
@@ -227,7 +240,21 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
     check_proc_destination(ms, bind);
     if (!l.mount_label.empty() && !bind && m.type != "proc" && m.type != "sysfs")
       ms.options.data = linux::with_mount_label(ms.options.data, l.mount_label);
-    if (ms.options.idmap) fail("{}: id-mapped mounts (idmap) are not supported yet", what);
+    if (ms.options.idmap) {
+      // Made by the runtime as root on the source's detached clone (linux::open_sources), for
+      // a container with a user namespace of its own: the mount's maps, else the container's.
+      if (!bind) fail("{}: idmap and ridmap apply to bind mounts only", what);
+      if (!plan.new_user_ns)
+        fail("{}: id-mapped mounts need a user namespace of the container's own", what);
+      if (::geteuid() != 0) fail("{}: id-mapped mounts need root (mount_setattr)", what);
+      bool own = !m.uid_mappings.empty();
+      ms.idmap_uids = id_ranges(own ? m.uid_mappings : l.uid_mappings);
+      ms.idmap_gids = id_ranges(own ? m.gid_mappings : l.gid_mappings);
+    }
+    if (m.type == "tmpfs" && ms.destination == "/dev" && (ms.options.flags & MS_RDONLY)) {
+      r.dev_remount_flags = ms.options.flags;
+      ms.options.flags &= ~MS_RDONLY;
+    }
     if (ms.options.tmpcopyup && m.type != "tmpfs")
       fail("{}: tmpcopyup applies to tmpfs mounts only, not type {:?}", what, m.type);
     r.mounts.push_back(std::move(ms));

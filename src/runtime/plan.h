@@ -20,8 +20,8 @@ inline constexpr const char* kOverlayScratchDir = "rootfs";
 void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts, const std::string& rootfs,
                 cgroup::Manager* cgroup, const std::string& seccomp_cache);
 
-// linux.resources as the cgroup gets it: with device rules, every node of linux.devices is
-// allowed too (runc does the same; the config's rules could otherwise deny its own devices).
+// linux.resources as the cgroup gets it. The nodes of linux.devices are not added to the
+// device rules: linux.resources.devices alone decides (runc, crun), so a deny-all denies them.
 oci::Resources cgroup_resources(const oci::Spec& spec);
 
 // CLONE_NEW* of a namespace type.
@@ -29,5 +29,8 @@ int namespace_flag(oci::NamespaceType type);
 
 // clone flags for the namespaces created by clone3 itself (fast path).
 int clone_flags(const InitPlan& plan, const oci::Spec& spec);
+
+// linux.uidMappings (or a mount's) as the kernel's map lines take them.
+std::vector<linux::IdRange> id_ranges(const std::vector<oci::IdMapping>& mappings);
 
 }  // namespace hull::runtime

@@ -9,12 +9,14 @@
 #include <cerrno>
 
 #include "linux/lsm.h"
+#include "linux/path.h"
 #include "linux/rootfs.h"
 #include "linux/syscalls.h"
 #include "linux/terminal.h"
 #include "runtime/exec_process.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/passwd.h"
 #include "util/strings.h"
 
 namespace hull::runtime {
@@ -46,6 +48,19 @@ void give_stdio_to(uid_t uid) {
     if (::fchown(fd, uid, st.st_gid) < 0 && errno != EINVAL && errno != EPERM && errno != EROFS)
       fail_errno("chown stdio fd {} to uid {}", fd, uid);
   }
+}
+
+// runc's rule, for the init and exec alike: without HOME in the environment, the user's home
+// from the container's /etc/passwd, else "/". Called inside the container's root, still as
+// root (a passwd only root may read is read).
+void set_default_home(std::vector<std::string>& env, uid_t uid) {
+  for (const auto& e : env)
+    if (e.rfind("HOME=", 0) == 0) return;
+  Fd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) fail_errno("open /");
+  auto passwd = with_context(
+      "HOME", [&] { return linux::read_small_file_in_root(root.get(), "/etc/passwd", 4 << 20); });
+  env.push_back("HOME=" + home_of(passwd.value_or(""), uid));
 }
 
 }  // namespace
@@ -118,7 +133,8 @@ void setup_terminal(int console_fd, const oci::Process& proc, bool mount_console
   }
 }
 
-std::string prepare_process(const ProcessPlan& plan) {
+std::string prepare_process(ProcessPlan& plan) {
+  set_default_home(plan.process.env, plan.uid);
   const oci::Process& proc = plan.process;
   linux::apply_rlimits(plan.rlimits);
   if (!plan.personality.empty()) linux::set_personality(plan.personality);
@@ -153,6 +169,15 @@ std::string prepare_process(const ProcessPlan& plan) {
   return find_executable(proc.args[0], env_value(proc.env, "PATH"));
 }
 
+void load_seccomp_for_hooks(ProcessPlan& plan) {
+  if (!plan.process.no_new_privileges || plan.seccomp.empty() || plan.seccomp_loaded) return;
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail_errno("set no_new_privs");
+  install_seccomp(plan.seccomp, plan.seccomp_listener.get(), plan.listener_state);
+  // install_seccomp closed the listener socket (when the filter notifies).
+  if (plan.seccomp.notify) plan.seccomp_listener.release();
+  plan.seccomp_loaded = true;
+}
+
 void exec_process(const ProcessPlan& plan, const std::string& exe, int report_fd, int stub_fd) {
   FinalExec e;
   e.process = &plan.process;
@@ -162,7 +187,7 @@ void exec_process(const ProcessPlan& plan, const std::string& exe, int report_fd
   e.stub_fd = stub_fd;
   e.label = exec_label(plan.process);
   e.pid1_init = plan.pid1_init;
-  if (plan.process.no_new_privileges && !plan.seccomp.empty()) {
+  if (plan.process.no_new_privileges && !plan.seccomp.empty() && !plan.seccomp_loaded) {
     e.seccomp = &plan.seccomp;
     e.listener_socket = plan.seccomp_listener.get();
     e.listener_state = plan.listener_state;

@@ -29,6 +29,7 @@ struct ProcessPlan {
   linux::SeccompFilter seccomp;  // compiled by the parent, loaded last before execve
   Fd seccomp_listener;           // connected to linux.seccomp.listenerPath (a host path)
   std::string listener_state;    // ContainerProcessState sent with the listener fd
+  bool seccomp_loaded = false;   // load_seccomp_for_hooks loaded it already
   int preserve_fds = 0;
   bool pid1_init = false;  // the init only: stay PID 1, the process runs as its child (pid1.h)
 };
@@ -42,10 +43,16 @@ void build_process_plan(ProcessPlan& plan, const oci::Process& process, const oc
 // (SCM_RIGHTS), the slave as controlling terminal and stdio; also on /dev/console for the init.
 void setup_terminal(int console_fd, const oci::Process& process, bool mount_console);
 
-// In the child: rlimits, personality, scheduler, I/O priority, user and groups, capabilities,
-// umask, cwd (checked to be inside the root). Returns the executable's path. Open the exec
-// stub (linux::open_exec_stub) before: a seccomp filter may be loaded here.
-std::string prepare_process(const ProcessPlan& plan);
+// In the child: rlimits, personality, scheduler, I/O priority, HOME (when the environment has
+// none), user and groups, capabilities, umask, cwd (checked to be inside the root). Returns the
+// executable's path. Open the exec stub (linux::open_exec_stub) before: a seccomp filter may
+// be loaded here.
+std::string prepare_process(ProcessPlan& plan);
+
+// startContainer hooks run under the container's seccomp filter (runc loads it before them):
+// with no_new_privs it is loaded here, ahead of its usual place right before execve, and
+// exec_process then leaves it. Without no_new_privs prepare_process loaded it already.
+void load_seccomp_for_hooks(ProcessPlan& plan);
 
 // no_new_privs, seccomp (last), close every fd above 2 + preserve_fds, then the exec through
 // the sealed stub, which applies the LSM label; an exec failure is reported on report_fd.

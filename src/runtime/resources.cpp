@@ -191,7 +191,7 @@ std::string merge_resources(const std::string& config_json, const std::string& r
   if (stored.is_null()) stored = nlohmann::json::object();
   merge(stored, nlohmann::json::parse(resources_json));
   oci::parse_resources(stored.dump());
-  // As create gave them: linux.devices stays allowed under the (possibly new) device rules.
+  // As create gave them (runtime/plan.h cgroup_resources).
   if (merged) *merged = cgroup_resources(oci::parse_spec(config.dump()));
   return config.dump(1);
 }

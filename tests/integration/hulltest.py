@@ -75,6 +75,18 @@ class Bundle:
         self.linux["namespaces"] = [n for n in self.linux["namespaces"] if n["type"] != kind]
 
 
+def userns_bundle(bundle, args, host_id=100000):
+    """A bundle from the `bundle` fixture with a user namespace of its own mapping 0..65535 to
+    host_id.., and a rootfs the mapped root owns."""
+    b = bundle(args)
+    b.add_namespace("user")
+    b.linux["uidMappings"] = [{"containerID": 0, "hostID": host_id, "size": 65536}]
+    b.linux["gidMappings"] = [{"containerID": 0, "hostID": host_id, "size": 65536}]
+    subprocess.run(["chown", "-R", f"{host_id}:{host_id}", str(b.rootfs)], check=True)
+    b.save()
+    return b
+
+
 class Hull:
     """Runs the built hull with a state root of the test's own."""
 

@@ -523,16 +523,37 @@ def test_a_parent_that_existed_stays(hull, bundle):
             d.rmdir()
 
 
-def test_a_cgroup_in_use_is_not_adopted(hull, bundle):
-    # A second container given the first one's cgroupsPath is refused before anything runs,
-    # and its failure kills nothing of the first (runc refuses the same).
+def cgroup_in_use(hull, bundle, annotations=None):
+    """A created container in /PREFIX-shared, and a second bundle given the same cgroupsPath."""
     a = bundle(["sleep", "1000"])
     a.linux["cgroupsPath"] = f"/{hull.prefix}-shared"
     a.save()
     first = hull.create(a)
     b = bundle(["true"])
     b.linux["cgroupsPath"] = f"/{hull.prefix}-shared"
+    if annotations:
+        b.config["annotations"] = annotations
     b.save()
+    return first, b
+
+
+def test_a_cgroup_in_use_is_shared_with_a_warning(hull, bundle):
+    # runc's rule: a second container given the first one's cgroupsPath runs there, warned.
+    first, b = cgroup_in_use(hull, bundle)
+    p = hull.run(b)
+    assert p.returncode == 0, p.stderr
+    assert "warning" in p.stderr, p.stderr
+    assert f"linux.cgroupsPath: cgroup /{hull.prefix}-shared is not empty" in p.stderr, p.stderr
+    # Deleting the second left the first and its cgroup alone.
+    assert hull.state(first)["status"] == "created"
+    assert any((h / f"{hull.prefix}-shared").is_dir() for h in all_hierarchies())
+    hull.oci("delete", "--force", first)
+
+
+def test_a_cgroup_in_use_is_refused_when_the_config_wants_its_own(hull, bundle):
+    # The stricter rule on request: refused before anything runs, and the failure kills
+    # nothing of the first container.
+    first, b = cgroup_in_use(hull, bundle, {"io.github.hull.cgroup.exclusive": "true"})
     p = hull.run(b)
     assert p.returncode != 0
     assert f"linux.cgroupsPath: cgroup /{hull.prefix}-shared is not empty: 1 process(es) run in it" in p.stderr

@@ -55,7 +55,7 @@ def test_every_hook_kind_runs_in_order_with_the_state_on_stdin(hull, bundle, tmp
         assert state["id"] == cid and state["bundle"] == str(b.path)
         assert state["pid"] == (pid if kind != "poststop" else 0)
     status = {h[0][0]: h[2]["status"] for h in seen}
-    assert status == {"prestart": "creating", "createRuntime": "creating", "createContainer": "creating",
+    assert status == {"prestart": "created", "createRuntime": "creating", "createContainer": "creating",
                       "poststart": "running", "poststop": "stopped"}
     start_state = json.loads((b.rootfs / "tmp" / "start-state").read_text())
     assert start_state["id"] == cid and start_state["pid"] == pid

@@ -290,6 +290,21 @@ def test_notify_hands_the_listener_fd_and_state_to_listener_path(hull, bundle, t
     assert st["ociVersion"].startswith("1.")
 
 
+def test_notify_on_write_is_answered_by_the_agent(hull, bundle, tmp_path):
+    # runc refuses SCMP_ACT_NOTIFY on write; hull sends the listener before anything of its
+    # own could be notified, so the container's first write reaches the agent and nothing hangs.
+    path = str(tmp_path / "agent.sock")
+    result = {}
+    agent = serve_one_listener(path, result)
+    b = with_profile(bundle, ["sh", "-c", "echo through-the-agent"],
+                     profile(rule(["write"], "SCMP_ACT_NOTIFY"), listenerPath=path))
+    p = hull.run(b, timeout=60)
+    agent.join(30)
+    assert "error" not in result, result
+    assert result["nr"] == 1  # write on x86-64, answered EXDEV: the echo failed
+    assert "through-the-agent" not in p.stdout and p.returncode != 0, (p.stdout, p.stderr)
+
+
 def test_notify_on_sendmsg_is_refused_clearly(hull, bundle, tmp_path):
     prof = profile(rule(["sendmsg"], "SCMP_ACT_NOTIFY"), listenerPath=str(tmp_path / "none.sock"))
     b = with_profile(bundle, ["true"], prof)

@@ -223,11 +223,23 @@ def test_without_device_rules_every_node_opens(hull, bundle, layout):
 
 
 @pytest.mark.cgroup
-def test_linux_devices_nodes_are_allowed_with_a_deny_all(hull, bundle):
-    # /dev/kmsg: bound in but not listed, on every kernel (the VM's has no /dev/fuse).
+def test_linux_devices_nodes_are_not_allowed_past_a_deny_all(hull, bundle):
+    # linux.devices only makes the node: linux.resources.devices alone decides whether it
+    # opens (runc, crun). /dev/null, in runc's default allow-list, is the control.
+    b = bundle(["sh", "-c", "helper open rw /dev/loop-control; helper open w /dev/kmsg; helper open w /dev/null"])
+    b.linux["devices"] = [{"path": "/dev/loop-control", "type": "c", "major": 10, "minor": 237},
+                          {"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11}]
+    b.save()
+    p = hull.run(b)
+    assert p.stdout.splitlines() == ["/dev/loop-control: EPERM", "/dev/kmsg: EPERM", "/dev/null: ok"], p.stderr
+
+
+@pytest.mark.cgroup
+def test_linux_devices_nodes_open_when_the_rules_allow_them(hull, bundle):
     b = bundle(["sh", "-c", "helper open rw /dev/loop-control; helper open w /dev/kmsg"])
-    b.linux["devices"] = [{"path": "/dev/loop-control", "type": "c", "major": 10, "minor": 237}]
-    b.config["mounts"] += DEVICE_MOUNTS[:1]  # /dev/kmsg
+    b.linux["devices"] = [{"path": "/dev/loop-control", "type": "c", "major": 10, "minor": 237},
+                          {"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11}]
+    b.linux["resources"]["devices"].append({"allow": True, "type": "c", "major": 10, "minor": 237, "access": "rw"})
     b.save()
     p = hull.run(b)
     assert p.stdout.splitlines() == ["/dev/loop-control: ok", "/dev/kmsg: EPERM"], p.stderr
@@ -300,8 +312,9 @@ def test_v2_device_program_is_attached_before_the_init_runs_and_goes_with_the_cg
 
 
 @pytest.mark.cgroup
-def test_update_keeps_the_devices_of_linux_devices_allowed(hull, bundle, tmp_path):
-    # update rebuilds the device rules from the stored config: linux.devices must stay in them.
+def test_update_rebuilds_the_device_rules_from_resources_alone(hull, bundle, tmp_path):
+    # update rebuilds the device rules from the stored config: linux.devices adds nothing to
+    # them, before or after, and an allow rule sent by update takes effect.
     shared = tmp_path / "shared"
     shared.mkdir()
     os.mkfifo(shared / "go")
@@ -326,13 +339,69 @@ def test_update_keeps_the_devices_of_linux_devices_allowed(hull, bundle, tmp_pat
         with open(shared / "go", "w"):
             pass
 
-    assert result(1) == ["/dev/loop-control: ok", "/dev/kmsg: EPERM"]
+    assert result(1) == ["/dev/loop-control: EPERM", "/dev/kmsg: EPERM"]
     hull.oci("update", "--pids-limit", "50", cid)
     go()
-    assert result(2) == ["/dev/loop-control: ok", "/dev/kmsg: EPERM"]
+    assert result(2) == ["/dev/loop-control: EPERM", "/dev/kmsg: EPERM"]
     hull.oci("update", "-r", "-", cid, input=json.dumps(
         {"devices": [{"allow": False, "access": "rwm"}, {"allow": True, "type": "c", "major": 1, "minor": 11,
                       "access": "w"}]}))
     go()
-    assert result(3) == ["/dev/loop-control: ok", "/dev/kmsg: ok"]
+    assert result(3) == ["/dev/loop-control: EPERM", "/dev/kmsg: ok"]
     hull.oci("delete", "--force", cid)
+
+
+# User and group ids: the kernel reads (uid_t)-1 as "unchanged", so 4294967295 would run the
+# process as root (issue 16). Everything above 2^31-1 is refused, as runc does, naming the field.
+
+BIG = 4294967295
+
+
+@pytest.mark.parametrize("field,value,path", [
+    ("uid", BIG, "process.user.uid"),
+    ("gid", BIG, "process.user.gid"),
+    ("additionalGids", [BIG], "process.user.additionalGids[0]"),
+    ("uid", 2147483648, "process.user.uid"),
+])
+def test_a_user_id_above_int32_max_is_refused(hull, bundle, field, value, path):
+    b = bundle(["id"])
+    b.process["user"][field] = value
+    b.save()
+    p = hull.run(b)
+    shown = value[0] if isinstance(value, list) else value
+    assert p.returncode == 1 and p.stdout == "", (p.stdout, p.stderr)
+    assert p.stderr.strip().endswith(f"{path}: {shown} is out of range (at most 2147483647)"), p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+def test_a_user_id_of_int32_max_runs(hull, bundle):
+    b = bundle(["helper", "ids"])
+    b.process["user"].update({"uid": 2147483647, "gid": 2147483647})
+    b.save()
+    p = hull.run(b)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "uid=2147483647 euid=2147483647 gid=2147483647 egid=2147483647", p.stdout
+
+
+def test_exec_refuses_user_ids_above_int32_max(hull, bundle, tmp_path):
+    cid = hull.create(bundle(["sleep", "30"]))
+    hull.oci("start", cid)
+    for args, want in ((["-u", str(BIG)], f'--user "{BIG}": {BIG} is out of range (at most 2147483647)'),
+                       (["-u", f"0:{BIG}"], f'--user "0:{BIG}": {BIG} is out of range (at most 2147483647)'),
+                       (["-g", str(BIG)], f"--additional-gids {BIG}: out of range (at most 2147483647)")):
+        p = hull.oci("exec", *args, cid, "id", check=False)
+        assert p.returncode == 255 and p.stdout == "", (args, p.stdout)
+        assert p.stderr.strip().endswith(want), (args, p.stderr)
+    proc = tmp_path / "process.json"
+    proc.write_text(json.dumps({"args": ["id"], "cwd": "/", "user": {"uid": 0, "gid": BIG}}))
+    p = hull.oci("exec", "--process", proc, cid, check=False)
+    assert p.returncode == 255 and p.stdout == "", p.stdout
+    assert p.stderr.strip().endswith(f"user.gid: {BIG} is out of range (at most 2147483647)"), p.stderr
+    hull.oci("delete", "--force", cid)
+
+
+def test_friendly_user_ids_above_int32_max_are_refused(friendly):
+    for user, want in ((str(BIG), f"-u: uid {BIG} is out of range"), (f"0:{BIG}", f"-u: gid {BIG} is out of range")):
+        p = friendly("run", "--rm", "-u", user, "id", check=False)
+        assert p.returncode == 125 and p.stdout == "", (user, p.stdout)
+        assert want in p.stderr and len(p.stderr.strip().splitlines()) == 1, (user, p.stderr)

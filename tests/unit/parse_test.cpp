@@ -263,3 +263,65 @@ TEST(ParseResources, UpdateJson) {
   EXPECT_EQ(*r.memory->limit, 268435456);
   EXPECT_EQ(*r.pids_limit, 50);
 }
+
+// (uid_t)-1 is "unchanged" to setresuid and setgroups: 4294967295 would run as root (issue 16).
+TEST(Parse, UserIdsAboveInt32MaxAreRefused) {
+  auto with_user = [](const json& user) {
+    auto j = minimal();
+    j["process"]["user"] = user;
+    return error_of(j);
+  };
+  EXPECT_EQ(with_user({{"uid", 4294967295u}, {"gid", 0}}),
+            "process.user.uid: 4294967295 is out of range (at most 2147483647)");
+  EXPECT_EQ(with_user({{"uid", 0}, {"gid", 4294967295u}}),
+            "process.user.gid: 4294967295 is out of range (at most 2147483647)");
+  EXPECT_EQ(with_user({{"uid", 0}, {"gid", 0}, {"additionalGids", {5, 2147483648u}}}),
+            "process.user.additionalGids[1]: 2147483648 is out of range (at most 2147483647)");
+  EXPECT_EQ(with_user({{"uid", 2147483647}, {"gid", 2147483647}, {"additionalGids", {2147483647}}}),
+            "no error");
+  try {
+    hull::oci::parse_process(R"({"args":["sh"],"cwd":"/","user":{"uid":4294967295,"gid":0}})");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "user.uid: 4294967295 is out of range (at most 2147483647)");
+  }
+}
+
+// Issue 18: where runc reads a config more leniently, or where absence means something.
+TEST(Parse, UnknownCapabilitiesAreSkipped) {
+  json j = minimal();
+  j["process"]["capabilities"] =
+      json::parse(R"({"bounding": ["CAP_KILL", "CAP_FROM_THE_FUTURE", "chown"]})");
+  auto s = parse_spec(j.dump());
+  EXPECT_EQ(s.process->capabilities->bounding, (std::vector<std::string>{"CAP_KILL", "CAP_CHOWN"}));
+}
+
+TEST(Parse, HookEnvAbsentOrGiven) {
+  json j = minimal();
+  j["hooks"] = json::parse(R"({"prestart": [{"path": "/p"}, {"path": "/q", "env": []}]})");
+  auto s = parse_spec(j.dump());
+  EXPECT_FALSE(s.hooks.prestart[0].env_given);
+  EXPECT_TRUE(s.hooks.prestart[1].env_given);
+  EXPECT_TRUE(s.hooks.prestart[1].env.empty());
+}
+
+TEST(Parse, DeviceAccessLettersOutsideRwm) {
+  json j = minimal();
+  j["linux"]["resources"] = json::parse(R"({"devices": [{"allow": false, "access": "x"},
+    {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwxr"},
+    {"allow": true, "type": "c", "major": 1, "minor": 5, "access": "q"}]})");
+  auto r = *parse_spec(j.dump()).linux.resources;
+  ASSERT_EQ(r.devices.size(), 2u);        // the allow that grants nothing known is gone
+  EXPECT_EQ(r.devices[0].access, "rwm");  // a deny with nothing known denies everything
+  EXPECT_EQ(r.devices[1].access, "rw");
+}
+
+TEST(Parse, HostNameSysctlsMustAgree) {
+  json j = minimal();
+  j["linux"]["namespaces"].push_back({{"type", "uts"}});
+  j["hostname"] = "a";
+  j["linux"]["sysctl"] = {{"kernel.hostname", "b"}};
+  EXPECT_EQ(error_of(j), "linux.sysctl.kernel.hostname: \"b\" contradicts hostname \"a\"");
+  j["linux"]["sysctl"] = {{"kernel.hostname", "a"}};
+  EXPECT_EQ(error_of(j), "no error");
+}

@@ -8,6 +8,7 @@
 #include "runtime/state_store.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/passwd.h"
 #include "util/strings.h"
 
 #include <sys/mount.h>
@@ -134,4 +135,15 @@ TEST(ContainerId, Validation) {
   EXPECT_THROW(runtime::validate_id("-x"), Error);
   EXPECT_THROW(runtime::validate_id(""), Error);
   EXPECT_THROW(runtime::validate_id(std::string(1025, 'a')), Error);
+}
+
+TEST(Passwd, HomeOfAUidElseSlash) {
+  std::string text =
+      "root:x:0:0:root:/root:/bin/sh\nbad line\napp:x:1000:1000::/home/app:/bin/sh\n"
+      "nohome:x:7:7:::/bin/false\n";
+  EXPECT_EQ(home_of(text, 0), "/root");
+  EXPECT_EQ(home_of(text, 1000), "/home/app");
+  EXPECT_EQ(home_of(text, 7), "/");
+  EXPECT_EQ(home_of(text, 4242), "/");
+  EXPECT_EQ(home_of("", 0), "/");
 }

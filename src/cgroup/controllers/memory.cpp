@@ -69,8 +69,10 @@ void apply_v1(const std::string& dir, const oci::Resources& r, bool update) {
     fail("{}: {} is below memory.limit {} (on cgroup v1 swap counts memory plus swap)",
          field("swap"), swap, limit);
   if (update) check_before_update(m, read_u64(dir, "memory.usage_in_bytes"));
-  // Unlimited memory with swap unset: both unlimited (runc, crun).
-  if (limit == -1 && swap == 0) swap = -1;
+  // Unlimited memory with swap unset: both unlimited (runc, crun). And with a memory+swap
+  // limit still in force (set at create, kept by update's merge): v1 refuses a memory limit
+  // above memsw at every step, so `update --memory -1` lifts memsw with it.
+  if (limit == -1 && swap >= 0) swap = -1;
   bool have_memsw = has_file(dir, "memory.memsw.limit_in_bytes");
   if (swap != 0 && !have_memsw) {
     if (swap > 0)

@@ -219,7 +219,7 @@ def test_two_networks_in_order_with_the_default_route_on_the_first_not_internal(
     h("network", "create", "b", "--subnet", "10.99.2.0/24", "--internal")
     bridges = {h.ns.inspect(n)["bridge"] for n in ("a", "b")}
     h.detach("--name", "web", "--network", "b", "--ip", "10.99.2.7", "--network-alias", "x",
-             "--network", "a", "sleep", "600")
+             "--network", "a", "host", "sleep", "600")
     addrs = h.sh("web", "ip -o -4 addr show").stdout
     assert re.search(r"eth0\s+inet 10\.99\.2\.7/24", addrs), addrs  # --ip: the first network's
     assert re.search(r"eth1\s+inet 10\.99\.1\.\d+/24", addrs), addrs
@@ -230,7 +230,7 @@ def test_two_networks_in_order_with_the_default_route_on_the_first_not_internal(
     hosts = h.sh("web", "cat /etc/hosts").stdout
     assert re.search(r"^10\.99\.2\.7\s.*\bweb\b", hosts, re.M) and re.search(r"\bx\b", hosts), hosts
     # A run that fails after its addresses were reserved gives them back.
-    p = h("run", "--rm", "--network", "a", "/no/such/program", check=False)
+    p = h("run", "--rm", "--network", "a", "host", "/no/such/program", check=False)
     assert p.returncode == 127, p.stderr
     assert [c["name"] for c in h.ns.inspect("a")["containers"]] == ["web"]
     h("rm", "-f", "web")

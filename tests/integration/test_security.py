@@ -402,6 +402,6 @@ def test_exec_refuses_user_ids_above_int32_max(hull, bundle, tmp_path):
 
 def test_friendly_user_ids_above_int32_max_are_refused(friendly):
     for user, want in ((str(BIG), f"-u: uid {BIG} is out of range"), (f"0:{BIG}", f"-u: gid {BIG} is out of range")):
-        p = friendly("run", "--rm", "-u", user, "id", check=False)
+        p = friendly("run", "--rm", "-u", user, "host", "id", check=False)
         assert p.returncode == 125 and p.stdout == "", (user, p.stdout)
         assert want in p.stderr and len(p.stderr.strip().splitlines()) == 1, (user, p.stderr)

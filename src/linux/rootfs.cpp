@@ -232,7 +232,8 @@ void hide_host_proc_and_sys(int root_fd) {
   // order) and takes its submounts along, so those under one already done are skipped.
   std::vector<std::string> done;
   for (const auto& m : read_mountinfo()) {
-    if (m.root != "/" || (m.fstype != "proc" && m.fstype != "sysfs") || inside(m.mount_point)) continue;
+    if (m.root != "/" || (m.fstype != "proc" && m.fstype != "sysfs") || inside(m.mount_point))
+      continue;
     bool under_done = std::any_of(done.begin(), done.end(), [&](const std::string& d) {
       return m.mount_point.rfind(d + "/", 0) == 0;
     });

@@ -23,17 +23,26 @@ std::vector<pid_t> read_pids(const std::string& procs_file) {
   return out;
 }
 
-bool remove_cgroup_dir(const std::string& dir) {
-  // A container with a writable cgroup mount may have made child cgroups: they go first
-  // (rmdir of a cgroup removes its control files, but not its child cgroups).
+namespace {
+
+// The child cgroups of a directory (a cgroup's own files are never directories).
+std::vector<std::string> child_dirs(const std::string& dir) {
+  std::vector<std::string> children;
   if (DIR* d = ::opendir(dir.c_str())) {
-    std::vector<std::string> children;
     while (dirent* de = ::readdir(d))
       if (de->d_type == DT_DIR && de->d_name[0] != '.') children.emplace_back(de->d_name);
     ::closedir(d);
-    for (const auto& c : children)
-      if (!remove_cgroup_dir(path_join(dir, c))) return false;
   }
+  return children;
+}
+
+}  // namespace
+
+bool remove_cgroup_dir(const std::string& dir) {
+  // A container with a writable cgroup mount may have made child cgroups: they go first
+  // (rmdir of a cgroup removes its control files, but not its child cgroups).
+  for (const auto& c : child_dirs(dir))
+    if (!remove_cgroup_dir(path_join(dir, c))) return false;
   // Tasks that were just killed may still be exiting: retry for up to ~2 s.
   for (int attempt = 0; attempt < 400; ++attempt) {
     if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return true;
@@ -45,13 +54,29 @@ bool remove_cgroup_dir(const std::string& dir) {
 }
 
 bool make_cgroup_dir(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0755) == 0) return true;
-  if (errno == EEXIST) return false;
-  if (errno != ENOENT) fail_errno("create cgroup {}", dir);
-  make_cgroup_dir(dirname_of(dir));
-  if (::mkdir(dir.c_str(), 0755) == 0) return true;
-  if (errno == EEXIST) return false;
-  fail_errno("create cgroup {}", dir);
+  // A concurrent delete of the last container removes the shared parent (/hull) between our
+  // mkdir of it and of the child: make the parent again, a bounded number of times.
+  for (int attempt = 0;; ++attempt) {
+    if (::mkdir(dir.c_str(), 0755) == 0) return true;
+    if (errno == EEXIST) return false;
+    if (errno != ENOENT || attempt == 5) fail_errno("create cgroup {}", dir);
+    make_cgroup_dir(dirname_of(dir));
+  }
+}
+
+std::string first_missing(const std::string& mount, const std::string& path) {
+  std::string prefix;
+  for (const auto& part : split(path, '/')) {
+    if (part.empty()) continue;
+    prefix += "/" + part;
+    if (!path_exists(path_join(mount, prefix))) return prefix;
+  }
+  return "";
+}
+
+void remove_tree_of_empty_dirs(const std::string& top) {
+  for (const auto& c : child_dirs(top)) remove_tree_of_empty_dirs(path_join(top, c));
+  ::rmdir(top.c_str());
 }
 
 void write_value(const std::string& dir, const char* file, const std::string& value,

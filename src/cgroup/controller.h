@@ -1,4 +1,4 @@
-// One small unit per controller (STYLE.md rule 6): does it apply to these resources, apply
+// One small unit per controller (as youki's): does it apply to these resources, apply
 // them on v1 and on v2, read its stats. v1/v2 differences live here, not in the drivers.
 // Every error names the JSON path of the field and its value
 // ("linux.resources.memory.limit: -5: ...").

@@ -18,5 +18,10 @@ std::vector<pid_t> read_pids(const std::string& procs_file);
 bool remove_cgroup_dir(const std::string& dir);
 // mkdir -p; returns true if the last component was created now.
 bool make_cgroup_dir(const std::string& dir);
+// The first directory on `path` (below mount) that does not exist yet, relative; "" if all do.
+std::string first_missing(const std::string& mount, const std::string& path);
+// Undo of a create that failed part-way: rmdir of `top` and the empty directories below it,
+// deepest first. Nothing runs in them yet; a directory that is not empty stays.
+void remove_tree_of_empty_dirs(const std::string& top);
 
 }  // namespace hull::cgroup

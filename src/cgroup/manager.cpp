@@ -1,6 +1,9 @@
 #include "cgroup/manager.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 
 #include "cgroup/drivers.h"
 #include "util/error.h"
@@ -21,6 +24,28 @@ std::string resolve_path(const std::string& cgroups_path, const std::string& id)
 }
 
 std::string Manager::dir(const Hierarchy& h) const { return path_join(h.mount_point, path_); }
+
+std::string Manager::missing_from() const {
+  std::string top;
+  for (const auto& h : layout_.hierarchies) {
+    std::string missing = first_missing(h.mount_point, path_);
+    if (!missing.empty() && (top.empty() || missing.size() < top.size())) top = missing;
+  }
+  return top;
+}
+
+void Manager::remove_made_parents(const Hierarchy& h) const {
+  // "/hull/<id>": "/hull" is hull's own, shared by every container with a default path; the
+  // last one out removes it, whoever made it.
+  std::string top = made_from_;
+  if (path_.rfind("/hull/", 0) == 0 && std::count(path_.begin(), path_.end(), '/') == 2)
+    top = "/hull";
+  if (top.empty() || top == path_) return;
+  for (std::string p = dirname_of(path_); p.size() >= top.size() && p != "/"; p = dirname_of(p)) {
+    if (p.compare(0, top.size(), top) != 0) break;
+    if (::rmdir(path_join(h.mount_point, p).c_str()) < 0 && errno != ENOENT) break;
+  }
+}
 
 std::unique_ptr<Manager> Manager::open(const std::string& path) { return open(host_layout(), path); }
 

@@ -39,7 +39,16 @@ class Manager {
   // The container's directory in a hierarchy.
   std::string dir(const Hierarchy& h) const;
 
-  // Creates the directories (v2: enables the needed controllers along the path).
+  // The highest directory on path() that is missing in some hierarchy: what create() will
+  // make. Empty when the path exists everywhere.
+  std::string missing_from() const;
+  // Tells destroy() to remove the parents of path() up to this one once they are empty (what
+  // an earlier create made, as missing_from() said then).
+  void set_made_from(std::string top) { made_from_ = std::move(top); }
+  const std::string& made_from() const { return made_from_; }
+
+  // Creates the directories (v2: enables the needed controllers along the path). On failure
+  // it removes what it made before throwing.
   virtual void create() = 0;
   // v2: an fd of the cgroup directory for clone3(CLONE_INTO_CGROUP); -1 when not possible.
   virtual int clone_fd() { return -1; }
@@ -53,7 +62,8 @@ class Manager {
   virtual std::vector<pid_t> pids() = 0;
   // Signals every process in the cgroup (v2 SIGKILL: cgroup.kill).
   virtual void kill_all(int sig) = 0;
-  // Kills what is left and removes the directories in every hierarchy.
+  // Kills what is left and removes the directories in every hierarchy, and the parents up to
+  // made_from(). Goes on past a hierarchy that fails; throws the first failure at the end.
   virtual void destroy() = 0;
   virtual std::vector<ContainerMount> container_mounts() = 0;
   virtual Stats stats() = 0;
@@ -66,8 +76,12 @@ class Manager {
 
  protected:
   Manager(const HostLayout& layout, std::string path) : layout_(layout), path_(std::move(path)) {}
+  // rmdir of the parents of path_ in `h` up to made_from_ (and of /hull, hull's own parent of
+  // default paths, once empty); stops at the first that is not empty.
+  void remove_made_parents(const Hierarchy& h) const;
   const HostLayout& layout_;
   std::string path_;
+  std::string made_from_;
 };
 
 }  // namespace hull::cgroup

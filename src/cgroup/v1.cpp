@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 
 #include "cgroup/controller.h"
 #include "cgroup/drivers.h"
@@ -23,12 +24,22 @@ class V1Manager : public Manager {
   V1Manager(const HostLayout& layout, std::string path) : Manager(layout, std::move(path)) {}
 
   void create() override {
-    for (const auto& h : layout_.hierarchies) {
-      std::string d = dir(h);
-      make_cgroup_dir(d);
-      // A new v1 cpuset starts with no cpus and no mems: tasks cannot join it until they
-      // are copied from the parent, at every level we created.
-      if (h.has("cpuset")) init_cpuset(h.mount_point, path_);
+    // A failure part-way (a hierarchy that refuses the mkdir, a cpuset that cannot be
+    // initialised) must not leave the directories of the hierarchies before it.
+    std::vector<std::string> made;
+    try {
+      for (const auto& h : layout_.hierarchies) {
+        std::string d = dir(h);
+        std::string top = first_missing(h.mount_point, path_);
+        if (!top.empty()) made.push_back(path_join(h.mount_point, top));
+        make_cgroup_dir(d);
+        // A new v1 cpuset starts with no cpus and no mems: tasks cannot join it until they
+        // are copied from the parent, at every level we created.
+        if (h.has("cpuset")) init_cpuset(h.mount_point, path_);
+      }
+    } catch (const Error&) {
+      for (const auto& top : made) remove_tree_of_empty_dirs(top);
+      throw;
     }
   }
 
@@ -80,15 +91,27 @@ class V1Manager : public Manager {
   }
 
   void destroy() override {
-    if (!pids().empty()) kill_all(SIGKILL);
+    std::optional<Error> first;
+    try {
+      if (!pids().empty()) kill_all(SIGKILL);
+    } catch (const Error& e) {
+      first = e;
+    }
     for (const auto& h : layout_.hierarchies) {
       std::string d = dir(h);
-      if (!remove_cgroup_dir(d)) {
-        log::warn("cgroup {} is still busy; left in place", d);
+      try {
+        if (!remove_cgroup_dir(d)) {
+          log::warn("cgroup {} is still busy; left in place", d);
+          continue;
+        }
+      } catch (const Error& e) {
+        // One hierarchy that refuses must not keep the others' directories.
+        if (!first) first = e;
         continue;
       }
-      remove_empty_parent(h);
+      remove_made_parents(h);
     }
+    if (first) throw *first;
   }
 
   std::vector<ContainerMount> container_mounts() override {
@@ -189,12 +212,6 @@ class V1Manager : public Manager {
         with_context(fmt::format("initialise {}", path_join(cur, f)), [&] { write_existing(path_join(cur, f), theirs); });
       }
     }
-  }
-
-  void remove_empty_parent(const Hierarchy& h) {
-    // "/hull/<id>": drop "/hull" once the last container is gone (it is ours, not the user's).
-    if (path_.rfind("/hull/", 0) != 0 || std::count(path_.begin(), path_.end(), '/') != 2) return;
-    ::rmdir(path_join(h.mount_point, "hull").c_str());
   }
 };
 

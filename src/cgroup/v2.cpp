@@ -34,20 +34,28 @@ class V2Manager : public Manager {
     for (const auto& c : h_.controllers) wanted += (wanted.empty() ? "+" : " +") + c;
     // A shared parent (/hull) can vanish under us when another container's delete removes
     // it while empty; recreated by a plain mkdir -p it would delegate nothing. Walk again.
-    for (int attempt = 0;; ++attempt) {
-      std::string cur = h_.mount_point;
-      bool vanished = false;
-      for (const auto& part : split(path_, '/')) {
-        if (part.empty()) continue;
-        enable_controllers(cur, wanted);
-        cur = path_join(cur, part);
-        if (::mkdir(cur.c_str(), 0755) < 0 && errno != EEXIST) {
-          if (errno != ENOENT || attempt == 3) fail_errno("create cgroup {}", cur);
-          vanished = true;
-          break;
+    std::string made;  // the first directory this call created
+    try {
+      for (int attempt = 0;; ++attempt) {
+        std::string cur = h_.mount_point;
+        bool vanished = false;
+        for (const auto& part : split(path_, '/')) {
+          if (part.empty()) continue;
+          enable_controllers(cur, wanted);
+          cur = path_join(cur, part);
+          if (::mkdir(cur.c_str(), 0755) == 0) {
+            if (made.empty()) made = cur;
+          } else if (errno != EEXIST) {
+            if (errno != ENOENT || attempt == 3) fail_errno("create cgroup {}", cur);
+            vanished = true;
+            break;
+          }
         }
+        if (!vanished) return;
       }
-      if (!vanished) return;
+    } catch (const Error&) {
+      if (!made.empty()) remove_tree_of_empty_dirs(made);
+      throw;
     }
   }
 
@@ -94,7 +102,10 @@ class V2Manager : public Manager {
 
   void destroy() override {
     std::string d = dir(h_);
-    if (!path_exists(d)) return;
+    if (!path_exists(d)) {
+      remove_made_parents(h_);  // a delete killed between the two
+      return;
+    }
     if (!pids().empty()) kill_all(SIGKILL);
     // Killed tasks take a while to exit, longer on a loaded or emulated machine than the
     // rmdir retries below allow: wait for the kernel to say the cgroup is empty.
@@ -103,8 +114,7 @@ class V2Manager : public Manager {
       log::warn("cgroup {} is still busy; left in place", d);
       return;
     }
-    if (path_.rfind("/hull/", 0) == 0 && std::count(path_.begin(), path_.end(), '/') == 2)
-      ::rmdir(path_join(h_.mount_point, "hull").c_str());
+    remove_made_parents(h_);
   }
 
   std::vector<ContainerMount> container_mounts() override {

@@ -7,7 +7,6 @@
 
 #include "cli/cli.h"
 #include "cli/oci.h"
-#include "frontend/network_cli.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -32,7 +31,7 @@ int friendly_main(int argc, char** argv) {
   register_run_verbs(app, env);
   register_manage_verbs(app, env);
   register_look_verbs(app, env);
-  frontend::register_network(app, env);
+  register_network(app, env);
 
   try {
     app.parse(argc, argv);

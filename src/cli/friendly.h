@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli.h"
 #include "frontend/store.h"
 
 #include "runtime/runtime.h"
@@ -18,6 +19,13 @@ struct FriendlyEnv {
   frontend::Env env;  // filled in after parsing, before any command runs
   std::map<const CLI::App*, std::function<int()>> commands;
   void add(const CLI::App* sub, std::function<int()> run) { commands[sub] = std::move(run); }
+  // A verb that makes processes a container can see runs from a read-only image (cli.h).
+  void add_entering(const CLI::App* sub, std::function<int()> run) {
+    commands[sub] = [run = std::move(run)] {
+      run_from_read_only_image();
+      return run();
+    };
+  }
 };
 
 // An option that may be given many times, one value each (docker's -e A -e B).
@@ -27,5 +35,6 @@ CLI::Option* add_repeated(CLI::App* app, const std::string& name, std::vector<st
 void register_run_verbs(CLI::App& app, FriendlyEnv& env);     // run start
 void register_manage_verbs(CLI::App& app, FriendlyEnv& env);  // ps exec stop kill rm pause update logs top
 void register_look_verbs(CLI::App& app, FriendlyEnv& env);    // inspect stats check tour
+void register_network(CLI::App& app, FriendlyEnv& env);       // network ...
 
 }  // namespace hull::cli

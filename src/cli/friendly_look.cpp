@@ -63,7 +63,7 @@ void register_look_verbs(CLI::App& app, FriendlyEnv& env) {
   tour->add_flag("--json", tour_opts.json, "every step's evidence as JSON");
   tour->add_flag("--ci", ci, "no colours, no waiting (the default without a terminal)");
   tour->add_flag("--pause", tour_opts.pause, "wait for Enter between steps");
-  env.add(tour, [&env] {
+  env.add_entering(tour, [&env] {
     const char* no_color = std::getenv("NO_COLOR");
     tour_opts.color = !ci && ::isatty(1) && !(no_color && *no_color);
     if (ci || !::isatty(0)) tour_opts.pause = false;

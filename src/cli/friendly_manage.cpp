@@ -66,7 +66,7 @@ void register_manage_verbs(CLI::App& app, FriendlyEnv& env) {
   exec->add_option("container", ex.container, "name or id")->required();
   // Everything after the container is the command, flags included ("sh -c ...").
   exec->prefix_command();
-  env.add(exec, [&env, exec] {
+  env.add_entering(exec, [&env, exec] {
     ex.command = exec->remaining();
     try {
       return frontend::exec(env.env, ex);

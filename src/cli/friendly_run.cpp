@@ -78,7 +78,7 @@ void register_run_verbs(CLI::App& app, FriendlyEnv& env) {
   static frontend::RunOptions opts;
   auto* run = app.add_subcommand("run", "run a command in a new container");
   add_run_flags(run, opts);
-  env.add(run, [&env] {
+  env.add_entering(run, [&env] {
     if (!opts.rootfs.empty()) opts.rootfs = absolute_path(opts.rootfs);
     try {
       auto r = frontend::run(env.env, opts);
@@ -93,7 +93,7 @@ void register_run_verbs(CLI::App& app, FriendlyEnv& env) {
   static std::vector<std::string> refs;
   auto* start = app.add_subcommand("start", "start stopped containers again (in the background)");
   start->add_option("container", refs, "name or id")->required();
-  env.add(start, [&env] {
+  env.add_entering(start, [&env] {
     int rc = 0;
     for (const auto& r : refs) {
       try {

@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "cli/cli.h"
 #include "runtime/runtime.h"
 
 namespace hull::cli {
@@ -15,6 +16,13 @@ struct OciEnv {
   runtime::Context ctx;  // filled in after parsing, before any command runs
   std::map<const CLI::App*, std::function<int()>> commands;
   void add(const CLI::App* sub, std::function<int()> run) { commands[sub] = std::move(run); }
+  // A verb that makes processes a container can see runs from a read-only image (cli.h).
+  void add_entering(const CLI::App* sub, std::function<int()> run) {
+    commands[sub] = [run = std::move(run)] {
+      run_from_read_only_image();
+      return run();
+    };
+  }
 };
 
 // Makes a path absolute against the current directory (bundles, pid files).

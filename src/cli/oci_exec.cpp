@@ -20,7 +20,10 @@ struct ExecFlags {
 
 uint32_t parse_id(const std::string& text, const std::string& whole) {
   auto v = parse_u64(text);
-  if (!v || *v > 0xfffffffe) fail("--user {}: want numeric uid[:gid]", quote(whole));
+  if (!v) fail("--user {}: want numeric uid[:gid]", quote(whole));
+  // (uid_t)-1 means "unchanged" to the kernel: root (oci::kMaxProcessId).
+  if (*v > oci::kMaxProcessId)
+    fail("--user {}: {} is out of range (at most {})", quote(whole), text, oci::kMaxProcessId);
   return static_cast<uint32_t>(*v);
 }
 
@@ -41,6 +44,9 @@ int run_exec(OciEnv& env, ExecFlags& f) {
         o.changes.uid = parse_id(f.user.substr(0, colon), f.user);
         if (colon != std::string::npos) o.changes.gid = parse_id(f.user.substr(colon + 1), f.user);
       }
+      for (uint32_t g : o.changes.additional_gids)
+        if (g > oci::kMaxProcessId)
+          fail("--additional-gids {}: out of range (at most {})", g, oci::kMaxProcessId);
       if (!o.pid_file.empty()) o.pid_file = absolute_path(o.pid_file);
       if (!o.console_socket.empty()) o.console_socket = absolute_path(o.console_socket);
       return runtime::exec(env.ctx, o);
@@ -80,7 +86,7 @@ void register_exec(CLI::App& app, OciEnv& env) {
   // looks like a flag ("sh -c ...").
   c->prefix_command();
   c->fallthrough(false);
-  env.add(c, [&env, c] {
+  env.add_entering(c, [&env, c] {
     f.args = c->remaining();
     return run_exec(env, f);
   });

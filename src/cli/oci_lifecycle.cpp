@@ -72,14 +72,14 @@ void register_lifecycle(CLI::App& app, OciEnv& env) {
   static CreateFlags create_flags, run_flags;
   auto* create = app.add_subcommand("create", "create a container");
   add_create_flags(create, create_flags);
-  env.add(create, [&env] { return create_or_run(env, create_flags, false); });
+  env.add_entering(create, [&env] { return create_or_run(env, create_flags, false); });
 
   auto* run = app.add_subcommand("run", "create and start a container, wait for it, delete it");
   add_create_flags(run, run_flags);
   run->add_flag("--detach,-d", run_flags.detach, "do not wait for the container");
   run->add_flag("--keep", run_flags.keep, "do not delete the container after it exits");
   run->add_flag("--no-subreaper", run_flags.no_subreaper, "accepted for compatibility");
-  env.add(run, [&env] { return create_or_run(env, run_flags, true); });
+  env.add_entering(run, [&env] { return create_or_run(env, run_flags, true); });
 
   static std::string id;
   auto* start = app.add_subcommand("start", "start a created container");

@@ -5,7 +5,9 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "net/shaping.h"
 #include "oci/names.h"
+#include "oci/spec.h"
 #include "util/error.h"
 #include "util/passwd.h"
 #include "util/strings.h"
@@ -57,7 +59,10 @@ std::vector<GroupEntry> parse_group(const std::string& text) {
 
 uint32_t parse_id(const std::string& what, const std::string& value) {
   auto v = parse_u64(value);
-  if (!v || *v > 0xfffffffeULL) fail("-u: invalid {} {}", what, quote(value));
+  if (!v) fail("-u: invalid {} {}", what, quote(value));
+  // (uid_t)-1 means "unchanged" to the kernel: root (oci::kMaxProcessId).
+  if (*v > oci::kMaxProcessId)
+    fail("-u: {} {} is out of range (at most {})", what, value, oci::kMaxProcessId);
   return static_cast<uint32_t>(*v);
 }
 
@@ -350,6 +355,21 @@ ResolvedUser resolve_user(const std::string& spec, const std::string& passwd,
     }
   }
   return r;
+}
+
+uint64_t parse_net_rate(const std::string& rate, const std::string& burst, uint32_t& burst_bytes) {
+  burst_bytes = 0;
+  if (!burst.empty()) {
+    auto b = parse_size(burst);
+    if (!b || *b <= 0 || *b > INT32_MAX)
+      fail("--net-burst {}: expected a size like 32k", quote(burst));
+    if (rate.empty()) fail("--net-burst needs --net-rate");
+    burst_bytes = static_cast<uint32_t>(*b);
+  }
+  if (rate.empty()) return 0;
+  auto r = net::parse_rate(rate);
+  if (!r) fail("--net-rate {}: expected a rate like 10mbit, 512kbit or 1gbit", quote(rate));
+  return *r;
 }
 
 }  // namespace hull::frontend

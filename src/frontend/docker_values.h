@@ -91,4 +91,8 @@ struct ResolvedUser {
 ResolvedUser resolve_user(const std::string& spec, const std::string& passwd,
                           const std::string& group);
 
+// hull's --net-rate / --net-burst (run, update, network connect/shape): bytes per second
+// (0: not given) and the burst in bytes.
+uint64_t parse_net_rate(const std::string& rate, const std::string& burst, uint32_t& burst_bytes);
+
 }  // namespace hull::frontend

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "frontend/network_cli.h"
+#include "frontend/docker_values.h"
 #include "frontend/store.h"
 #include "net/network.h"
 #include "net/options.h"

@@ -11,7 +11,7 @@
 namespace hull::linux {
 namespace {
 
-// -1 unknown, 0 no, 1 yes (STYLE.md rule 5).
+// -1 unknown, 0 no, 1 yes: detected once, then cached.
 int g_have_clone3 = -1;
 
 }  // namespace

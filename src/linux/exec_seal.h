@@ -2,13 +2,16 @@
 // /proc/PID/exe of a hull process and open it for writing.
 //
 // runc and crun re-execute themselves from a sealed copy (memfd, or a read-only overlayfs
-// mount) on every create and exec, so that /proc/self/exe is never the host's file. hull does
-// not re-execute itself (DESIGN.md, Performance rules); it closes the two ways in instead:
+// mount) on every create and exec, so that /proc/self/exe is never the host's file. hull closes
+// the ways in without copying itself:
 //
 //  1. While the container init (and an exec'd process) still runs hull's image, it is not
 //     dumpable: /proc/PID/exe, /proc/PID/mem, /proc/PID/fd of it are refused to every process
 //     without CAP_SYS_PTRACE in the host's user namespace.
-//  2. The init never calls execve(2) itself. It runs a tiny freestanding stub (exec_stub/) from
+//  2. For a container that holds CAP_SYS_PTRACE, that image is read-only: the commands that
+//     make such processes run hull from a read-only mount of its binary (linux/self_image.h),
+//     so an exe the container opens can never be reopened for writing.
+//  3. The init never calls execve(2) itself. It runs a tiny freestanding stub (exec_stub/) from
 //     a sealed memfd, and the stub execs the container's process. A "#!/proc/self/exe"
 //     entrypoint, a PT_INTERP naming /proc/self/exe, or a malicious libc in the image so reach
 //     the stub's sealed copy, never hull: hull's image never runs inside a container.

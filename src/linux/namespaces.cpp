@@ -59,7 +59,7 @@ void join_namespace(int fd, int flag, const std::string& path) {
   if (::setns(fd, flag) < 0) fail_errno("join {} namespace {}", ns_proc_name(flag), path);
 }
 
-// -1 unknown, 0 no, 1 yes (STYLE.md rule 5).
+// -1 unknown, 0 no, 1 yes: detected once, then cached.
 static int g_pidfd_setns = -1;
 
 void join_namespaces_of(int pidfd, pid_t pid, int flags) {

@@ -17,7 +17,7 @@
 namespace hull::linux {
 namespace {
 
-// -1 unknown, 0 no, 1 yes: detected once (STYLE.md rule 5).
+// -1 unknown, 0 no, 1 yes: detected once, then cached.
 int g_have_openat2 = -1;
 
 std::string relative(const std::string& path) {

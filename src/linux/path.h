@@ -1,6 +1,6 @@
 // Paths inside a container's rootfs are resolved by fd and never leave it: openat2 with
 // RESOLVE_IN_ROOT (symlinks are scoped to the root, ".." stops at it) or, on kernels without
-// openat2, a component walk that resolves symlinks itself (DESIGN.md, Security patterns;
+// openat2, a component walk that resolves symlinks itself (docs/architecture.md, Security design;
 // CVE-2021-30465, CVE-2024-45310).
 #pragma once
 

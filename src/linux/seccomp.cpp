@@ -6,12 +6,15 @@
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <set>
 
 #include "util/error.h"
@@ -231,6 +234,7 @@ SeccompFilter compile_seccomp(const SeccompProfile& p, const std::string& cache_
     if (auto cached = read_cached(file, key)) {
       f.bpf = std::move(*cached);
       f.from_cache = true;
+      ::utimensat(AT_FDCWD, file.c_str(), nullptr, 0);  // recently used: pruned last
       log::debug("seccomp: filter of {} instructions read from the cache in {} us", f.bpf.size() / sizeof(sock_filter),
                  elapsed_us());
       return f;
@@ -242,10 +246,34 @@ SeccompFilter compile_seccomp(const SeccompProfile& p, const std::string& cache_
   try {
     mkdir_p(cache_dir, 0700);
     atomic_write(file, key + std::string(1, '\0') + f.bpf, 0600);
+    prune_seccomp_cache(cache_dir);
   } catch (const Error& e) {
     log::debug("seccomp cache: {}", e.what());
   }
   return f;
+}
+
+void prune_seccomp_cache(const std::string& cache_dir, size_t max_entries) {
+  struct Entry {
+    int64_t mtime;
+    std::string path;
+  };
+  std::vector<Entry> entries;
+  int64_t now = ::time(nullptr);
+  for (const auto& name : list_dir(cache_dir)) {
+    std::string path = path_join(cache_dir, name);
+    struct stat st;
+    if (::lstat(path.c_str(), &st) < 0 || !S_ISREG(st.st_mode)) continue;
+    if (now - st.st_mtime > int64_t{kCacheMaxAgeDays} * 86400) {
+      ::unlink(path.c_str());
+      continue;
+    }
+    entries.push_back({st.st_mtime, path});
+  }
+  if (entries.size() <= max_entries) return;
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.mtime > b.mtime; });
+  for (size_t i = max_entries; i < entries.size(); ++i) ::unlink(entries[i].path.c_str());
 }
 
 int load_seccomp(const SeccompFilter& f) {

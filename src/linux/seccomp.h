@@ -46,6 +46,12 @@ struct SeccompFilter {
 // tries a new call falls back to the old one (runc patches its filters the same way).
 SeccompFilter compile_seccomp(const SeccompProfile& profile, const std::string& cache_dir);
 
+// The cache holds at most this many entries; each miss that writes one drops the least
+// recently used (a hit touches its entry) beyond it, and any unused for kCacheMaxAgeDays.
+inline constexpr size_t kCacheMaxEntries = 64;
+inline constexpr int kCacheMaxAgeDays = 7;
+void prune_seccomp_cache(const std::string& cache_dir, size_t max_entries = kCacheMaxEntries);
+
 // Installs the filter on the calling thread. Returns the notify listener fd, or -1.
 // Needs no_new_privs or CAP_SYS_ADMIN.
 int load_seccomp(const SeccompFilter& filter);

@@ -1,4 +1,4 @@
-// Container networks (DESIGN.md, Networks): the API the friendly face uses.
+// Container networks (docs/architecture.md, Networks): the API the friendly face uses.
 //
 // A container joins its networks in two steps around `create`:
 //   Reservation r = nets.reserve(request);   // addresses leased, /etc/hosts and

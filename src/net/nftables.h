@@ -1,6 +1,6 @@
 // nftables through libnftables, loaded with dlopen on first use: libnftables brings six
 // shared libraries (libnftnl, libmnl, libxtables, libjansson, libgmp), and only commands
-// that change firewall rules may pay for them — never the OCI path (DESIGN.md,
+// that change firewall rules may pay for them — never the OCI path (docs/architecture.md,
 // Performance rules).
 #pragma once
 

@@ -49,10 +49,22 @@ void Node::expect_array() const {
   if (!j_->is_array()) type_error("an array");
 }
 
+// A NUL byte would be cut off by every C API the string reaches (execve, mount, sethostname):
+// what the caller validated would not be what runs.
+static bool has_nul(const std::string& s) {
+  return s.find('\0') != std::string::npos;
+}
+
 std::optional<std::string> Node::opt_string() const {
   if (!present()) return std::nullopt;
   if (!j_->is_string()) type_error("a string");
-  return j_->get<std::string>();
+  const auto& s = j_->get_ref<const std::string&>();
+  if (has_nul(s)) error("contains a NUL byte");
+  return s;
+}
+
+void Node::check_key(const std::string& key) const {
+  if (has_nul(key)) error(fmt::format("key {} contains a NUL byte", quote(key)));
 }
 
 std::optional<bool> Node::opt_bool() const {
@@ -79,6 +91,7 @@ std::map<std::string, std::string> Node::string_map() const {
   if (!present()) return out;
   expect_object();
   for (auto it = j_->begin(); it != j_->end(); ++it) {
+    check_key(it.key());
     Node v(&it.value(), path_ + "." + it.key());
     auto s = v.opt_string();
     if (!s) v.type_error("a string");
@@ -91,7 +104,10 @@ std::vector<std::string> Node::keys() const {
   std::vector<std::string> out;
   if (!present()) return out;
   expect_object();
-  for (auto it = j_->begin(); it != j_->end(); ++it) out.push_back(it.key());
+  for (auto it = j_->begin(); it != j_->end(); ++it) {
+    check_key(it.key());
+    out.push_back(it.key());
+  }
   return out;
 }
 

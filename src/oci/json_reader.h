@@ -91,6 +91,7 @@ class Node {
  private:
   [[noreturn]] void type_error(std::string_view expected) const;
   [[noreturn]] void range_error() const;
+  void check_key(const std::string& key) const;
   const json* j_;
   std::string path_;
 };

@@ -12,16 +12,72 @@
 namespace hull::oci {
 namespace {
 
+// Where in the document a parse error struck ("process.user.uid"): a second, slow parse
+// that follows the keys and indices, done only once the fast one has failed.
+std::string error_location(std::string_view text) {
+  struct Frame {
+    bool array;
+    size_t index;
+    std::string key;
+  };
+  std::vector<Frame> frames;
+  auto step = [&] {
+    if (!frames.empty() && frames.back().array) ++frames.back().index;
+  };
+  auto cb = [&](int, json::parse_event_t ev, json& parsed) {
+    switch (ev) {
+      case json::parse_event_t::object_start:
+        frames.push_back({false, 0, ""});
+        break;
+      case json::parse_event_t::array_start:
+        frames.push_back({true, 0, ""});
+        break;
+      case json::parse_event_t::key:
+        frames.back().key = parsed.get<std::string>();
+        break;
+      case json::parse_event_t::value:
+        step();
+        break;
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        frames.pop_back();
+        step();
+        break;
+    }
+    return true;  // a discarded container would hide its values and its end from us
+  };
+  try {
+    (void)json::parse(text, cb);
+  } catch (const json::exception&) {
+  }
+  std::string path;
+  for (const auto& f : frames) {
+    if (f.array)
+      path += fmt::format("[{}]", f.index);
+    else if (!f.key.empty())
+      path += (path.empty() ? "" : ".") + f.key;
+  }
+  return path;
+}
+
 json parse_text(std::string_view text, std::string_view what) {
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
-    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
+  } catch (const json::exception& e) {
+    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 2: ...";
+    // out_of_range.406 ("number overflow parsing '1e309'") is one too.
     std::string msg = e.what();
     auto pos = msg.find("] ");
     if (pos != std::string::npos) msg = msg.substr(pos + 2);
+    std::string where = error_location(text);
+    if (!where.empty()) fail("{}: invalid JSON at {}: {}", what, where, msg);
     fail("{}: invalid JSON: {}", what, msg);
   }
+}
+
+// The document itself must be an object: "config.json: expected an object, got null".
+void expect_document_object(const json& j, std::string_view what) {
+  if (!j.is_object()) fail("{}: expected a JSON object, got {}", what, j.type_name());
 }
 
 std::vector<IdMapping> parse_id_mappings(const Node& n) {
@@ -45,6 +101,50 @@ std::vector<IdMapping> parse_id_mappings(const Node& n) {
   return out;
 }
 
+constexpr size_t kMaxGroups = 65536;
+
+[[noreturn]] void bad_cpu_list(const Node& n, const std::string& list, std::string_view why) {
+  n.error(fmt::format("{} is not a cpu list: {}", quote(list), why));
+}
+
+// A cpu list as the kernel writes them ("0-3,6"), each cpu below CPU_SETSIZE.
+void check_cpu_list(const Node& n, const std::string& list) {
+  if (list.empty()) return;
+  for (const auto& part : split(list, ',')) {
+    auto dash = part.find('-');
+    auto lo = parse_u64(part.substr(0, dash));
+    auto hi = dash == std::string::npos ? lo : parse_u64(part.substr(dash + 1));
+    if (!lo || !hi)
+      bad_cpu_list(n, list, fmt::format("{} is not a cpu or a range of cpus", quote(part)));
+    if (*lo > *hi) bad_cpu_list(n, list, fmt::format("range {} runs backwards", quote(part)));
+    if (*hi >= 1024) bad_cpu_list(n, list, fmt::format("cpu {} is above 1023", *hi));
+  }
+}
+
+// Host and domain names go to sethostname(2) verbatim: a control character (a newline in
+// /etc/hostname, in a shell prompt) or more than the kernel's 64 bytes is a mistake.
+std::string parse_host_name(const Node& n) {
+  std::string v = n.string_or("");
+  if (v.size() > 64) n.error(fmt::format("{} is longer than 64 bytes", quote(v)));
+  for (char c : v)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      n.error(fmt::format("{} contains a control character", quote(v)));
+  return v;
+}
+
+// A negative device number reads as the wildcard "*" in a cgroup rule (c *:1 rwm would
+// allow /dev/mem); it is never a device.
+int64_t device_number(const Node& n) {
+  int64_t v = n.int_or<int64_t>(0);
+  if (v < 0) n.error(fmt::format("{} is negative", v));
+  return v;
+}
+
+std::optional<int64_t> opt_device_number(const Node& n) {
+  if (!n.present()) return std::nullopt;
+  return device_number(n);
+}
+
 User parse_user(const Node& n) {
   User u;
   if (!n.present()) return u;
@@ -53,6 +153,9 @@ User parse_user(const Node& n) {
   u.gid = n["gid"].int_or<uint32_t>(0);
   u.umask = n["umask"].opt_int<uint32_t>();
   Node g = n["additionalGids"];
+  // setgroups(2) takes at most NGROUPS_MAX (65536) groups; more fails with EINVAL far later.
+  if (g.size() > kMaxGroups)
+    g.error(fmt::format("{} groups; the kernel takes at most {}", g.size(), kMaxGroups));
   for (size_t i = 0; i < g.size(); ++i) u.additional_gids.push_back(*g.at(i).opt_int<uint32_t>());
   u.username = n["username"].string_or("");
   return u;
@@ -132,6 +235,12 @@ Process parse_process_node(const Node& n) {
     sch.nice = s["nice"].int_or<int32_t>(0);
     if (sch.nice < -20 || sch.nice > 19) s["nice"].error(fmt::format("{} is outside -20..19", sch.nice));
     sch.priority = s["priority"].int_or<int32_t>(0);
+    // sched_setattr(2): 1..99 for the real-time policies, 0 for the others.
+    bool realtime = sch.policy == "SCHED_FIFO" || sch.policy == "SCHED_RR";
+    if (realtime && (sch.priority < 1 || sch.priority > 99))
+      s["priority"].error(fmt::format("{} is outside 1..99 for {}", sch.priority, sch.policy));
+    if (!realtime && sch.priority != 0)
+      s["priority"].error(fmt::format("{} must be 0 for {}", sch.priority, sch.policy));
     sch.flags = s["flags"].string_list();
     for (size_t i = 0; i < sch.flags.size(); ++i)
       if (!is_sched_flag(sch.flags[i]))
@@ -157,6 +266,8 @@ Process parse_process_node(const Node& n) {
   if (Node a = n["execCPUAffinity"]; a.present()) {
     a.expect_object();
     p.exec_cpu_affinity = ExecCpuAffinity{a["initial"].string_or(""), a["final"].string_or("")};
+    check_cpu_list(a["initial"], p.exec_cpu_affinity->initial);
+    check_cpu_list(a["final"], p.exec_cpu_affinity->final);
   }
   return p;
 }
@@ -192,8 +303,8 @@ void parse_throttle(const Node& n, std::vector<ThrottleDevice>& out) {
     Node d = n.at(i);
     d.expect_object();
     ThrottleDevice t;
-    t.major = d["major"].int_or<int64_t>(0);
-    t.minor = d["minor"].int_or<int64_t>(0);
+    t.major = device_number(d["major"]);
+    t.minor = device_number(d["minor"]);
     t.rate = d["rate"].int_or<uint64_t>(0);
     out.push_back(t);
   }
@@ -214,8 +325,8 @@ Resources parse_resources_node(const Node& n) {
     if (rule.type.empty()) rule.type = "a";
     if (rule.type != "a" && rule.type != "c" && rule.type != "b")
       d["type"].error(fmt::format("unknown device type {} (want a, b or c)", quote(rule.type)));
-    rule.major = d["major"].opt_int<int64_t>();
-    rule.minor = d["minor"].opt_int<int64_t>();
+    rule.major = opt_device_number(d["major"]);
+    rule.minor = opt_device_number(d["minor"]);
     rule.access = d["access"].string_or("rwm");
     if (rule.access.empty()) rule.access = "rwm";
     if (rule.access.find_first_not_of("rwm") != std::string::npos) {
@@ -279,8 +390,8 @@ Resources parse_resources_node(const Node& n) {
       Node d = wd.at(i);
       d.expect_object();
       WeightDevice w;
-      w.major = d["major"].int_or<int64_t>(0);
-      w.minor = d["minor"].int_or<int64_t>(0);
+      w.major = device_number(d["major"]);
+      w.minor = device_number(d["minor"]);
       w.weight = opt<uint16_t>(d, "weight");
       w.leaf_weight = opt<uint16_t>(d, "leafWeight");
       bio.weight_device.push_back(w);
@@ -415,8 +526,8 @@ Linux parse_linux(const Node& n) {
     dev.path = d["path"].string_or("");
     if (dev.path.empty() || dev.path.front() != '/')
       d["path"].error(fmt::format("{} is not an absolute path", quote(dev.path)));
-    dev.major = d["major"].int_or<int64_t>(0);
-    dev.minor = d["minor"].int_or<int64_t>(0);
+    dev.major = device_number(d["major"]);
+    dev.minor = device_number(d["minor"]);
     if (dev.type != 'p' && (!d["major"].present() || !d["minor"].present()))
       d.error("major and minor are required for a c, b or u device");
     dev.file_mode = opt<uint32_t>(d, "fileMode");
@@ -443,6 +554,11 @@ Linux parse_linux(const Node& n) {
     rdt.schemata = r["schemata"].string_list();
     rdt.enable_monitoring = r["enableMonitoring"].bool_or(false) || r["enableCMT"].bool_or(false) ||
                             r["enableMBM"].bool_or(false);
+    // hull does not drive resctrl: accepting a class it never applies (or a closID like
+    // "../../x" it would one day write as a path) would tell the caller it is in force.
+    if (!rdt.clos_id.empty() || !rdt.l3_cache_schema.empty() || !rdt.mem_bw_schema.empty() ||
+        !rdt.schemata.empty() || rdt.enable_monitoring)
+      r.error("not supported: hull does not manage Intel RDT (resctrl)");
     l.intel_rdt = std::move(rdt);
   }
   if (Node p = n["personality"]; p.present()) {
@@ -495,8 +611,8 @@ void check_oci_version(const Node& n, const std::string& version) {
 
 Spec parse_spec(std::string_view text) {
   json j = parse_text(text, "config.json");
+  expect_document_object(j, "config.json");
   Node root(&j, "");
-  root.expect_object();
   Spec s;
   auto version = root["ociVersion"].opt_string();
   if (!version) root["ociVersion"].error("required");
@@ -508,8 +624,8 @@ Spec parse_spec(std::string_view text) {
     s.root.path = r["path"].string_or("");
     s.root.readonly = r["readonly"].bool_or(false);
   }
-  s.hostname = root["hostname"].string_or("");
-  s.domainname = root["domainname"].string_or("");
+  s.hostname = parse_host_name(root["hostname"]);
+  s.domainname = parse_host_name(root["domainname"]);
   Node mounts = root["mounts"];
   for (size_t i = 0; i < mounts.size(); ++i) s.mounts.push_back(parse_mount(mounts.at(i)));
   if (Node h = root["hooks"]; h.present()) {
@@ -536,6 +652,7 @@ Spec load_spec(const std::string& bundle) {
 
 Process parse_process(std::string_view text) {
   json j = parse_text(text, "process.json");
+  expect_document_object(j, "process.json");
   Process p = parse_process_node(Node(&j, ""));
   validate_process(p, "");
   return p;
@@ -548,6 +665,7 @@ Resources parse_resources(std::string_view text) {
 
 Seccomp parse_seccomp_profile(std::string_view text) {
   json j = parse_text(text, "seccomp profile");
+  expect_document_object(j, "seccomp profile");
   return parse_seccomp(Node(&j, ""));
 }
 

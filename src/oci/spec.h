@@ -1,5 +1,5 @@
 // runtime-spec v1.2 (config.md, config-linux.md) as typed structs. No syscalls here:
-// oci/ knows nothing of Linux, linux/ knows nothing of this JSON (DESIGN.md, Layers).
+// oci/ knows nothing of Linux, linux/ knows nothing of this JSON (docs/architecture.md, Layers).
 // Pointer fields of the spec ("*int64" in the Go types) are std::optional: absent != zero.
 #pragma once
 
@@ -16,6 +16,11 @@ struct IdMapping {
   uint32_t host_id = 0;
   uint32_t size = 0;
 };
+
+// The largest user or group id a process may be given. The kernel reads (uid_t)-1 in setresuid
+// and setgroups as "leave unchanged", so 4294967295 would run as root; runc refuses everything
+// above INT32_MAX, and so does hull (issue 16).
+inline constexpr uint32_t kMaxProcessId = 0x7fffffff;
 
 struct User {
   uint32_t uid = 0;

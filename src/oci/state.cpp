@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "oci/json_reader.h"
+#include "util/strings.h"
 
 namespace hull::oci {
 
@@ -13,6 +14,7 @@ const char* status_name(Status s) {
     case Status::running: return "running";
     case Status::paused: return "paused";
     case Status::stopped: return "stopped";
+    case Status::unknown: return "unknown";
   }
   return "unknown";
 }
@@ -40,6 +42,7 @@ std::string state_to_json(const State& s) {
   j["pid"] = s.pid;
   j["hull"] = {{"pidStartTime", s.pid_start_time},
                {"cgroupPath", s.cgroup_path},
+               {"cgroupMadeFrom", s.cgroup_made_from},
                {"started", s.started},
                {"ownPidNamespace", s.own_pid_namespace},
                {"cgroupShared", s.cgroup_shared}};
@@ -53,15 +56,28 @@ State state_from_json(const std::string& text) {
   } catch (const json::exception& e) {
     fail("state.json: invalid JSON: {}", e.what());
   }
+  if (!j.is_object()) fail("state.json: expected a JSON object, got {}", j.type_name());
   Node n(&j, "state.json");
   State s;
   s.oci_version = n["ociVersion"].string_or(kSpecVersion);
-  s.id = n["id"].string_or("");
-  std::string st = n["status"].string_or("stopped");
-  s.status = Status::stopped;
+  // What every save writes: without them this is not a state hull wrote (or it was cut
+  // short), and trusting its defaults would make delete skip the init and the cgroup.
+  auto id = n["id"].opt_string();
+  if (!id || id->empty()) n["id"].error("required");
+  s.id = *id;
+  auto st = n["status"].opt_string();
+  if (!st) n["status"].error("required");
+  bool known = false;
   for (auto c : {Status::creating, Status::created, Status::running, Status::paused, Status::stopped})
-    if (st == status_name(c)) s.status = c;
-  s.pid = n["pid"].int_or<int>(0);
+    if (*st == status_name(c)) {
+      s.status = c;
+      known = true;
+    }
+  if (!known) n["status"].error(fmt::format("unknown status {}", quote(*st)));
+  if (!n["hull"].is_object()) n["hull"].error("required");
+  auto pid = n["pid"].opt_int<int>();
+  if (!pid) n["pid"].error("required");
+  s.pid = *pid;
   s.bundle = n["bundle"].string_or("");
   s.rootfs = n["rootfs"].string_or("");
   s.created = n["created"].string_or("");
@@ -70,6 +86,7 @@ State state_from_json(const std::string& text) {
   Node h = n["hull"];
   s.pid_start_time = h["pidStartTime"].int_or<uint64_t>(0);
   s.cgroup_path = h["cgroupPath"].string_or("");
+  s.cgroup_made_from = h["cgroupMadeFrom"].string_or("");
   s.started = h["started"].bool_or(false);
   s.own_pid_namespace = h["ownPidNamespace"].bool_or(true);
   s.cgroup_shared = h["cgroupShared"].bool_or(false);

@@ -10,7 +10,8 @@ namespace hull::oci {
 
 inline constexpr const char* kSpecVersion = "1.2.0";
 
-enum class Status { creating, created, running, paused, stopped };
+// `unknown`: only `list` shows it, for a container whose state.json cannot be read.
+enum class Status { creating, created, running, paused, stopped, unknown };
 const char* status_name(Status s);
 
 struct State {
@@ -28,6 +29,9 @@ struct State {
   // hull's own bookkeeping.
   uint64_t pid_start_time = 0;  // /proc/PID/stat field 22: a PID is trusted only with it
   std::string cgroup_path;      // the container's cgroup, relative to each hierarchy's root
+  // The highest directory on cgroup_path that hull created (the path itself when its parent
+  // existed): delete removes the now empty parents up to it. Empty: none were made.
+  std::string cgroup_made_from;
   bool started = false;         // `start` ran: the init has exec'ed the user process
   bool own_pid_namespace = true;  // killing the init kills everything (no --all walk needed)
   bool cgroup_shared = false;     // the cgroup held other processes at create: delete leaves them
@@ -37,6 +41,7 @@ struct State {
 std::string state_to_public_json(const State& s, bool pretty = true);
 // Everything, for the state store.
 std::string state_to_json(const State& s);
+// Throws "state.json: ..." for anything that is not a whole state (empty, truncated, garbage).
 State state_from_json(const std::string& text);
 
 // runtime-spec ContainerProcessState (config-linux.md, seccomp listenerPath): what a seccomp

@@ -1,5 +1,6 @@
 // Consistency checks on a parsed spec (runtime-spec config.md and config-linux.md MUSTs),
 // done before anything is created so a bad config leaves nothing behind.
+#include <algorithm>
 #include <set>
 #include <tuple>
 
@@ -44,6 +45,21 @@ void validate_sysctl(const Linux& l) {
   }
 }
 
+// capset(2) refuses an effective capability that is not permitted, and an inheritable one
+// outside the bounding set, with a bare EPERM: say which field asks for what.
+void validate_capabilities(const Capabilities& c, const std::string& base) {
+  auto subset = [&](const std::vector<std::string>& of, const char* name,
+                    const std::vector<std::string>& in, const char* in_name) {
+    for (size_t i = 0; i < of.size(); ++i)
+      if (std::find(in.begin(), in.end(), of[i]) == in.end())
+        fail("{}[{}]: {} is not in {} (the kernel refuses it)",
+             at(base, fmt::format("capabilities.{}", name)), i, of[i],
+             at(base, fmt::format("capabilities.{}", in_name)));
+  };
+  subset(c.effective, "effective", c.permitted, "permitted");
+  subset(c.inheritable, "inheritable", c.bounding, "bounding");
+}
+
 // The sysctls are written after hostname/domainname are set: one that says otherwise would
 // silently win. runc and crun refuse the contradiction; agreeing values are fine.
 void validate_host_name_sysctls(const Spec& s) {
@@ -68,6 +84,15 @@ void validate_process(const Process& p, const std::string& base) {
     if (eq == std::string::npos || eq == 0)
       fail("{}[{}]: {} is not NAME=VALUE", at(base, "env"), i, quote(e));
   }
+  if (p.capabilities) validate_capabilities(*p.capabilities, base);
+  auto check_id = [&](uint32_t id, const std::string& field) {
+    if (id > kMaxProcessId)
+      fail("{}: {} is out of range (at most {})", at(base, field), id, kMaxProcessId);
+  };
+  check_id(p.user.uid, "user.uid");
+  check_id(p.user.gid, "user.gid");
+  for (size_t i = 0; i < p.user.additional_gids.size(); ++i)
+    check_id(p.user.additional_gids[i], fmt::format("user.additionalGids[{}]", i));
   if (p.console_size && !p.terminal)
     fail("{}: only valid with process.terminal true", at(base, "consoleSize"));
   if (p.scheduler && p.scheduler->policy == "SCHED_DEADLINE" &&

@@ -29,6 +29,7 @@
 #include "runtime/sync.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/proc.h"
@@ -65,6 +66,13 @@ void kill_and_reap(pid_t pid, int pidfd, bool our_child) {
     pollfd p = {pidfd, POLLIN, 0};
     ::poll(&p, 1, 5000);
   }
+}
+
+// Both paths name the same inode; false if either is missing.
+bool same_file(const std::string& a, const std::string& b) {
+  struct stat sa, sb;
+  if (::stat(a.c_str(), &sa) < 0 || ::stat(b.c_str(), &sb) < 0) return false;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 std::string describe_exit(int status) {
@@ -105,8 +113,13 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
     cg.reset();
   }
   InitPlan plan;
-  build_plan(plan, spec, opts, rootfs, cg.get(), path_join(ctx.root, ".seccomp"));
+  build_plan(plan, spec, opts, rootfs, cg.get(), seccomp_cache_dir(ctx.root));
   bool overlay = plan.rootfs.overlay;
+  // The host's own root cannot be pivoted away from (pivot_root: EBUSY); only a throw-away
+  // overlay on top of it (the friendly face's default) makes it a container's root.
+  if (!overlay && same_file(rootfs, "/"))
+    fail("root.path: {} is the host's root; a container needs a root file system of its own",
+         rootfs);
   if (overlay) plan.rootfs.overlay_scratch = path_join(store.dir(opts.id), kOverlayScratchDir);
   log::step("planned");
 
@@ -149,8 +162,28 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
     return p && p->path.empty();
   }();
 
+  // Recorded before the cgroup exists: a create killed from here on leaves a delete that
+  // knows which cgroup to end and remove (an engine's cgroupsPath, not /hull/<id>).
+  // A cgroup that already holds processes is shared (runc's rule, below) and never recorded:
+  // neither a delete after a killed create nor this create's undo may end what runs there.
+  Recovery recovery;
+  size_t already_in_cgroup = cg ? cg->pids().size() : 0;
+  if (already_in_cgroup && wants_exclusive_cgroup(spec))
+    fail("linux.cgroupsPath: cgroup {} is not empty: {} process(es) run in it ({}=true)",
+         cg->path(), already_in_cgroup, kExclusiveCgroupAnnotation);
+  if (cg && !already_in_cgroup) {
+    recovery.has_cgroup = true;
+    recovery.cgroup_path = cg->path();
+    recovery.cgroup_made_from = cg->missing_from();
+    cg->set_made_from(recovery.cgroup_made_from);
+    state.cgroup_made_from = recovery.cgroup_made_from;
+  }
+  store.save_recovery(dir.get(), recovery);
+  fault_point("create.recorded");
+
   if (cg) {
     with_context("create cgroup", [&] { cg->create(); });
+    fault_point("create.cgroup");
     // A frozen cgroup would freeze the container before it ran: always refused. One that
     // already holds processes is shared with a warning, as runc does (engines put a pod's
     // containers in one), unless the config asks for its own; this create's undo then leaves
@@ -231,6 +264,7 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   if (old_cwd) ::fchdir(old_cwd.get());
   init_pid = cr.pid;
   pidfd = std::move(cr.pidfd);
+  fault_point("create.cloned");
   if (own_pidns) ::setns(own_pidns.get(), CLONE_NEWPID);
   child_end.reset();
   start_listen.reset();
@@ -280,7 +314,11 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   state.status = oci::Status::creating;
   // Saved now: if this create is killed (an engine's timeout), delete finds the init and
   // the cgroup it must end, not only the default /hull/<id>.
+  recovery.pid = init_pid;
+  recovery.pid_start_time = st->start_time;
+  store.save_recovery(dir.get(), recovery);
   store.save(dir.get(), state);
+  fault_point("create.saved");
   send_msg(parent_end.get(), Msg::kGo, 0, oci::state_to_public_json(state, false));
   log::step("released init");
 
@@ -305,6 +343,7 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   log::step("init ready");
   if (console_peer) *opts.terminal_master = linux::recv_fd(console_peer.get(), "terminal master");
 
+  fault_point("create.ready");
   state.status = oci::Status::created;
   store.save_config(dir.get(), config_json);
   store.save(dir.get(), state);

@@ -39,6 +39,7 @@
 #include "runtime/state_store.h"
 #include "runtime/sync.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/proc.h"
@@ -65,7 +66,8 @@ void run_child(ExecChild& c) {
     if (c.stdio[i] >= 0 && ::dup2(c.stdio[i], i) < 0) fail_errno("give the process fd {}", i);
   // Until execve this process runs hull's binary inside the container's namespaces: nothing
   // in there may trace it or open its /proc/PID/exe (CVE-2019-5736). execve of the user's
-  // program sets dumpable afresh.
+  // program sets dumpable afresh. A container with CAP_SYS_PTRACE passes that check; for it the
+  // exe is on a read-only mount (the CLI re-executed hull from one, linux/self_image.h).
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) fail_errno("make the exec process non-dumpable");
   sigset_t none;
   sigemptyset(&none);
@@ -91,7 +93,7 @@ void run_child(ExecChild& c) {
     run_child(c);
   } catch (const Error& e) {
     try {
-      send_msg(c.sync_fd, Msg::kError, e.err(), e.message());
+      send_msg(c.sync_fd, Msg::kError, e.err(), child_error_message(c.process, e, "process"));
     } catch (...) {
     }
   } catch (const std::exception& e) {
@@ -203,7 +205,7 @@ int exec(const Context& ctx, const ExecOptions& o) {
     proc.console_size = oci::ConsoleSize{ws.ws_row, ws.ws_col};
 
   ExecChild child;
-  build_process_plan(child.process, proc, spec, path_join(ctx.root, ".seccomp"),
+  build_process_plan(child.process, proc, spec, seccomp_cache_dir(ctx.root),
                      o.process ? "process.json" : "process");
   child.process.preserve_fds = o.preserve_fds;
   if (child.process.seccomp.notify)
@@ -254,6 +256,13 @@ int exec(const Context& ctx, const ExecOptions& o) {
     if (!o.detach) ::sigprocmask(SIG_SETMASK, &old, nullptr);
   });
 
+  // execCPUAffinity (runtime-spec, exec only): "initial" while the process joins the
+  // container (set on hull itself; the clone inherits it), "final" once it is in the cgroup.
+  const auto& affinity = proc.exec_cpu_affinity;
+  if (affinity && !affinity->initial.empty())
+    with_context("process.execCPUAffinity.initial",
+                 [&] { linux::set_cpu_affinity(0, affinity->initial); });
+
   linux::CloneResult cr;
   {
     Fd own_pidns;
@@ -276,6 +285,7 @@ int exec(const Context& ctx, const ExecOptions& o) {
   }
   pid_t pid = cr.pid;
   Fd pidfd = std::move(cr.pidfd);
+  fault_point("exec.cloned");
   bool started = false;
   ScopeGuard reap([&] {
     if (started) return;
@@ -289,6 +299,9 @@ int exec(const Context& ctx, const ExecOptions& o) {
 
   if (has_cgroup && !cr.into_cgroup) cgroup::join(place, pid);
   if (proc.oom_score_adj) linux::set_oom_score_adj(pid, *proc.oom_score_adj);
+  if (affinity && !affinity->final.empty())
+    with_context("process.execCPUAffinity.final",
+                 [&] { linux::set_cpu_affinity(pid, affinity->final); });
   linux::apply_rlimits_to(pid, child.process.rlimits);  // as create does, for the same reason
   send_msg(parent_end.get(), Msg::kGo);
   // A process joining a frozen cgroup stops before it can answer: it runs on resume.

@@ -179,11 +179,12 @@ static void report(InitPlan& plan, int err, const std::string& message) {
 
 [[noreturn]] void container_init(InitPlan& plan) {
   try {
-    // Before anything of the container can see us (CVE-2019-5736, linux/exec_seal.h).
+    // Before anything of the container can see us (CVE-2019-5736, linux/exec_seal.h; with
+    // CAP_SYS_PTRACE a container still sees our exe: a read-only mount, linux/self_image.h).
     if (plan.undumpable_from_start) linux::make_undumpable();
     run_init(plan);
   } catch (const Error& e) {
-    report(plan, e.err(), e.message());
+    report(plan, e.err(), child_error_message(plan.process, e, "process"));
   } catch (const std::exception& e) {
     report(plan, 0, fmt::format("internal error: {}", e.what()));
   }

@@ -12,13 +12,14 @@
 #include "cgroup/manager.h"
 #include "linux/syscalls.h"
 #include "oci/parse.h"
+#include "runtime/container.h"
 #include "runtime/foreground.h"
 #include "runtime/hooks.h"
-#include "runtime/container.h"
 #include "runtime/runtime.h"
 #include "runtime/state_store.h"
 #include "runtime/sync.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/proc.h"
@@ -46,7 +47,7 @@ void refresh(oci::State& s) {
 }
 
 oci::State load_state(StateStore& store, int dir, const std::string& id) {
-  auto s = store.load(dir);
+  auto s = store.load(dir, id);
   if (!s) {
     oci::State creating;
     creating.id = id;
@@ -154,6 +155,7 @@ void start(const Context& ctx, const std::string& id) {
   if (::connect(conn.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
     fail_errno("start container {}: connect to its init", id);
   send_msg(conn.get(), Msg::kStart);
+  fault_point("start.sent");
   auto m = recv_msg(conn.get());
   if (m && m->type == Msg::kError) {
     Error e(m->text, m->value);
@@ -198,6 +200,35 @@ void kill(const Context& ctx, const std::string& id, int sig, bool all) {
   if (sys::pidfd_send_signal(pidfd.get(), sig) < 0) fail_errno("send {} to container {}", signal_name(sig), id);
 }
 
+namespace {
+
+// A container without a readable state.json: a create killed before its first save, or a
+// state.json damaged since. What create recorded beside it (recovery.json) names the init
+// (trusted only with its start time) and the cgroup; every process left in that cgroup ends
+// with it. Without even that record, the default cgroup /hull/<id> is all there is to try.
+void remove_unrecorded(StateStore& store, int dir, const std::string& id) {
+  auto rec = store.load_recovery(dir);
+  if (rec && rec->pid > 0) {
+    oci::State init;
+    init.pid = rec->pid;
+    init.pid_start_time = rec->pid_start_time;
+    if (Fd pidfd = open_init(init)) {
+      sys::pidfd_send_signal(pidfd.get(), SIGKILL);
+      if (!wait_gone(pidfd.get(), 10000))
+        fail("container {}: its init did not die after SIGKILL", id);
+    }
+  }
+  if (!rec || rec->has_cgroup) {
+    auto cg = cgroup::Manager::open(cgroup::resolve_path(rec ? rec->cgroup_path : "", id));
+    if (rec) cg->set_made_from(rec->cgroup_made_from);
+    with_context(fmt::format("delete container {}", id), [&] { cg->destroy(); });
+  }
+  fault_point("delete.cgroup");
+  store.remove(id);
+}
+
+}  // namespace
+
 void remove(const Context& ctx, const std::string& id, bool force) {
   StateStore store(ctx.root);
   // runc and crun: --force of a container that does not exist succeeds; engines call it in
@@ -211,16 +242,21 @@ void remove(const Context& ctx, const std::string& id, bool force) {
     log::debug("delete --force: container {} does not exist: nothing to do", id);
     return;
   }
-  auto saved = store.load(dir.get());
+  std::optional<oci::State> saved;
+  try {
+    saved = store.load(dir.get(), id);
+  } catch (const Error& e) {
+    if (!force)
+      fail("{} (delete --force ends what it can find of the container and removes it)",
+           e.message());
+    log::warn("{}: ending what can be found", e.message());
+    remove_unrecorded(store, dir.get(), id);
+    return;
+  }
   if (!saved) {
-    // A create that died half way: nothing runs that we could know of; clear what it made.
+    // A create that died half way, or is still under way in a process that ignores the lock.
     log::debug("container {} has no state: removing what is left", id);
-    try {
-      cgroup::Manager::open(cgroup::resolve_path("", id))->destroy();
-    } catch (const Error& e) {
-      log::debug("cleanup: {}", e.what());
-    }
-    store.remove(id);
+    remove_unrecorded(store, dir.get(), id);
     return;
   }
   oci::State s = *saved;
@@ -238,12 +274,16 @@ void remove(const Context& ctx, const std::string& id, bool force) {
       if (!wait_gone(pidfd.get(), 10000)) fail("container {}: its init did not die after SIGKILL", id);
     }
   }
+  fault_point("delete.killed");
   // A cgroup shared at create (runc's rule) still holds the others' processes: theirs to end.
-  if (cg && s.cgroup_shared && !cg->pids().empty())
+  if (cg && s.cgroup_shared && !cg->pids().empty()) {
     log::debug("delete container {}: cgroup {} is shared and still in use: left in place", id,
                s.cgroup_path);
-  else if (cg)
+  } else if (cg) {
+    cg->set_made_from(s.cgroup_made_from);
     with_context(fmt::format("delete container {}", id), [&] { cg->destroy(); });
+  }
+  fault_point("delete.cgroup");
   auto spec = stored_spec(store, dir.get());
   s.status = oci::Status::stopped;
   store.remove(id);
@@ -263,11 +303,22 @@ std::vector<oci::State> list(const Context& ctx) {
   StateStore store(ctx.root);
   std::vector<oci::State> out;
   for (const auto& id : store.list()) {
+    Fd dir;
     try {
-      Fd dir = store.open_unlocked(id);
+      dir = store.open_unlocked(id);
+    } catch (const Error& e) {
+      log::debug("list: {}: {}", id, e.what());  // deleted meanwhile
+      continue;
+    }
+    try {
       out.push_back(load_state(store, dir.get(), id));
     } catch (const Error& e) {
-      log::debug("list: {}: {}", id, e.what());
+      // Shown, not dropped: a container nobody can see is one nobody deletes.
+      log::warn("{}", e.message());
+      oci::State unknown;
+      unknown.id = id;
+      unknown.status = oci::Status::unknown;
+      out.push_back(unknown);
     }
   }
   return out;

@@ -17,7 +17,8 @@ namespace {
   ::prctl(PR_SET_NAME, "hull-init", 0, 0, 0);
   // This is hull's binary running inside the container (CVE-2019-5736): not dumpable, its
   // /proc/1/exe, mem and fds are closed to the container's processes (without CAP_SYS_PTRACE),
-  // and none of them can ptrace it.
+  // and none of them can ptrace it. With CAP_SYS_PTRACE they can open /proc/1/exe, but it is
+  // hull on a read-only mount (linux/self_image.h): it cannot be reopened for writing.
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   // Every fd above stdio is the runtime's (the sync socket among them): the process's copies
   // close on exec, and the runtime sees EOF only once ours are gone too.

@@ -66,7 +66,14 @@ void add_cgroup_mounts(linux::RootfsPlan& rootfs, const oci::Mount& m, const std
   for (const auto& c : mounts) {
     std::string target = c.subdir.empty() ? dest : path_join(dest, c.subdir);
     if (c.fstype == "symlink") {
-      rootfs.mounts.push_back({target, "symlink", c.data, {}, what});
+      // Named, not a braced temporary: GCC 12 -O3 warns (-Wmaybe-uninitialized) about the
+      // temporary's empty options string otherwise.
+      linux::MountSpec link;
+      link.destination = target;
+      link.type = "symlink";
+      link.source = c.data;
+      link.what = what;
+      rootfs.mounts.push_back(std::move(link));
       continue;
     }
     linux::MountSpec ms{target, c.fstype, c.fstype, sub, what};

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -213,6 +214,19 @@ std::string find_executable(const std::string& name, const std::string& path_env
     if (usable(candidate)) return candidate;
   }
   fail_err(ENOENT, "exec: {}: executable file not found in $PATH", quote(name));
+}
+
+std::string child_error_message(const ProcessPlan& plan, const Error& e, const std::string& base) {
+  if (e.err() != EMFILE) return e.message();
+  for (size_t i = 0; i < plan.rlimits.size(); ++i) {
+    const auto& r = plan.rlimits[i];
+    if (r.resource != RLIMIT_NOFILE) continue;
+    std::string field =
+        base.empty() ? fmt::format("rlimits[{}]", i) : fmt::format("{}.rlimits[{}]", base, i);
+    return fmt::format("{}: RLIMIT_NOFILE {} is too low for the process to be set up: {}", field,
+                       r.soft, e.message());
+  }
+  return e.message();
 }
 
 }  // namespace hull::runtime

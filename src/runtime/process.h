@@ -11,6 +11,7 @@
 #include "linux/process_attrs.h"
 #include "linux/seccomp.h"
 #include "oci/spec.h"
+#include "util/error.h"
 #include "util/fd.h"
 
 namespace hull::runtime {
@@ -57,6 +58,11 @@ void load_seccomp_for_hooks(ProcessPlan& plan);
 // the sealed stub, which applies the LSM label; an exec failure is reported on report_fd.
 [[noreturn]] void exec_process(const ProcessPlan& plan, const std::string& exe, int report_fd,
                                int stub_fd);
+
+// The message a child reports for its error: an EMFILE under a configured RLIMIT_NOFILE names
+// that limit (`base` is "process" for config.json, "" for a process.json), not just the open
+// that hit it.
+std::string child_error_message(const ProcessPlan& plan, const Error& e, const std::string& base);
 
 // Finds an executable the way execvp does, in `path_env` ("PATH=..." value), checking that it
 // exists and is executable. Throws "exec: "name": executable file not found in $PATH".

@@ -18,6 +18,7 @@
 #include "runtime/state_store.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/strings.h"
@@ -176,6 +177,7 @@ void update(const Context& ctx, const std::string& id, const std::string& resour
   std::string config = merge_resources(store.load_config(dir.get()), resources_json, &merged);
   with_context(fmt::format("update container {}", id),
                [&] { container_cgroup(s)->apply(merged, true); });
+  fault_point("update.applied");
   // Kept for the next update: its absent fields mean "as now" (swap needs the limit in force).
   store.save_config(dir.get(), config);
 }

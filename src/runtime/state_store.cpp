@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include <nlohmann/json.hpp>
+
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/strings.h"
@@ -18,7 +20,8 @@ namespace hull::runtime {
 
 void validate_id(const std::string& id) {
   if (id.empty()) fail("container id: required");
-  if (id.size() > 1024) fail("container id: longer than 1024 bytes");
+  // The id is a directory name (the state dir, the cgroup /hull/<id>): NAME_MAX bytes.
+  if (id.size() > 255) fail("container id: {} bytes is longer than 255", id.size());
   auto ok = [](char c, bool first) {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
     return !first && (c == '_' || c == '.' || c == '+' || c == '-');
@@ -34,6 +37,14 @@ std::string default_state_root() {
   const char* xdg = std::getenv("XDG_RUNTIME_DIR");
   if (xdg && xdg[0] == '/') return path_join(xdg, "hull");
   return fmt::format("/tmp/hull-{}", uid);
+}
+
+std::string seccomp_cache_dir(const std::string& root) {
+  if (::geteuid() != 0) return path_join(root, ".seccomp");
+  std::string def = default_state_root();
+  // As create makes it: 0711, not mkdir -p's 0700 for the cache's parents.
+  ::mkdir(def.c_str(), 0711);
+  return path_join(def, ".seccomp");
 }
 
 std::string StateStore::dir(const std::string& id) const { return path_join(root_, id); }
@@ -104,14 +115,54 @@ void StateStore::save(int dir_fd, const oci::State& state) {
   atomic_write(path_join(d, "state.json"), oci::state_to_json(state), 0600);
 }
 
-std::optional<oci::State> StateStore::load(int dir_fd) {
+std::optional<oci::State> StateStore::load(int dir_fd, const std::string& id) {
+  std::string path = path_join(dir(id), "state.json");
   int fd = ::openat(dir_fd, "state.json", O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return std::nullopt;
-    fail_errno("open state.json");
+    fail_errno("container {}: open {}", id, path);
   }
   Fd owned(fd);
-  return oci::state_from_json(read_fd(fd));
+  try {
+    oci::State s = oci::state_from_json(read_fd(fd));
+    if (s.id != id) fail("state.json: id: {} is not this container's", quote(s.id));
+    return s;
+  } catch (const Error& e) {
+    // "state.json: invalid JSON: ..." -> "container ID: /run/hull/ID/state.json: invalid JSON: ..."
+    std::string what = e.message();
+    if (what.rfind("state.json", 0) == 0) what = what.substr(10);
+    if (!what.empty() && what[0] == '.')
+      what = what.substr(1);
+    else if (what.rfind(": ", 0) == 0)
+      what = what.substr(2);
+    throw Error(fmt::format("container {}: {}: {}", id, path, what), e.err());
+  }
+}
+
+void StateStore::save_recovery(int dir_fd, const Recovery& r) {
+  nlohmann::json j = {
+      {"cgroupPath", r.has_cgroup ? nlohmann::json(r.cgroup_path) : nlohmann::json()},
+      {"cgroupMadeFrom", r.cgroup_made_from},
+      {"pid", r.pid},
+      {"pidStartTime", r.pid_start_time}};
+  atomic_write(path_join(fmt::format("/proc/self/fd/{}", dir_fd), "recovery.json"), j.dump(), 0600);
+}
+
+std::optional<Recovery> StateStore::load_recovery(int dir_fd) {
+  Fd fd(::openat(dir_fd, "recovery.json", O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  try {
+    auto j = nlohmann::json::parse(read_fd(fd.get()));
+    Recovery r;
+    r.has_cgroup = j.at("cgroupPath").is_string();
+    if (r.has_cgroup) r.cgroup_path = j.at("cgroupPath").get<std::string>();
+    r.cgroup_made_from = j.at("cgroupMadeFrom").get<std::string>();
+    r.pid = j.at("pid").get<int>();
+    r.pid_start_time = j.at("pidStartTime").get<uint64_t>();
+    return r;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
 void StateStore::save_config(int dir_fd, const std::string& config_json) {

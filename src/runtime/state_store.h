@@ -16,8 +16,25 @@ namespace hull::runtime {
 // $XDG_RUNTIME_DIR/hull, or /tmp/hull-UID without it (which must then be theirs alone).
 std::string default_state_root();
 
-// Container ids: what runc accepts, [A-Za-z0-9][A-Za-z0-9_.+-]*, at most 1024 bytes.
+// Where compiled seccomp filters are cached (linux/seccomp.h). For root: the default state
+// root's .seccomp (/run/hull/.seccomp) whatever --root says, so that an engine's or a test's
+// --root holds container dirs only and is empty once its last container is deleted; for
+// anyone else `root`'s own, the only directory checked to be theirs alone.
+std::string seccomp_cache_dir(const std::string& root);
+
+// Container ids: what runc accepts, [A-Za-z0-9][A-Za-z0-9_.+-]*, at most 255 bytes (a file name).
 void validate_id(const std::string& id);
+
+// Written beside state.json, and before it: what delete needs to end a container whose
+// state.json is missing (a create killed early) or damaged (a full disk, a hand edit): the
+// cgroup, recorded before it is made, and the init with its start time once it exists.
+struct Recovery {
+  bool has_cgroup = false;
+  std::string cgroup_path;
+  std::string cgroup_made_from;
+  int pid = 0;
+  uint64_t pid_start_time = 0;
+};
 
 class StateStore {
  public:
@@ -34,8 +51,12 @@ class StateStore {
   bool exists(const std::string& id) const;
 
   void save(int dir_fd, const oci::State& state);
-  // nullopt while the container is still being created (no state.json yet).
-  std::optional<oci::State> load(int dir_fd);
+  // nullopt while the container is still being created (no state.json yet). A state.json
+  // that cannot be read throws naming the container and the file.
+  std::optional<oci::State> load(int dir_fd, const std::string& id);
+  void save_recovery(int dir_fd, const Recovery& r);
+  // nullopt when there is none, or it cannot be read either.
+  std::optional<Recovery> load_recovery(int dir_fd);
   void save_config(int dir_fd, const std::string& config_json);
   std::string load_config(int dir_fd);
 

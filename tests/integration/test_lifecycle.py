@@ -3,6 +3,7 @@ Tests marked cgroup create, signal or remove the container's cgroup; tests/vm/ru
 them again on a pure cgroup v2 host."""
 import json
 import os
+import shlex
 import signal
 import subprocess
 import threading
@@ -108,12 +109,19 @@ def test_kill_accepts_names_and_numbers(hull, bundle):
 
 @pytest.mark.cgroup
 def test_kill_default_is_sigterm_and_all_reaches_every_process(hull, bundle):
-    b = bundle(["sh", "-c", "sleep 100 & sleep 100 & wait"])
+    # No signal named: SIGTERM, as runc. The init is PID 1 of its namespace and ignores a
+    # SIGTERM it has no handler for, so the container stops only if --all reached the two
+    # children as well; each says which signal it got in a file of the (writable) rootfs.
+    child = "trap 'echo TERM >> /got; exit 0' TERM; touch /ready$1; while :; do sleep 0.05; done"
+    b = bundle(["sh", "-c", f"for i in 1 2; do sh -c {shlex.quote(child)} child $i & done; wait"],
+               readonly=False)
     cid = hull.create(b)
     hull.oci("start", cid)
-    time.sleep(0.3)
-    hull.oci("kill", "--all", cid, "KILL")
+    wait_for(lambda: (b.rootfs / "ready1").exists() and (b.rootfs / "ready2").exists(),
+             "both children's traps")
+    hull.oci("kill", "--all", cid)
     hull.wait_status(cid, "stopped")
+    assert (b.rootfs / "got").read_text().split() == ["TERM", "TERM"]
     hull.oci("delete", cid)
 
 

@@ -1,6 +1,7 @@
 """Rootless: hull run by an unprivileged user makes a user namespace in which the container's
 root is that user. A user made by the test (removed after) runs `hull-oci spec --rootless`
 and `hull-oci run`; from the host, what the container wrote belongs to that user."""
+import fcntl
 import json
 import os
 import pwd
@@ -13,6 +14,13 @@ from pathlib import Path
 import pytest
 
 from hulltest import HULL_OCI
+
+F_GET_SEALS = 1034  # fcntl.F_GET_SEALS from Python 3.12 on
+F_SEAL_WRITE = 8
+
+# useradd/userdel and the /etc/subuid rewrite are host-wide: one worker runs these in turn
+# when the suite runs in parallel (--dist loadgroup).
+pytestmark = pytest.mark.xdist_group("host-users")
 
 
 @pytest.fixture
@@ -157,4 +165,38 @@ def test_rootless_exec_knows_the_container_has_no_cgroup(hull, user, home, base_
         assert p.stderr.strip().endswith(f"--cgroup: container {cid} runs without a cgroup"), p.stderr
     finally:
         p = as_user(user, HULL_OCI, "--root", state, "delete", "--force", cid)
+        assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.parametrize("owner", ["user", "root"])
+def test_rootless_cve_2019_5736_a_binary_the_user_can_write_runs_from_a_sealed_copy(hull, user, home, base_rootfs,
+                                                                                     owner):
+    # Issue 16: an unprivileged hull cannot make the read-only mount of itself. A binary of the
+    # user's own, which the user's containers could write, runs from a sealed memfd copy (as
+    # runc's); root's 0755 install is out of their reach and runs as it is.
+    bindir = home / "bin"
+    bindir.mkdir()
+    shutil.copy2(HULL_OCI.parent / "hull", bindir / "hull")
+    (bindir / "hull-oci").symlink_to("hull")
+    if owner == "user":
+        os.chown(bindir / "hull", user.pw_uid, user.pw_gid)
+    b, _ = rootless_bundle(user, home, base_rootfs, ["sleep", "600"])
+    cid = hull.new_id()
+    state = home / "state"
+    p = as_user(user, bindir / "hull-oci", "--root", state, "create", "--bundle", b, cid, detached=True)
+    assert p.returncode == 0, p.stderr
+    try:
+        pid = json.loads(as_user(user, bindir / "hull-oci", "--root", state, "state", cid).stdout)["pid"]
+        fd = os.open(f"/proc/{pid}/exe", os.O_RDONLY)
+        try:
+            sealed = fcntl.fcntl(fd, F_GET_SEALS) & F_SEAL_WRITE if owner == "user" else None
+            same = os.path.samestat(os.fstat(fd), os.stat(bindir / "hull"))
+        finally:
+            os.close(fd)
+        if owner == "user":
+            assert sealed and not same and os.readlink(f"/proc/{pid}/exe").startswith("/memfd:hull")
+        else:
+            assert same
+    finally:
+        p = as_user(user, bindir / "hull-oci", "--root", state, "delete", "--force", cid)
         assert p.returncode == 0, p.stderr

@@ -10,6 +10,8 @@ import re
 import socket
 import struct
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -170,8 +172,20 @@ def test_syscalls_newer_than_libseccomp_answer_enosys_so_libc_falls_back(hull, b
     assert hull.run(b).stdout.strip() != "syscall 460: ENOSYS"
 
 
+# Root's cache: the default state root's, whatever --root the test passes (so that root
+# empties with its last container). Shared with every hull on the host: each test gives its
+# profile a rule of its own (a unique errno), so its entry is its own.
+CACHE = Path("/run/hull/.seccomp")
+
+
+def unique_rule():
+    return rule(["getpriority"], errno_ret=1000 + int.from_bytes(os.urandom(2), "little"))
+
+
 def test_a_repeated_profile_is_read_from_the_cache(hull, bundle):
     b = bundle(["true"])
+    b.linux["seccomp"]["syscalls"].append(unique_rule())
+    b.save()
     times = []
     for _ in range(2):
         p = hull.oci("--debug", "run", "--bundle", b.path, hull.new_id())
@@ -180,21 +194,42 @@ def test_a_repeated_profile_is_read_from_the_cache(hull, bundle):
         times.append((m.group(2), int(m.group(1)), int(m.group(3))))
     assert [t[0] for t in times] == ["compiled", "read from the cache"]
     assert times[0][1] == times[1][1]
-    cache = list((hull.root / ".seccomp").iterdir())
-    assert len(cache) == 1 and cache[0].stat().st_mode & 0o777 == 0o600
+    assert CACHE.stat().st_mode & 0o777 == 0o700
+    assert all(e.stat().st_mode & 0o777 == 0o600 for e in CACHE.iterdir())
+    # --root holds containers only: with the last one gone it is empty.
+    assert list(hull.root.iterdir()) == []
 
 
 def test_a_tampered_cache_entry_is_not_used(hull, bundle):
     b = bundle(["mkdir", "/dev/shm/x"])
-    b.linux["seccomp"] = profile(rule(["mkdir", "mkdirat"]))
+    b.linux["seccomp"] = profile(rule(["mkdir", "mkdirat"]), unique_rule())
     b.save()
+    before = set(CACHE.iterdir()) if CACHE.exists() else set()
     assert hull.run(b).returncode == 1
-    [entry] = list((hull.root / ".seccomp").iterdir())
+    new = set(CACHE.iterdir()) - before
+    assert len(new) == 1, new
+    [entry] = new
     data = entry.read_bytes()
     # Same size, another profile's text in the key: the entry must be recompiled, not trusted.
     entry.write_bytes(data.replace(b"SCMP_ACT_ERRNO", b"SCMP_ACT_ALLOW"))
     p = hull.oci("--debug", "run", "--bundle", b.path, hull.new_id(), check=False)
     assert "compiled" in p.stderr and "Operation not permitted" in p.stderr, p.stderr
+
+
+def test_the_cache_is_pruned_to_its_most_recently_used_entries(hull, bundle):
+    """Issue 16, defect 9: every distinct profile used to add a file for ever."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    # Stale entries of another age: older than a week goes whatever the count.
+    stale = CACHE / "0000000000000000-1.bpf"
+    stale.write_bytes(b"x")
+    os.utime(stale, (time.time() - 8 * 86400,) * 2)
+    for _ in range(3):
+        b = bundle(["true"])
+        b.linux["seccomp"]["syscalls"].append(unique_rule())
+        b.save()
+        assert hull.run(b).returncode == 0
+    assert not stale.exists()
+    assert len(list(CACHE.iterdir())) <= 64
 
 
 # SCMP_ACT_NOTIFY: struct seccomp_notif (80 bytes) and seccomp_notif_resp (24 bytes).

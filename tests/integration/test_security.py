@@ -350,3 +350,59 @@ def test_update_rebuilds_the_device_rules_from_resources_alone(hull, bundle, tmp
     go()
     assert result(3) == ["/dev/loop-control: EPERM", "/dev/kmsg: ok"]
     hull.oci("delete", "--force", cid)
+
+
+# User and group ids: the kernel reads (uid_t)-1 as "unchanged", so 4294967295 would run the
+# process as root (issue 16). Everything above 2^31-1 is refused, as runc does, naming the field.
+
+BIG = 4294967295
+
+
+@pytest.mark.parametrize("field,value,path", [
+    ("uid", BIG, "process.user.uid"),
+    ("gid", BIG, "process.user.gid"),
+    ("additionalGids", [BIG], "process.user.additionalGids[0]"),
+    ("uid", 2147483648, "process.user.uid"),
+])
+def test_a_user_id_above_int32_max_is_refused(hull, bundle, field, value, path):
+    b = bundle(["id"])
+    b.process["user"][field] = value
+    b.save()
+    p = hull.run(b)
+    shown = value[0] if isinstance(value, list) else value
+    assert p.returncode == 1 and p.stdout == "", (p.stdout, p.stderr)
+    assert p.stderr.strip().endswith(f"{path}: {shown} is out of range (at most 2147483647)"), p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+
+
+def test_a_user_id_of_int32_max_runs(hull, bundle):
+    b = bundle(["helper", "ids"])
+    b.process["user"].update({"uid": 2147483647, "gid": 2147483647})
+    b.save()
+    p = hull.run(b)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "uid=2147483647 euid=2147483647 gid=2147483647 egid=2147483647", p.stdout
+
+
+def test_exec_refuses_user_ids_above_int32_max(hull, bundle, tmp_path):
+    cid = hull.create(bundle(["sleep", "30"]))
+    hull.oci("start", cid)
+    for args, want in ((["-u", str(BIG)], f'--user "{BIG}": {BIG} is out of range (at most 2147483647)'),
+                       (["-u", f"0:{BIG}"], f'--user "0:{BIG}": {BIG} is out of range (at most 2147483647)'),
+                       (["-g", str(BIG)], f"--additional-gids {BIG}: out of range (at most 2147483647)")):
+        p = hull.oci("exec", *args, cid, "id", check=False)
+        assert p.returncode == 255 and p.stdout == "", (args, p.stdout)
+        assert p.stderr.strip().endswith(want), (args, p.stderr)
+    proc = tmp_path / "process.json"
+    proc.write_text(json.dumps({"args": ["id"], "cwd": "/", "user": {"uid": 0, "gid": BIG}}))
+    p = hull.oci("exec", "--process", proc, cid, check=False)
+    assert p.returncode == 255 and p.stdout == "", p.stdout
+    assert p.stderr.strip().endswith(f"user.gid: {BIG} is out of range (at most 2147483647)"), p.stderr
+    hull.oci("delete", "--force", cid)
+
+
+def test_friendly_user_ids_above_int32_max_are_refused(friendly):
+    for user, want in ((str(BIG), f"-u: uid {BIG} is out of range"), (f"0:{BIG}", f"-u: gid {BIG} is out of range")):
+        p = friendly("run", "--rm", "-u", user, "id", check=False)
+        assert p.returncode == 125 and p.stdout == "", (user, p.stdout)
+        assert want in p.stderr and len(p.stderr.strip().splitlines()) == 1, (user, p.stderr)

@@ -164,6 +164,12 @@ TEST(DockerValues, Users) {
   EXPECT_EQ(error_of([&] { resolve_user("bob", passwd, group); }),
             "-u: no user \"bob\" in the container's /etc/passwd");
   EXPECT_NE(error_of([&] { resolve_user("alice:nogroup", passwd, group); }), "no error");
+  // (uid_t)-1 is "unchanged" to the kernel: root. Nothing above INT32_MAX, as runc.
+  EXPECT_EQ(error_of([&] { resolve_user("4294967295", passwd, group); }),
+            "-u: uid 4294967295 is out of range (at most 2147483647)");
+  EXPECT_EQ(error_of([&] { resolve_user("0:2147483648", passwd, group); }),
+            "-u: gid 2147483648 is out of range (at most 2147483647)");
+  EXPECT_EQ(resolve_user("2147483647:2147483647", passwd, group).gid, 2147483647u);
 }
 
 TEST(DockerValues, SubordinateRange) {

@@ -264,6 +264,29 @@ TEST(ParseResources, UpdateJson) {
   EXPECT_EQ(*r.pids_limit, 50);
 }
 
+// (uid_t)-1 is "unchanged" to setresuid and setgroups: 4294967295 would run as root (issue 16).
+TEST(Parse, UserIdsAboveInt32MaxAreRefused) {
+  auto with_user = [](const json& user) {
+    auto j = minimal();
+    j["process"]["user"] = user;
+    return error_of(j);
+  };
+  EXPECT_EQ(with_user({{"uid", 4294967295u}, {"gid", 0}}),
+            "process.user.uid: 4294967295 is out of range (at most 2147483647)");
+  EXPECT_EQ(with_user({{"uid", 0}, {"gid", 4294967295u}}),
+            "process.user.gid: 4294967295 is out of range (at most 2147483647)");
+  EXPECT_EQ(with_user({{"uid", 0}, {"gid", 0}, {"additionalGids", {5, 2147483648u}}}),
+            "process.user.additionalGids[1]: 2147483648 is out of range (at most 2147483647)");
+  EXPECT_EQ(with_user({{"uid", 2147483647}, {"gid", 2147483647}, {"additionalGids", {2147483647}}}),
+            "no error");
+  try {
+    hull::oci::parse_process(R"({"args":["sh"],"cwd":"/","user":{"uid":4294967295,"gid":0}})");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "user.uid: 4294967295 is out of range (at most 2147483647)");
+  }
+}
+
 // Issue 18: where runc reads a config more leniently, or where absence means something.
 TEST(Parse, UnknownCapabilitiesAreSkipped) {
   json j = minimal();

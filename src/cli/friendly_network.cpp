@@ -1,7 +1,10 @@
-#include "frontend/network_cli.h"
-
+// `hull network ...`: create, ls, inspect, rm, connect, disconnect, allow, deny, rules, shape.
 #include <cstdio>
 #include <nlohmann/json.hpp>
+
+#include "cli/friendly.h"
+#include "frontend/docker_values.h"
+#include "frontend/store.h"
 
 #include "net/network.h"
 #include "net/options.h"
@@ -10,7 +13,7 @@
 #include "util/error.h"
 #include "util/strings.h"
 
-namespace hull::frontend {
+namespace hull::cli {
 namespace {
 
 using json = nlohmann::json;
@@ -74,8 +77,8 @@ struct Target {
   std::string id, name, hosts_file;
 };
 
-Target target(const cli::FriendlyEnv& env, const std::string& ref) {
-  Store store(env.env);
+Target target(const FriendlyEnv& env, const std::string& ref) {
+  frontend::Store store(env.env);
   try {
     std::string id = store.resolve(ref);
     return {id, store.load(id).name, store.dir(id) + "/hosts"};
@@ -86,22 +89,7 @@ Target target(const cli::FriendlyEnv& env, const std::string& ref) {
 
 }  // namespace
 
-uint64_t parse_net_rate(const std::string& rate, const std::string& burst, uint32_t& burst_bytes) {
-  burst_bytes = 0;
-  if (!burst.empty()) {
-    auto b = parse_size(burst);
-    if (!b || *b <= 0 || *b > INT32_MAX)
-      fail("--net-burst {}: expected a size like 32k", quote(burst));
-    if (rate.empty()) fail("--net-burst needs --net-rate");
-    burst_bytes = static_cast<uint32_t>(*b);
-  }
-  if (rate.empty()) return 0;
-  auto r = net::parse_rate(rate);
-  if (!r) fail("--net-rate {}: expected a rate like 10mbit, 512kbit or 1gbit", quote(rate));
-  return *r;
-}
-
-void register_network(CLI::App& app, cli::FriendlyEnv& env) {
+void register_network(CLI::App& app, FriendlyEnv& env) {
   auto* network = app.add_subcommand("network", "container networks: bridges, addresses, rules");
   network->require_subcommand(1);
 
@@ -189,7 +177,7 @@ void register_network(CLI::App& app, cli::FriendlyEnv& env) {
     ep.network = conn_net;
     req.endpoints = {ep};
     for (const auto& p : conn_ports) req.ports.push_back(net::parse_publish(p));
-    req.rate = parse_net_rate(conn_rate, conn_burst, req.burst);
+    req.rate = frontend::parse_net_rate(conn_rate, conn_burst, req.burst);
     oci::State s = running_container(env.env.ctx(), t.id);
     auto a = net::Networks().connect(req, s.pid, s.pid_start_time);
     std::printf("%s %s/%d\n", a.ifname.c_str(), a.ip.str().c_str(), a.subnet.prefix);
@@ -220,7 +208,7 @@ void register_network(CLI::App& app, cli::FriendlyEnv& env) {
       rate = net::parse_rate(shape_rate).value_or(0);
       if (!rate)
         fail("rate {}: expected a rate like 10mbit, 512kbit or 1gbit, or none", quote(shape_rate));
-      parse_net_rate(shape_rate, shape_burst, burst);
+      frontend::parse_net_rate(shape_rate, shape_burst, burst);
     } else if (!shape_burst.empty()) {
       fail("--net-burst {}: there is no rate to burst above (rate none)", quote(shape_burst));
     }
@@ -272,4 +260,4 @@ void register_network(CLI::App& app, cli::FriendlyEnv& env) {
   });
 }
 
-}  // namespace hull::frontend
+}  // namespace hull::cli

@@ -235,24 +235,21 @@ void hide_host_proc_and_sys(int root_fd) {
   if (n <= 0 || buf[0] != '/') fail_errno("--no-pivot: find where the rootfs is mounted");
   std::string rootfs(buf, static_cast<size_t>(n));
   auto inside = [&](const std::string& p) { return p == rootfs || p.rfind(rootfs + "/", 0) == 0; };
-  std::vector<int> tried;
-  for (;;) {
-    // Read again after each change: detaching one mount takes its submounts with it.
-    const MountInfo* next = nullptr;
-    auto mounts = read_mountinfo();
-    for (const auto& m : mounts) {
-      if (m.root != "/" || (m.fstype != "proc" && m.fstype != "sysfs") || inside(m.mount_point))
-        continue;
-      if (std::find(tried.begin(), tried.end(), m.id) != tried.end()) continue;
-      next = &m;
-      break;
-    }
-    if (!next) return;
-    tried.push_back(next->id);
-    const char* at = next->mount_point.c_str();
+  // Read once: the host's /proc itself is among them. A parent comes first (mountinfo's
+  // order) and takes its submounts along, so those under one already done are skipped.
+  std::vector<std::string> done;
+  for (const auto& m : read_mountinfo()) {
+    if (m.root != "/" || (m.fstype != "proc" && m.fstype != "sysfs") || inside(m.mount_point))
+      continue;
+    bool under_done = std::any_of(done.begin(), done.end(), [&](const std::string& d) {
+      return m.mount_point.rfind(d + "/", 0) == 0;
+    });
+    if (under_done) continue;
+    const char* at = m.mount_point.c_str();
     // Never let the unmount propagate to the host (rootfsPropagation may be shared).
     if (::mount(nullptr, at, nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
       fail_errno("--no-pivot: make {} a slave", at);
+    done.push_back(m.mount_point);
     if (::umount2(at, MNT_DETACH) == 0) continue;
     if (errno != EINVAL && errno != EPERM) fail_errno("--no-pivot: unmount the host's {}", at);
     if (::mount("tmpfs", at, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,

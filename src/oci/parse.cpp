@@ -47,7 +47,7 @@ std::string error_location(std::string_view text) {
     return true;  // a discarded container would hide its values and its end from us
   };
   try {
-    [[maybe_unused]] json parsed = json::parse(text, cb);  // only the callback matters
+    [[maybe_unused]] json walked = json::parse(text, cb);
   } catch (const json::exception&) {
   }
   std::string path;

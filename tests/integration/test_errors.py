@@ -35,11 +35,12 @@ def test_file_that_is_not_executable(hull, bundle):
 
 
 def test_bad_cwd(hull, bundle):
+    # A missing cwd is created (runc); one that is a file is not a directory.
     b = bundle(["true"])
-    b.process["cwd"] = "/no/such/dir"
+    b.process["cwd"] = "/bin/busybox"
     b.save()
     msg = create_fails(hull, b)
-    assert msg.endswith('chdir to cwd "/no/such/dir": no such file or directory')
+    assert msg.endswith('chdir to cwd "/bin/busybox": not a directory')
 
 
 def test_bad_bind_source(hull, bundle, tmp_path):

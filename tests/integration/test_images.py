@@ -63,7 +63,7 @@ def test_whiteouts_and_opaque_dirs_as_docker_shows_them(loaded):
 
 
 def test_writable_layer_survives_stop_start_and_goes_with_rm(loaded):
-    cid = loaded.detach("--name", "keeper", IMG, "sh", "-c", "echo kept > /root/f; echo v > /data/v; sleep 1000")
+    cid = loaded.detach("--name", "keeper", "--init", IMG, "sh", "-c", "echo kept > /root/f; echo v > /data/v; sleep 1000")
     loaded.wait_state("keeper", "running")
     info = loaded.inspect("keeper")
     upper = Path(info["upperDir"])
@@ -75,7 +75,8 @@ def test_writable_layer_survives_stop_start_and_goes_with_rm(loaded):
     assert "8080/tcp" in loaded("ps").stdout
     ps = loaded.ps()
     assert ps[0]["image"] == IMG and ps[0]["exposedPorts"] == ["8080/tcp"]
-    # The image's StopSignal: SIGUSR1 ends sh (no handler) at once, not after the timeout.
+    # The image's StopSignal: SIGUSR1 ends sh (no handler; not PID 1 under --init, which
+    # forwards it) at once, not after the timeout.
     t = time.time()
     loaded("stop", "-t", "30", "keeper")
     assert time.time() - t < 20

@@ -245,6 +245,8 @@ SeccompFilter compile_seccomp(const SeccompProfile& p, const std::string& cache_
   if (file.empty()) return f;
   try {
     mkdir_p(cache_dir, 0700);
+    // Private whoever made it first (an older hull, a hand-made /run/hull/.seccomp).
+    ::chmod(cache_dir.c_str(), 0700);
     atomic_write(file, key + std::string(1, '\0') + f.bpf, 0600);
     prune_seccomp_cache(cache_dir);
   } catch (const Error& e) {

@@ -97,9 +97,12 @@ std::string container_process_state_json(const std::string& state_json, int pid,
   nlohmann::ordered_json j;
   j["ociVersion"] = kSpecVersion;
   j["fds"] = nlohmann::ordered_json::array({"seccompFd"});
-  j["pid"] = pid;
+  auto state = nlohmann::ordered_json::parse(state_json);
+  // pid < 0: the container's own, from the public state (which has no hull fields, so the
+  // state reader would refuse it).
+  j["pid"] = pid >= 0 ? pid : state.value("pid", 0);
   j["metadata"] = metadata;
-  j["state"] = nlohmann::ordered_json::parse(state_json);
+  j["state"] = std::move(state);
   return j.dump();
 }
 

@@ -46,6 +46,7 @@ State state_from_json(const std::string& text);
 
 // runtime-spec ContainerProcessState (config-linux.md, seccomp listenerPath): what a seccomp
 // agent receives along with the listener fd. `state_json` is the public state as text.
+// pid < 0 takes the pid of the public state in state_json.
 std::string container_process_state_json(const std::string& state_json, int pid, const std::string& metadata);
 
 }  // namespace hull::oci

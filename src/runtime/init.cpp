@@ -97,8 +97,7 @@ int wait_for_start(InitPlan& plan) {
 std::string listener_state(const InitPlan& plan) {
   if (!plan.process.seccomp.notify) return {};
   const auto& sc = *plan.spec->linux.seccomp;
-  return oci::container_process_state_json(plan.state_json, oci::state_from_json(plan.state_json).pid,
-                                           sc.listener_metadata);
+  return oci::container_process_state_json(plan.state_json, -1, sc.listener_metadata);
 }
 
 void run_init(InitPlan& plan) {

@@ -109,7 +109,8 @@ def test_invalid_json(hull, bundle):
     b = bundle(["true"])
     (b.path / "config.json").write_text('{"ociVersion": "1.0.2", "process": ')
     msg = create_fails(hull, b)
-    assert "config.json: invalid JSON: parse error at line 1" in msg
+    # Where the document broke off (issue 16): the JSON path, then the parser's own words.
+    assert "config.json: invalid JSON at process: parse error at line 1" in msg
 
 
 def test_unknown_fields_are_ignored(hull, bundle):

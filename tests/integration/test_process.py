@@ -69,7 +69,8 @@ def test_environment_is_exactly_the_specs(hull, bundle):
     b.process["env"] = ["PATH=/bin", "ONLY=this"]
     b.save()
     p = hull.run(b, env={"PATH": "/usr/bin:/bin", "LEAK": "from-the-caller"})
-    assert sorted(p.stdout.split()) == ["ONLY=this", "PATH=/bin"]
+    # HOME is the one addition (runc's rule, issue 18): from the user's /etc/passwd entry.
+    assert sorted(p.stdout.split()) == ["HOME=/root", "ONLY=this", "PATH=/bin"]
 
 
 def test_rlimits(hull, bundle):

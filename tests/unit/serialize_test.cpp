@@ -25,14 +25,14 @@ const char* kFull = R"({
     "env": ["PATH=/bin", "A=b=c"],
     "cwd": "/work",
     "capabilities": {
-      "bounding": ["CAP_KILL", "CAP_CHOWN"], "effective": ["CAP_KILL"], "inheritable": ["CAP_SETUID"],
+      "bounding": ["CAP_KILL", "CAP_CHOWN"], "effective": ["CAP_KILL"], "inheritable": ["CAP_CHOWN"],
       "permitted": ["CAP_KILL", "CAP_CHOWN"], "ambient": ["CAP_KILL"]
     },
     "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 2048, "soft": 1024}, {"type": "RLIMIT_CORE", "hard": 0, "soft": 0}],
     "noNewPrivileges": true,
     "apparmorProfile": "hull-default",
     "oomScoreAdj": -17,
-    "scheduler": {"policy": "SCHED_DEADLINE", "nice": 3, "priority": 2, "flags": ["SCHED_FLAG_RESET_ON_FORK"],
+    "scheduler": {"policy": "SCHED_FIFO", "nice": 3, "priority": 2, "flags": ["SCHED_FLAG_RESET_ON_FORK"],
                   "runtime": 10, "deadline": 20, "period": 30},
     "selinuxLabel": "system_u:system_r:container_t:s0",
     "ioPriority": {"class": "IOPRIO_CLASS_BE", "priority": 4},
@@ -103,8 +103,6 @@ const char* kFull = R"({
     "maskedPaths": ["/proc/kcore"],
     "readonlyPaths": ["/proc/sys"],
     "mountLabel": "system_u:object_r:container_file_t:s0",
-    "intelRdt": {"closID": "guaranteed", "l3CacheSchema": "L3:0=ff", "memBwSchema": "MB:0=70",
-                 "schemata": ["L2:0=f"], "enableMonitoring": true},
     "personality": {"domain": "LINUX32", "flags": ["ADDR_NO_RANDOMIZE"]},
     "netDevices": {"eth1": {"name": "net1"}, "eth2": {}}
   }

@@ -37,5 +37,6 @@ void register_manage_verbs(CLI::App& app, FriendlyEnv& env);  // ps exec stop ki
 void register_look_verbs(CLI::App& app, FriendlyEnv& env);    // inspect stats check tour
 void register_image_verbs(CLI::App& app, FriendlyEnv& env);   // images rmi tag load save import image system
 void register_network(CLI::App& app, FriendlyEnv& env);       // network ...
+void register_volume_verbs(CLI::App& app, FriendlyEnv& env);  // volume ...
 
 }  // namespace hull::cli

@@ -29,7 +29,10 @@ void add_images(CLI::App* app, FriendlyEnv& env, ImageArgs& a, const char* name)
   images->add_flag("-q,--quiet", a.list.quiet, "only the image ids");
   images->add_flag("--digests", a.list.digests, "show the manifest digests");
   images->add_flag("-a,--all", a.list.all, "every image (hull keeps no intermediate ones)");
-  images->add_option("--format", a.list.format, "json for a machine-readable list");
+  images->add_option(
+      "--format", a.list.format,
+      "json, or a Go template over docker's fields: {{.Repository}} {{.Tag}} {{.ID}} "
+      "{{.Size}} ... (table TEMPLATE: with a header)");
   env.add(images, [&env, &a] {
     print(frontend::images_text(env.env, a.list));
     return 0;

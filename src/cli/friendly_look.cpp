@@ -3,28 +3,56 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "cli/friendly.h"
 #include "frontend/check.h"
 #include "frontend/inspect.h"
 #include "frontend/stats.h"
+#include "frontend/template.h"
 #include "frontend/tour.h"
+#include "util/error.h"
+#include "util/log.h"
 #include "util/strings.h"
 
 namespace hull::cli {
 
 void register_look_verbs(CLI::App& app, FriendlyEnv& env) {
-  static std::string ref;
+  static std::vector<std::string> inspect_refs;
   static bool json = false;
-  auto* inspect = app.add_subcommand(
-      "inspect", "explain a container: namespaces, PIDs, cgroups, mounts, users");
-  inspect->add_flag("--json", json, "the same facts as JSON");
-  inspect->add_option("container", ref, "name or id")->required();
+  static std::string inspect_format;
+  auto* inspect =
+      app.add_subcommand("inspect", "explain containers: namespaces, PIDs, cgroups, mounts, users");
+  inspect->add_flag("--json", json,
+                    "the same facts as a JSON array, with docker inspect's fields (Id, State, "
+                    "Config, HostConfig, Mounts, NetworkSettings)");
+  inspect->add_option("-f,--format", inspect_format,
+                      "a Go template over that JSON, e.g. {{.State.Pid}}, "
+                      "{{.NetworkSettings.IPAddress}}, {{json .Config}}");
+  inspect->add_option("container", inspect_refs, "names or ids")->required();
   env.add(inspect, [&env] {
-    std::string out =
-        json ? frontend::inspect_json(env.env, ref) : frontend::inspect_text(env.env, ref);
-    std::fputs(out.c_str(), stdout);
-    return 0;
+    // docker's: what exists is printed, each missing one is an error line, and exit 1.
+    std::optional<frontend::Template> tmpl;
+    if (!inspect_format.empty()) tmpl.emplace("--format", inspect_format);
+    int rc = 0;
+    auto arr = nlohmann::ordered_json::array();
+    for (const auto& r : inspect_refs) {
+      try {
+        if (tmpl) {
+          std::string line = tmpl->render(frontend::inspect_value(env.env, r)) + "\n";
+          std::fputs(line.c_str(), stdout);
+        } else if (json) {
+          arr.push_back(frontend::inspect_value(env.env, r));
+        } else {
+          std::fputs(frontend::inspect_text(env.env, r).c_str(), stdout);
+        }
+      } catch (const Error& e) {
+        log::error(e.what());
+        rc = 1;
+      }
+    }
+    if (json && !tmpl) std::printf("%s\n", arr.dump(2).c_str());
+    return rc;
   });
 
   static std::vector<std::string> refs;

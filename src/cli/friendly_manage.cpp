@@ -2,15 +2,21 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <map>
+#include <optional>
 
 #include "cli/friendly.h"
 #include "frontend/containers.h"
+#include "frontend/copy.h"
+#include "frontend/events.h"
 #include "frontend/exec.h"
 #include "frontend/human.h"
+#include "frontend/template.h"
 #include "frontend/views.h"
 #include "runtime/runtime.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/strings.h"
 
 namespace hull::cli {
 namespace {
@@ -36,20 +42,42 @@ int for_each(const std::vector<std::string>& refs, F f) {
 }  // namespace
 
 void register_manage_verbs(CLI::App& app, FriendlyEnv& env) {
-  static bool all = false, quiet = false;
+  static bool quiet = false;
+  static frontend::PsOptions ps_opts;
+  static int last = -1;
   static std::string format = "table";
   auto* ps = app.add_subcommand("ps", "list containers");
-  ps->add_flag("-a,--all", all, "also the ones that exited");
+  ps->add_flag("-a,--all", ps_opts.all, "also the ones that exited");
   ps->add_flag("-q,--quiet", quiet, "ids only");
-  ps->add_option("--format", format, "table or json")->check(CLI::IsMember({"table", "json"}));
+  ps->add_option("-n,--last", last, "the N newest containers, in any state");
+  ps->add_flag("-l,--latest", ps_opts.latest, "the newest container, in any state");
+  ps->add_flag("-s,--size", ps_opts.size, "the size of each container's writable layer");
+  add_repeated(ps, "-f,--filter", ps_opts.filters,
+               "name=NAME, id=PREFIX, status=created|running|paused|exited, label=KEY[=VALUE], "
+               "network=NET");
+  ps->add_option("--format", format,
+                 "table, json, or a Go template over docker's fields: {{.ID}} {{.Names}} "
+                 "{{.Image}} {{.Status}} {{.Ports}} {{.Labels}} ... (table TEMPLATE: with a "
+                 "header)");
   env.add(ps, [&env] {
-    auto rows = frontend::list(env.env, all);
+    if (last >= 0) ps_opts.last = static_cast<size_t>(last);
+    std::optional<frontend::Template> tmpl;
+    if (format != "table" && format != "json") tmpl.emplace("--format", format);
+    auto rows = frontend::ps_select(env.env, ps_opts);
     if (quiet) {
       for (const auto& s : rows) std::printf("%s\n", s.meta.id.substr(0, 12).c_str());
+    } else if (tmpl) {
+      static const std::map<std::string, std::string> kHeaders = {
+          {"ID", "CONTAINER ID"}, {"RunningFor", "CREATED"}, {"CreatedAt", "CREATED AT"}};
+      std::vector<std::string> lines;
+      if (tmpl->is_table()) lines.push_back(tmpl->header(kHeaders));
+      for (const auto& s : rows)
+        lines.push_back(tmpl->render(frontend::ps_fields(env.env, s, ps_opts.size)));
+      std::fputs(frontend::format_lines(lines, tmpl->is_table()).c_str(), stdout);
     } else if (format == "json") {
-      std::fputs(frontend::ps_json(rows).c_str(), stdout);
+      std::fputs(frontend::ps_json(env.env, rows).c_str(), stdout);
     } else {
-      std::fputs(frontend::ps_table(rows).c_str(), stdout);
+      std::fputs(frontend::ps_table(env.env, rows, ps_opts.size).c_str(), stdout);
     }
     return 0;
   });
@@ -143,21 +171,108 @@ void register_manage_verbs(CLI::App& app, FriendlyEnv& env) {
     });
   });
 
-  static bool follow = false;
-  static std::string ref;
-  auto* logs = app.add_subcommand("logs", "print what a detached container wrote");
-  logs->add_flag("-f,--follow", follow, "keep printing until the container stops");
+  static frontend::LogOptions log_opts;
+  static std::string ref, tail = "all", since, until;
+  auto* logs = app.add_subcommand(
+      "logs", "print what a detached container wrote: its stdout on stdout, its stderr on stderr");
+  logs->add_flag("-f,--follow", log_opts.follow, "keep printing until the container stops");
+  logs->add_option("-n,--tail", tail, "only the last N lines (default all)");
+  logs->add_option("--since", since,
+                   "lines since a time: 2026-01-02T13:23:37Z, Unix seconds, or 42m back from now");
+  logs->add_option("--until", until, "lines before a time (the same forms as --since)");
+  logs->add_flag("-t,--timestamps", log_opts.timestamps, "each line after the time it was written");
   logs->add_option("container", ref, "name or id")->required();
   env.add(logs, [&env] {
-    frontend::logs(env.env, ref, follow);
+    if (tail != "all") {
+      auto n = parse_u64(tail);
+      if (!n) fail("--tail: {} is not a number of lines (or all)", quote(tail));
+      log_opts.tail = *n;
+    }
+    if (!since.empty()) log_opts.since = frontend::parse_log_time("--since", since);
+    if (!until.empty()) log_opts.until = frontend::parse_log_time("--until", until);
+    frontend::logs(env.env, ref, log_opts);
+    return 0;
+  });
+
+  static frontend::EventOptions ev;
+  static std::string ev_since, ev_until;
+  auto* events =
+      app.add_subcommand("events", "containers' events as they happen (docker's stream)");
+  events->add_option("--since", ev_since,
+                     "from this time on (RFC 3339, Unix seconds, or 10m back)");
+  events->add_option("--until", ev_until, "until this time, then exit");
+  add_repeated(events, "-f,--filter", ev.filters,
+               "container=NAME|ID, event=create|start|die|oom|destroy|..., type=container, "
+               "label=KEY[=VALUE], image=IMAGE");
+  events->add_option("--format", ev.format, "json (one object a line), or a Go template");
+  env.add(events, [&env] {
+    if (!ev_since.empty()) ev.since = frontend::parse_log_time("--since", ev_since);
+    if (!ev_until.empty()) ev.until = frontend::parse_log_time("--until", ev_until);
+    frontend::print_events(env.env, ev);
+    return 0;
+  });
+
+  static std::string cp_src, cp_dst;
+  auto* cp = app.add_subcommand(
+      "cp", "copy files between a running container and the host (CONTAINER:PATH on one side)");
+  cp->add_option("source", cp_src, "CONTAINER:SRC or a host path")->required();
+  cp->add_option("destination", cp_dst, "a host path or CONTAINER:DEST")->required();
+  env.add(cp, [&env] {
+    frontend::copy(env.env, cp_src, cp_dst);
+    return 0;
+  });
+
+  static std::string new_name;
+  auto* rename = app.add_subcommand("rename", "give a container another name");
+  rename->add_option("container", ref, "name or id")->required();
+  rename->add_option("name", new_name, "its new name")->required();
+  env.add(rename, [&env] {
+    frontend::rename(env.env, ref, new_name);
+    return 0;
+  });
+
+  auto* wait =
+      app.add_subcommand("wait", "wait for containers to stop, and print their exit codes");
+  wait->add_option("container", refs, "name or id")->required();
+  env.add(wait, [&env] {
+    int rc = 0;
+    for (const auto& r : refs) {
+      try {
+        std::printf("%d\n", frontend::wait(env.env, r));
+        std::fflush(stdout);
+      } catch (const Error& e) {
+        log::error(e.what());
+        rc = 1;
+      }
+    }
+    return rc;
+  });
+
+  static std::string private_port;
+  auto* port =
+      app.add_subcommand("port", "the host addresses a container's ports are published on");
+  port->add_option("container", ref, "name or id")->required();
+  port->add_option("port", private_port, "PORT[/PROTO]: only this one");
+  env.add(port, [&env] {
+    for (const auto& l : frontend::ports(env.env, ref, private_port))
+      std::printf("%s\n", l.c_str());
     return 0;
   });
 
   auto* top =
       app.add_subcommand("top", "the processes of a container, with their PIDs inside and outside");
   top->add_option("container", ref, "name or id")->required();
-  env.add(top, [&env] {
-    std::fputs(frontend::top_table(env.env, ref).c_str(), stdout);
+  // docker top CONTAINER [ps OPTIONS]: everything after the container goes to ps.
+  top->prefix_command();
+  env.add(top, [&env, top] {
+    auto ps_args = top->remaining();
+    if (ps_args.empty()) {
+      std::fputs(frontend::top_table(env.env, ref).c_str(), stdout);
+    } else {
+      std::string id = frontend::running_id(env.env, ref);
+      std::fputs(runtime::ps_table(runtime::container_pids(env.env.ctx(), id), ps_args).c_str(),
+                 stdout);
+    }
     return 0;
   });
 }

@@ -39,7 +39,9 @@ void add_run_flags(CLI::App* run, frontend::RunOptions& o) {
   add_repeated(run, "--device-read-bps", o.device_read_bps,
                "limit reads from a device: DEVICE:RATE (1mb)");
   add_repeated(run, "--device-write-bps", o.device_write_bps,
-               "limit writes to a device: DEVICE:RATE");
+               "limit writes to a device: DEVICE:RATE. Only what the container writes to a "
+               "mount on DEVICE slows down: the host sandbox's / is in memory, so write to "
+               "-v HOST_DIR:/data with HOST_DIR on DEVICE");
   add_repeated(run, "--device-read-iops", o.device_read_iops,
                "limit read operations: DEVICE:N per second");
   add_repeated(run, "--device-write-iops", o.device_write_iops,
@@ -65,6 +67,7 @@ void add_run_flags(CLI::App* run, frontend::RunOptions& o) {
                "publish a port: [HOST_IP:]HOST_PORT:PORT[/tcp|udp] (host IP default 127.0.0.1)");
   run->add_option("--net-rate", o.net.rate, "shape the network each way, e.g. 10mbit");
   run->add_option("--net-burst", o.net.burst, "token bucket size for --net-rate, e.g. 32k");
+  add_repeated(run, "-l,--label", o.labels, "a label: KEY=VALUE (ps --filter label=KEY=VALUE)");
   run->add_option("--cgroup-parent", o.cgroup_parent,
                   "parent cgroup of the container's (default /hull)");
   // Everything from the first word that is not a flag on is IMAGE and the command, flags

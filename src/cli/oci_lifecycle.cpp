@@ -1,4 +1,6 @@
 // create, run, start, state, kill, delete, list.
+#include <unistd.h>
+
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -62,6 +64,11 @@ int create_or_run(OciEnv& env, CreateFlags& f, bool run) {
       runtime::create(env.ctx, opts, spec, *text);
       return 0;
     }
+    // A foreground terminal relayed from a stdin that is no terminal would wait on a prompt
+    // nobody sees (the default spec has terminal: true): refuse before anything is made.
+    if (spec->process->terminal && opts.console_socket.empty() && !f.detach && !::isatty(0))
+      fail("process.terminal is true but stdin is not a terminal: set \"terminal\": false in "
+           "config.json, run from a terminal, or pass --console-socket");
     return runtime::run(env.ctx, opts, spec, *text, f.detach, f.keep);
   });
 }

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,8 +13,12 @@
 #include <cstdio>
 #include <memory>
 
+#include "frontend/docker_values.h"
+#include "frontend/events.h"
 #include "frontend/human.h"
 #include "frontend/images.h"
+#include "frontend/volumes.h"
+#include "net/options.h"
 #include "oci/parse.h"
 #include "oci/serialize.h"
 #include "runtime/inspect.h"
@@ -80,6 +85,8 @@ void finish_run(const Env& env, const Store& store, const std::string& id, int c
     m.monitor_pid = 0;
     m.monitor_start = 0;
     store.save(m);
+    if (m.oom_killed) record_event(env, "oom", m);
+    record_event(env, "die", m, {{"exitCode", std::to_string(code)}});
   } catch (const Error& e) {
     log::debug("record exit: {}", e.what());  // `rm -f` removed it under us
   }
@@ -89,7 +96,10 @@ void finish_run(const Env& env, const Store& store, const std::string& id, int c
   } catch (const Error& e) {
     log::debug("delete after exit: {}", e.what());
   }
-  if (m.auto_remove) store.release(id, m.name);
+  if (m.auto_remove) {
+    store.release(id, m.name);
+    record_event(env, "destroy", m);
+  }
 }
 
 // Joins the container's networks around create: addresses now, interfaces in on_created.
@@ -115,10 +125,12 @@ void mark_started(const Store& store, const std::string& id, pid_t monitor) {
   store.save(m);
 }
 
-runtime::CreateOptions create_options(const Store& store, const std::string& id) {
+runtime::CreateOptions create_options(const Store& store, const Launch& l) {
   runtime::CreateOptions c;
-  c.id = id;
-  c.bundle = store.dir(id);
+  c.id = l.id;
+  c.bundle = store.dir(l.id);
+  // Reports (the OOM kill) name the container as its user does: by name, else the short id.
+  c.display_name = l.name.empty() ? l.id.substr(0, 12) : l.name;
   return c;
 }
 
@@ -139,22 +151,60 @@ void send_report(int fd, const std::string& text) {
     log_fd = ::fcntl(log_fd, F_DUPFD_CLOEXEC, 10);
     null_fd = ::fcntl(null_fd, F_DUPFD_CLOEXEC, 10);
     if (report < 0 || log_fd < 0 || null_fd < 0) fail_errno("dup the monitor's fds");
-    // stdio becomes the container's: nothing from the terminal in, everything out to the log.
-    if (::dup2(null_fd, 0) < 0 || ::dup2(log_fd, 1) < 0 || ::dup2(log_fd, 2) < 0)
+    // stdio becomes the container's: nothing from the terminal in; stdout and stderr into
+    // pipes that a logger process writes to the log a line at a time, each with its stream
+    // and time (docker's json-file driver). The logger ends when every writer is gone.
+    int out[2], err[2];
+    if (::pipe2(out, O_CLOEXEC) < 0 || ::pipe2(err, O_CLOEXEC) < 0) fail_errno("pipe");
+    pid_t logger = ::fork();
+    if (logger < 0) fail_errno("fork the logger");
+    if (logger == 0) {
+      ::prctl(PR_SET_NAME, "hull-logger", 0, 0, 0);
+      // Only the pipes' read ends and the log, as 0, 1, 2: nothing of the command's (its
+      // caller may wait for EOF on the stdout it gave `hull run -d`), no write end.
+      int a = ::fcntl(out[0], F_DUPFD, 100), b = ::fcntl(err[0], F_DUPFD, 100),
+          c = ::fcntl(log_fd, F_DUPFD, 100);
+      if (a < 0 || b < 0 || c < 0 || ::dup2(a, 0) < 0 || ::dup2(b, 1) < 0 || ::dup2(c, 2) < 0)
+        ::_exit(1);
+      ::close_range(3, ~0U, 0);
+      try {
+        copy_to_log(0, 1, 2);
+      } catch (const Error&) {
+        ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    ::close(out[0]);
+    ::close(err[0]);
+    if (::dup2(null_fd, 0) < 0 || ::dup2(out[1], 1) < 0 || ::dup2(err[1], 2) < 0)
       fail_errno("dup2");
+    ::close(out[1]);
+    ::close(err[1]);
     if (::dup3(report, 3, O_CLOEXEC) < 0) fail_errno("dup3");
     report = 3;
     // Nothing else of the command's stays open here: its caller may wait for EOF on a pipe.
     ::close_range(4, ~0U, 0);
     mark_started(store, l.id, ::getpid());
-    runtime::CreateOptions c = create_options(store, l.id);
+    runtime::CreateOptions c = create_options(store, l);
     auto nets = join_networks(env, store, l, c);
     c.on_started = [&] {
+      record_event(env, "start", store.load(l.id));
       send_report(report, "ok");
       ::close(report);
       report = -1;
     };
     int code = runtime::run(env.ctx(), c, l.spec, l.json, false, true);
+    // The container is gone: our own ends of its pipes go too, and the logger, seeing the
+    // end of both, writes what is left (a last line without a newline) before the exit is
+    // recorded, so that whoever sees "exited" sees the whole log.
+    {
+      Fd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+      if (null) {
+        ::dup2(null.get(), 1);
+        ::dup2(null.get(), 2);
+      }
+    }
+    for (int i = 0; i < 200 && ::waitpid(logger, nullptr, WNOHANG) == 0; ++i) sleep_ms(10);
     finish_run(env, store, l.id, code);
     ::_exit(0);
   } catch (const Error& e) {
@@ -195,8 +245,9 @@ int run_foreground(const Env& env, const Store& store, const Launch& l, bool int
     Fd null = open_or_fail("/dev/null", O_RDONLY);
     if (::dup2(null.get(), 0) < 0) fail_errno("dup2 /dev/null");
   }
-  runtime::CreateOptions c = create_options(store, l.id);
+  runtime::CreateOptions c = create_options(store, l);
   auto nets = join_networks(env, store, l, c);
+  c.on_started = [&] { record_event(env, "start", store.load(l.id)); };
   int code = runtime::run(env.ctx(), c, l.spec, l.json, false, true);
   nets.reset();
   finish_run(env, store, l.id, code);
@@ -303,6 +354,16 @@ RunResult run(const Env& env, const RunOptions& o) {
   });
   RunOptions opts = o;
   if (opts.cgroup_parent.empty()) opts.cgroup_parent = env.cgroup_parent;
+  // -v NAME:/path: the named volume, made on first use (docker's rule), bound like a host dir.
+  std::vector<std::string> volume_names;
+  for (auto& v : opts.volumes) {
+    Volume vol = parse_volume(v);
+    if (!vol.named) continue;
+    VolumeInfo info = Volumes(env).create(vol.source, {});
+    v = info.mountpoint + v.substr(v.find(':'));
+    if (std::find(volume_names.begin(), volume_names.end(), info.name) == volume_names.end())
+      volume_names.push_back(info.name);
+  }
   std::string dir = store.dir(r.id);
   bool bridged = check_network_options(o.net) == NetMode::bridge;
   ContainerFiles files{r.id, dir + "/hostname", dir + "/hosts",
@@ -314,6 +375,7 @@ RunResult run(const Env& env, const RunOptions& o) {
     root = image_root(env, *img, dir);
   }
   BuiltSpec built = build_run_spec(opts, files, root ? &*root : nullptr);
+  for (const auto& w : built.warnings) log::warn("{}", w);
   write_file(files.hostname_file, built.hostname + "\n", 0644);
   write_file(files.hosts_file, built.hosts, 0644);
   // Filled in when the container joins its networks, each time it starts.
@@ -342,7 +404,15 @@ RunResult run(const Env& env, const RunOptions& o) {
   m.tty = o.tty;
   m.network = network_summary(o.net);
   m.net = o.net;
+  m.volumes = volume_names;
+  for (const auto& l : o.labels) {
+    auto eq = l.find('=');
+    std::string key = l.substr(0, eq);
+    if (key.empty()) fail("--label: {} has no key (KEY=VALUE)", quote(l));
+    m.labels[key] = eq == std::string::npos ? "" : l.substr(eq + 1);
+  }
   store.save(m);
+  record_event(env, "create", m);
   r.lock.reset();
   RunResult result{r.id, r.name, 0};
   if (o.detach) {
@@ -417,7 +487,9 @@ void remove(const Env& env, const std::string& ref, bool force) {
   settle(env, store, id, 10000);
   if (!path_exists(store.dir(id))) return;  // --rm: its monitor removed it
   Fd lock = store.lock(id);
-  store.release(id, store.load(id).name);
+  Meta m = store.load(id);
+  store.release(id, m.name);
+  record_event(env, "destroy", m);
 }
 
 void pause(const Env& env, const std::string& ref) {
@@ -425,13 +497,100 @@ void pause(const Env& env, const std::string& ref) {
   if (oci_state(env, id)->status == oci::Status::paused)
     fail("container {} is already paused", ref);
   runtime::pause(env.ctx(), id);
+  record_event(env, "pause", Store(env).load(id));
 }
 
 void unpause(const Env& env, const std::string& ref) {
   std::string id = running_id(env, ref);
   if (oci_state(env, id)->status != oci::Status::paused) fail("container {} is not paused", ref);
   runtime::resume(env.ctx(), id);
+  record_event(env, "unpause", Store(env).load(id));
 }
+
+namespace {
+
+// docker's flag for a linux.resources field `hull update` sets.
+std::string flag_of(const std::string& field) {
+  static const std::pair<const char*, const char*> kFlags[] = {
+      {"memory.limit", "--memory"},
+      {"memory.swap", "--memory-swap"},
+      {"memory.reservation", "--memory-reservation"},
+      {"cpu.shares", "--cpu-shares"},
+      {"cpu.quota", "--cpu-quota/--cpus"},
+      {"cpu.period", "--cpu-period"},
+      {"cpu.cpus", "--cpuset-cpus"},
+      {"cpu.mems", "--cpuset-mems"},
+      {"pids.limit", "--pids-limit"},
+      {"blockIO.weight", "--blkio-weight"}};
+  for (const auto& [f, flag] : kFlags)
+    if (field == f) return flag;
+  return field;
+}
+
+// A cgroup write the kernel refused, in the words of the flag that asked for it instead of
+// "linux.resources.memory.limit: 4194304: write /sys/fs/cgroup/...: Device or resource busy".
+// Rethrows anything else as it is.
+[[noreturn]] void explain_update_failure(const Env& env, const std::string& id,
+                                         const std::string& ref, const Error& e) {
+  const std::string& msg = e.message();
+  constexpr std::string_view kPrefix = "linux.resources.";
+  auto at = msg.find(kPrefix);
+  auto write_at = msg.find(": write ", at == std::string::npos ? 0 : at);
+  if (e.err() == 0 && at != std::string::npos) {
+    // The runtime's own check of the merged limits: its words, with the flags' names.
+    std::string text = msg.substr(at);
+    static const char* kFields[] = {
+        "memory.reservation", "memory.limit", "memory.swap", "cpu.shares", "cpu.quota",
+        "cpu.period",         "cpu.cpus",     "cpu.mems",    "pids.limit", "blockIO.weight"};
+    for (const char* f : kFields) {
+      for (const std::string& from : {std::string(kPrefix) + f, std::string(f)}) {
+        for (size_t pos; (pos = text.find(from)) != std::string::npos;)
+          text.replace(pos, from.size(), flag_of(f));
+      }
+    }
+    fail("update {}: {}", ref, text);
+  }
+  if ((e.err() != EBUSY && e.err() != EINVAL) || at == std::string::npos ||
+      write_at == std::string::npos)
+    throw e;
+  auto field_end = msg.find(": ", at);
+  std::string field = msg.substr(at + kPrefix.size(), field_end - at - kPrefix.size());
+  std::string value = msg.substr(field_end + 2, write_at - field_end - 2);
+  std::string flag = flag_of(field);
+  auto bytes = [&] {
+    auto n = parse_u64(value);
+    return n ? human_bytes(static_cast<double>(*n)) : value;
+  };
+  if (e.err() == EBUSY && (field == "memory.limit" || field == "memory.swap")) {
+    std::string usage = "more";
+    try {
+      usage = human_bytes(static_cast<double>(runtime::stats(env.ctx(), id).memory.usage.usage));
+    } catch (const Error& s) {
+      log::debug("usage of {}: {}", ref, s.what());
+    }
+    fail(
+        "update {}: {} {}: the container uses {} now and the kernel could not reclaim "
+        "enough to fit (memory in use and nowhere to swap it); give a limit above its "
+        "usage, or free memory in the container first",
+        ref, flag, bytes(), usage);
+  }
+  std::string why;
+  if (field == "memory.limit" && e.err() == EINVAL)
+    why = "above the memory+swap limit in force: raise --memory-swap with it (or -1)";
+  else if (field == "memory.swap" && e.err() == EINVAL)
+    why = "--memory-swap is memory plus swap: it must be at least --memory";
+  else if (field == "cpu.cpus" || field == "cpu.mems")
+    why = e.err() == EBUSY ? "a cgroup below uses CPUs or nodes outside it"
+                           : "not CPUs or nodes this host (or the parent cgroup) has";
+  else if (field == "cpu.quota" || field == "cpu.period")
+    why = "the period must be 1000..1000000 microseconds and the quota at least 1000";
+  else
+    why = e.err() == EBUSY ? "the resource is busy" : "a value this kernel does not take";
+  bool sized = field.rfind("memory.", 0) == 0;
+  fail("update {}: {} {}: the kernel refused it: {}", ref, flag, sized ? bytes() : value, why);
+}
+
+}  // namespace
 
 void update(const Env& env, const std::string& ref, const oci::Resources& resources) {
   Store store(env);
@@ -440,42 +599,118 @@ void update(const Env& env, const std::string& ref, const oci::Resources& resour
   std::string config;
   Fd lock = store.lock(id);
   if (alive(oci_state(env, id))) {
-    runtime::update(env.ctx(), id, change);
+    try {
+      runtime::update(env.ctx(), id, change);
+    } catch (const Error& e) {
+      explain_update_failure(env, id, ref, e);
+    }
     // The runtime merged the change into its config copy: the one a later `start` uses too.
     runtime::StateStore oci_store(env.oci_root);
     Fd dir = oci_store.open_unlocked(id);
     config = oci_store.load_config(dir.get());
   } else {
     // docker updates a stopped container too: its next start gets the limits.
-    config = with_context(fmt::format("update container {}", ref), [&] {
-      return runtime::merge_resources(read_file(store.config_path(id)), change);
-    });
+    try {
+      config = runtime::merge_resources(read_file(store.config_path(id)), change);
+    } catch (const Error& e) {
+      explain_update_failure(env, id, ref, e);
+    }
   }
   atomic_write(store.config_path(id), config, 0600);
 }
 
-void logs(const Env& env, const std::string& ref, bool follow) {
+void logs(const Env& env, const std::string& ref, const LogOptions& o) {
   Store store(env);
   std::string id = store.resolve(ref);
-  Fd fd(::open(store.log_path(id).c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd && errno != ENOENT) fail_errno("open {}", store.log_path(id));
-  char buf[65536];
-  auto drain = [&] {
-    if (!fd) return;
+  std::string path = store.log_path(id);
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd && errno != ENOENT) fail_errno("open {}", path);
+  std::string rest;  // a line the writer has not finished yet
+  auto read_more = [&] {
+    if (!fd) fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return std::vector<LogEntry>{};
+    char buf[65536];
     for (;;) {
       ssize_t n = ::read(fd.get(), buf, sizeof buf);
       if (n <= 0) break;
-      write_all(1, std::string_view(buf, static_cast<size_t>(n)), "stdout");
+      rest.append(buf, static_cast<size_t>(n));
     }
+    size_t end = rest.rfind('\n');
+    if (end == std::string::npos) return std::vector<LogEntry>{};
+    auto entries = parse_log(rest.substr(0, end + 1));
+    rest.erase(0, end + 1);
+    return entries;
   };
-  drain();
-  if (!follow) return;
-  while (alive(oci_state(env, id))) {
+  auto wanted = [&](const LogEntry& e) {
+    if (!o.since && !o.until) return true;
+    auto t = parse_rfc3339(e.time);
+    if (!t) return !o.since;  // an old log without times: before anything
+    return (!o.since || *t >= *o.since) && (!o.until || *t <= *o.until);
+  };
+  auto emit = [&](const LogEntry& e) {
+    std::string line = o.timestamps ? e.time + " " + e.text : e.text;
+    write_all(e.stderr_stream ? 2 : 1, line, e.stderr_stream ? "stderr" : "stdout");
+  };
+  std::vector<LogEntry> first;
+  for (auto& e : read_more())
+    if (wanted(e)) first.push_back(std::move(e));
+  size_t skip = o.tail && *o.tail < first.size() ? first.size() - *o.tail : 0;
+  for (size_t i = skip; i < first.size(); ++i) emit(first[i]);
+  if (!o.follow) return;
+  auto past_until = [&] { return o.until && now_seconds() > *o.until; };
+  while (alive(oci_state(env, id)) && !past_until()) {
     sleep_ms(100);
-    if (!fd) fd.reset(::open(store.log_path(id).c_str(), O_RDONLY | O_CLOEXEC));
-    drain();
+    for (const auto& e : read_more())
+      if (wanted(e)) emit(e);
   }
-  drain();
+  for (const auto& e : read_more())
+    if (wanted(e)) emit(e);
+}
+
+void rename(const Env& env, const std::string& ref, const std::string& name) {
+  Store store(env);
+  std::string id = store.resolve(ref);
+  Fd lock = store.lock(id);
+  Meta m = store.load(id);
+  if (m.name == name) fail("rename {}: the container is called {} already", ref, quote(name));
+  store.rename(id, m.name, name);
+  std::string old = m.name;
+  m.name = name;
+  store.save(m);
+  record_event(env, "rename", m, {{"oldName", "/" + old}});
+}
+
+int wait(const Env& env, const std::string& ref) {
+  Store store(env);
+  std::string id = store.resolve(ref);
+  for (;;) {
+    Status s = status(env, id);
+    if (s.state == State::exited && (s.meta.exit_code || !monitor_alive(s.meta))) {
+      if (s.meta.exit_code) return *s.meta.exit_code;
+      settle(env, store, id, 10000);
+      return store.load(id).exit_code.value_or(-1);
+    }
+    sleep_ms(50);
+  }
+}
+
+std::vector<std::string> ports(const Env& env, const std::string& ref, const std::string& port) {
+  Store store(env);
+  Meta m = store.load(store.resolve(ref));
+  std::string want = port;
+  if (!want.empty() && want.find('/') == std::string::npos) want += "/tcp";
+  std::vector<std::string> out;
+  for (const auto& p : m.net.publish) {
+    net::Port pp = net::parse_publish(p);
+    std::string key = fmt::format("{}/{}", pp.container_port, pp.proto);
+    std::string host = fmt::format("{}:{}", pp.host_ip.str(), pp.host_port);
+    if (want.empty())
+      out.push_back(key + " -> " + host);
+    else if (key == want)
+      out.push_back(host);
+  }
+  if (!want.empty() && out.empty()) fail("no public port {} published for {}", quote(want), ref);
+  return out;
 }
 
 Status status(const Env& env, const std::string& id) {

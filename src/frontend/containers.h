@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "frontend/logs.h"
 #include "frontend/run_spec.h"
 #include "frontend/store.h"
 #include "oci/state.h"
@@ -38,8 +39,17 @@ void pause(const Env& env, const std::string& ref);
 void unpause(const Env& env, const std::string& ref);
 // Changes a running container's limits now, and in the config `start` will use again.
 void update(const Env& env, const std::string& ref, const oci::Resources& resources);
-// Prints the log; with follow, keeps printing until the container stops.
-void logs(const Env& env, const std::string& ref, bool follow);
+// Prints the log, stdout lines on fd 1 and stderr lines on fd 2 (docker's json-file driver);
+// with follow, keeps printing until the container stops.
+void logs(const Env& env, const std::string& ref, const LogOptions& options);
+
+// docker rename: the container answers to `name` from now on (its old name is free).
+void rename(const Env& env, const std::string& ref, const std::string& name);
+// docker wait: blocks until the container has exited and its exit code is recorded; returns
+// the code (-1 when nobody could record it).
+int wait(const Env& env, const std::string& ref);
+// docker port: "80/tcp -> 127.0.0.1:8080" for each published port, or for PORT[/PROTO] only.
+std::vector<std::string> ports(const Env& env, const std::string& ref, const std::string& port);
 
 enum class State { created, running, paused, exited };
 const char* state_name(State s);

@@ -128,14 +128,28 @@ oci::Rlimit parse_ulimit(const std::string& value) {
   return rl;
 }
 
+bool valid_volume_name(const std::string& name) {
+  auto ok = [](char c, bool first) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           (!first && (c == '_' || c == '.' || c == '-'));
+  };
+  if (name.size() < 2 || !ok(name[0], true)) return false;
+  return std::all_of(name.begin() + 1, name.end(), [&](char c) { return ok(c, false); });
+}
+
 Volume parse_volume(const std::string& value) {
   auto parts = split(value, ':');
   if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty())
     fail("-v: {} is not HOST:CONTAINER[:ro|rw]", quote(value));
   Volume v{parts[0], parts[1], false};
-  if (v.source.front() != '/')
-    fail("-v: {}: the host side must be an absolute path (hull has no named volumes)",
-         quote(value));
+  if (v.source.front() != '/') {
+    if (!valid_volume_name(v.source))
+      fail(
+          "-v: {}: the host side must be an absolute path or a volume name "
+          "([a-zA-Z0-9][a-zA-Z0-9_.-]+)",
+          quote(value));
+    v.named = true;
+  }
   if (v.destination.front() != '/')
     fail("-v: {}: the container side must be an absolute path", quote(value));
   if (v.destination == "/") fail("-v: {}: cannot mount over the container's /", quote(value));

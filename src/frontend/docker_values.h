@@ -35,9 +35,12 @@ oci::Rlimit parse_ulimit(const std::string& value);
 
 // -v HOST:CONTAINER[:ro|rw]; HOST must be absolute (named volumes do not exist in hull).
 struct Volume {
-  std::string source, destination;
+  std::string source, destination;  // source: an absolute host path, or a volume's name
   bool readonly = false;
+  bool named = false;  // -v NAME:/path: a named volume (docker's, created on first use)
 };
+// docker's rule for a volume's name: [a-zA-Z0-9][a-zA-Z0-9_.-]+
+bool valid_volume_name(const std::string& name);
 Volume parse_volume(const std::string& value);
 
 // --tmpfs /path[:opt,opt]: docker's defaults noexec,nosuid,nodev unless overridden.

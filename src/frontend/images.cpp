@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "frontend/human.h"
+#include "frontend/template.h"
 #include "frontend/views.h"
 #include "image/digest.h"
 #include "image/load.h"
@@ -121,7 +122,32 @@ std::string images_text(const Env& env, const ImagesOptions& o) {
     }
     return arr.dump(2) + "\n";
   }
-  if (!o.format.empty()) fail("--format {}: want json (or no --format for a table)", o.format);
+  if (!o.format.empty() && o.format != "table") {
+    // A Go template over docker's fields, one line per name (views.h, template.h).
+    Template tmpl("--format", o.format);
+    std::vector<std::string> lines;
+    if (tmpl.is_table())
+      lines.push_back(tmpl.header({{"ID", "IMAGE ID"}, {"CreatedSince", "CREATED"}}));
+    for (const auto& r : images) {
+      std::vector<std::string> names = r.names;
+      if (names.empty()) names.push_back("");
+      for (const auto& n : names) {
+        auto [repo, tag] =
+            n.empty() ? std::pair<std::string, std::string>{"<none>", "<none>"} : repo_tag(n);
+        ojson j;
+        j["ID"] = short_id(r.config_digest);
+        j["Repository"] = repo;
+        j["Tag"] = tag;
+        j["Digest"] = r.manifest_digest;
+        j["CreatedAt"] = r.created;
+        j["CreatedSince"] = r.created.empty() ? "N/A" : human_ago(r.created);
+        j["Size"] = size_text(image_size(store, r));
+        j["Containers"] = "N/A";
+        lines.push_back(tmpl.render(j));
+      }
+    }
+    return format_lines(lines, tmpl.is_table());
+  }
   if (o.quiet) {
     std::string out;
     std::set<std::string> seen;

@@ -1,13 +1,18 @@
 #include "frontend/inspect.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "frontend/containers.h"
 #include "frontend/human.h"
 #include "frontend/images.h"
 #include "frontend/views.h"
+#include "net/options.h"
+#include "runtime/annotations.h"
 #include "runtime/inspect.h"
 #include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
 #include "util/strings.h"
 
 namespace hull::frontend {
@@ -142,10 +147,170 @@ std::string inspect_text(const Env& env, const std::string& ref) {
   return out;
 }
 
+namespace {
+
+// "127.0.0.1:8080:80/tcp" -> ("80/tcp", {"HostIp": "127.0.0.1", "HostPort": "8080"}).
+std::pair<std::string, ojson> docker_port(const std::string& publish) {
+  try {
+    net::Port p = net::parse_publish(publish);
+    return {fmt::format("{}/{}", p.container_port, p.proto),
+            {{"HostIp", p.host_ip.str()}, {"HostPort", std::to_string(p.host_port)}}};
+  } catch (const Error&) {
+    return {publish, ojson::object()};
+  }
+}
+
+// docker inspect's own fields, from the stored config.json, the meta and the live facts.
+void add_docker_fields(const Env& env, const Facts& f, ojson& j) {
+  const Meta& m = f.status.meta;
+  ojson spec = ojson::object();
+  try {
+    spec = ojson::parse(read_file(Store(env).config_path(m.id)));
+  } catch (const std::exception& e) {
+    log::debug("inspect {}: config: {}", m.name, e.what());
+  }
+  const ojson none = ojson::object();
+  auto at = [&](const ojson& o, const char* k) -> const ojson& {
+    auto it = o.find(k);
+    return it == o.end() || it->is_null() ? none : *it;
+  };
+  const ojson& process = at(spec, "process");
+  const ojson& resources = at(at(spec, "linux"), "resources");
+  bool running = f.info && f.status.state != State::exited;
+  State st = f.status.state;
+  j["Id"] = m.id;
+  j["Created"] = m.created;
+  std::vector<std::string> args = m.command;
+  j["Path"] = args.empty() ? "" : args[0];
+  j["Args"] = args.size() > 1 ? std::vector<std::string>(args.begin() + 1, args.end())
+                              : std::vector<std::string>{};
+  j["State"] = {{"Status", st == State::exited ? "exited" : state_name(st)},
+                {"Running", st == State::running || st == State::paused},
+                {"Paused", st == State::paused},
+                {"Restarting", false},
+                {"OOMKilled", m.oom_killed},
+                {"Dead", false},
+                {"Pid", running ? f.info->state.pid : 0},
+                {"ExitCode", m.exit_code.value_or(0)},
+                {"Error", ""},
+                {"StartedAt", m.started.empty() ? "0001-01-01T00:00:00Z" : m.started},
+                {"FinishedAt", m.finished.empty() ? "0001-01-01T00:00:00Z" : m.finished}};
+  j["Image"] = m.image_id.empty() ? image_column(m) : m.image_id;
+  j["LogPath"] = Store(env).log_path(m.id);
+  j["Name"] = "/" + m.name;
+  j["Driver"] = m.image_id.empty() ? "" : "overlay";
+
+  ojson binds = ojson::array(), mounts = ojson::array(), tmpfs = ojson::object();
+  for (const auto& mt : at(spec, "mounts").is_array() ? spec["mounts"] : ojson::array()) {
+    std::string dest = mt.value("destination", ""), type = mt.value("type", "");
+    auto opts = mt.value("options", std::vector<std::string>{});
+    bool ro = std::find(opts.begin(), opts.end(), "ro") != opts.end();
+    if (type == "tmpfs" && dest != "/dev" && dest != "/dev/shm" && dest != "/tmp" &&
+        dest != "/run") {
+      tmpfs[dest] = "";
+      continue;
+    }
+    if (type != "bind" || dest == "/etc/hostname" || dest == "/etc/hosts" ||
+        dest == "/etc/resolv.conf" || dest == "/sys")
+      continue;
+    std::string src = mt.value("source", "");
+    binds.push_back(src + ":" + dest + (ro ? ":ro" : ""));
+    mounts.push_back({{"Type", "bind"},
+                      {"Source", src},
+                      {"Destination", dest},
+                      {"Mode", ro ? "ro" : ""},
+                      {"RW", !ro},
+                      {"Propagation", "rprivate"}});
+  }
+  ojson port_bindings = ojson::object();
+  for (const auto& p : m.net.publish) {
+    auto [key, binding] = docker_port(p);
+    port_bindings[key].push_back(binding);
+  }
+  const ojson& mem = at(resources, "memory");
+  const ojson& cpu = at(resources, "cpu");
+  int64_t quota = cpu.value("quota", int64_t{0}), period = cpu.value("period", uint64_t{0});
+  j["HostConfig"] = {{"Binds", binds},
+                     {"NetworkMode", m.network},
+                     {"PortBindings", port_bindings},
+                     {"AutoRemove", m.auto_remove},
+                     {"Privileged", false},
+                     {"ReadonlyRootfs", at(spec, "root").value("readonly", false)},
+                     {"Tmpfs", tmpfs},
+                     {"CgroupParent", env.cgroup_parent},
+                     {"Memory", mem.value("limit", int64_t{0})},
+                     {"MemorySwap", mem.value("swap", int64_t{0})},
+                     {"MemoryReservation", mem.value("reservation", int64_t{0})},
+                     {"NanoCpus", quota > 0 && period > 0 ? quota * 1000000000 / period : 0},
+                     {"CpuShares", cpu.value("shares", uint64_t{0})},
+                     {"CpuQuota", quota},
+                     {"CpuPeriod", period},
+                     {"CpusetCpus", cpu.value("cpus", "")},
+                     {"CpusetMems", cpu.value("mems", "")},
+                     {"PidsLimit", at(resources, "pids").value("limit", int64_t{0})},
+                     {"BlkioWeight", at(resources, "blockIO").value("weight", 0)},
+                     {"Init", at(spec, "annotations").contains(runtime::kInitAnnotation)}};
+  j["Mounts"] = mounts;
+
+  ojson exposed = ojson::object();
+  for (const auto& p : m.exposed_ports) exposed[p] = ojson::object();
+  for (const auto& [key, b] : port_bindings.items()) exposed[key] = ojson::object();
+  const ojson& user = at(process, "user");
+  uint32_t uid = user.value("uid", 0u), gid = user.value("gid", 0u);
+  j["Config"] = {{"Hostname", spec.value("hostname", "")},
+                 {"Domainname", ""},
+                 {"User", uid == 0 && gid == 0 ? "" : fmt::format("{}:{}", uid, gid)},
+                 {"AttachStdin", false},
+                 {"AttachStdout", !m.detached},
+                 {"AttachStderr", !m.detached},
+                 {"ExposedPorts", exposed},
+                 {"Tty", m.tty},
+                 {"OpenStdin", false},
+                 {"Env", process.value("env", std::vector<std::string>{})},
+                 {"Cmd", m.command},
+                 {"Image", image_column(m)},
+                 {"WorkingDir", process.value("cwd", "/")},
+                 {"Entrypoint", nullptr},
+                 {"Labels", m.labels},
+                 {"StopSignal", m.stop_signal.empty() ? "SIGTERM" : m.stop_signal}};
+
+  ojson networks = ojson::object(), ports = ojson::object();
+  for (const auto& [key, b] : port_bindings.items()) ports[key] = b;
+  for (const auto& p : m.exposed_ports)
+    if (!ports.contains(p)) ports[p] = nullptr;
+  std::string ip, gateway, mac;
+  int prefix = 0;
+  for (const auto& n : f.nets) {
+    std::string addr = n.address;
+    int len = 0;
+    if (auto slash = addr.find('/'); slash != std::string::npos) {
+      len = static_cast<int>(parse_u64(addr.substr(slash + 1)).value_or(0));
+      addr.resize(slash);
+    }
+    networks[n.network] = {{"IPAddress", addr},
+                           {"IPPrefixLen", len},
+                           {"Gateway", n.gateway},
+                           {"MacAddress", n.mac},
+                           {"Aliases", m.net.aliases}};
+    if (ip.empty()) ip = addr, gateway = n.gateway, mac = n.mac, prefix = len;
+  }
+  j["NetworkSettings"] = {{"IPAddress", ip},   {"IPPrefixLen", prefix}, {"Gateway", gateway},
+                          {"MacAddress", mac}, {"Ports", ports},        {"Networks", networks}};
+}
+
+}  // namespace
+
 std::string inspect_json(const Env& env, const std::string& ref) {
+  return inspect_value(env, ref).dump(2) + "\n";
+}
+
+nlohmann::ordered_json inspect_value(const Env& env, const std::string& ref) {
   Facts f = gather(env, ref);
   const Meta& m = f.status.meta;
   ojson j;
+  // docker's top-level fields first (Id, State, Config, HostConfig, Mounts, NetworkSettings),
+  // then hull's own, in lower case.
+  add_docker_fields(env, f, j);
   j["id"] = m.id;
   j["name"] = m.name;
   j["state"] = state_name(f.status.state);
@@ -229,7 +394,7 @@ std::string inspect_json(const Env& env, const std::string& ref) {
   j["mounts"] = mounts;
   j["uidMap"] = uid_map;
   j["gidMap"] = gid_map;
-  return j.dump(2) + "\n";
+  return j;
 }
 
 }  // namespace hull::frontend

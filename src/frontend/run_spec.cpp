@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "frontend/docker_values.h"
 #include "image/layered.h"
@@ -292,6 +293,83 @@ void add_seccomp(oci::Spec& spec, const SecurityOpts& sec, bool privileged) {
                                     [&] { return oci::parse_seccomp_profile(*text); });
 }
 
+// The block devices a file system on `dev` reads and writes through: the device itself, the
+// disk a partition is part of, and the devices under a device-mapper/md one (its slaves).
+void backing_devices(dev_t dev, std::vector<dev_t>& out, int depth = 0) {
+  if (major(dev) == 0 || depth > 4 || std::find(out.begin(), out.end(), dev) != out.end())
+    return;  // major 0: tmpfs, overlay, proc: no block device at all
+  out.push_back(dev);
+  std::string sys = fmt::format("/sys/dev/block/{}:{}", major(dev), minor(dev));
+  auto read_dev = [](const std::string& file) -> std::optional<dev_t> {
+    auto text = read_file_if_exists(file);
+    if (!text) return std::nullopt;
+    auto f = split(std::string(trim(*text)), ':');
+    if (f.size() != 2) return std::nullopt;
+    auto ma = parse_u64(f[0]), mi = parse_u64(f[1]);
+    if (!ma || !mi) return std::nullopt;
+    return makedev(*ma, *mi);
+  };
+  if (::access((sys + "/partition").c_str(), F_OK) == 0)
+    if (auto disk = read_dev(sys + "/../dev")) backing_devices(*disk, out, depth + 1);
+  if (DIR* d = ::opendir((sys + "/slaves").c_str())) {
+    while (auto* e = ::readdir(d))
+      if (e->d_name[0] != '.')
+        if (auto s = read_dev(fmt::format("{}/slaves/{}/dev", sys, e->d_name)))
+          backing_devices(*s, out, depth + 1);
+    ::closedir(d);
+  }
+}
+
+// A --device-* limit on a device the container does not read or write through throttles
+// nothing: the host sandbox's / is an overlay in memory, so `dd of=/out.img` is never
+// slowed by a limit on the host's disk. Say so once per device, with the fix.
+std::vector<std::string> unthrottled_warnings(const oci::Spec& spec, const RunOptions& o,
+                                              const ImageRoot* image) {
+  std::vector<dev_t> writable, readable;
+  auto add = [](const std::string& path, std::vector<dev_t>& into) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0) backing_devices(st.st_dev, into);
+  };
+  // The root: its writable layer (none in memory for the host sandbox), and what it reads.
+  if (image) {
+    if (!o.read_only) add(image->layer_dir, writable);
+    for (const auto& l : image->lowers) add(l, readable);
+  } else if (!o.rootfs.empty()) {
+    add(o.rootfs, o.read_only ? readable : writable);
+  } else {
+    add("/", readable);
+  }
+  for (const auto& m : spec.mounts) {
+    if (m.type != "bind") continue;
+    bool ro = std::find(m.options.begin(), m.options.end(), "ro") != m.options.end();
+    add(m.source, ro ? readable : writable);
+  }
+  readable.insert(readable.end(), writable.begin(), writable.end());
+  std::vector<std::string> out, named;
+  auto check = [&](const std::string& flag, const std::vector<std::string>& values, bool write,
+                   bool iops) {
+    for (const auto& v : values) {
+      DeviceRate r = parse_device_rate(flag, v, iops);
+      if (std::find(named.begin(), named.end(), r.device) != named.end()) continue;
+      struct stat st;
+      if (::stat(r.device.c_str(), &st) < 0) continue;  // throttle() names it
+      const auto& on = write ? writable : readable;
+      if (std::find(on.begin(), on.end(), st.st_rdev) != on.end()) continue;
+      named.push_back(r.device);
+      out.push_back(fmt::format(
+          "{} {}: no {}mount of this container is on {} ({}), so this limit slows nothing it "
+          "does; bind a directory of that device and use it, e.g. -v HOST_DIR:/data",
+          flag, r.device, write ? "writable " : "", r.device,
+          image || !o.rootfs.empty() ? "its / is elsewhere" : "its / is an overlay in memory"));
+    }
+  };
+  check("--device-write-bps", o.device_write_bps, true, false);
+  check("--device-write-iops", o.device_write_iops, true, true);
+  check("--device-read-bps", o.device_read_bps, false, false);
+  check("--device-read-iops", o.device_read_iops, false, true);
+  return out;
+}
+
 }  // namespace
 
 oci::Resources update_resources(const UpdateOptions& u) {
@@ -485,6 +563,7 @@ BuiltSpec build_run_spec(const RunOptions& o, const ContainerFiles& files, const
   add_mounts(spec, o, files, userns, image);
   if (o.privileged) add_host_devices(spec.linux.devices, "/dev", 0);
   add_resources(spec, o);
+  out.warnings = unthrottled_warnings(spec, o, image);
   add_sysctls(spec, o);
   add_seccomp(spec, sec, o.privileged);
   if (!o.privileged) {

@@ -34,6 +34,7 @@ struct RunOptions {
   std::vector<std::string> ulimits, sysctls;
   NetworkOptions net;  // --network (none when not given), --ip, -p, ...
   std::string cgroup_parent;
+  std::vector<std::string> labels;  // --label KEY[=VALUE]
   std::vector<std::string> command;
 };
 
@@ -58,6 +59,9 @@ struct BuiltSpec {
   oci::Spec spec;
   std::string hostname;
   std::string hosts;  // the content of hosts_file
+  // What the flags ask for that will not do what it seems to (a --device-* limit on a device
+  // the container does not use): the command prints each once on stderr.
+  std::vector<std::string> warnings;
 };
 
 // Checks every flag and builds the spec; throws on the first bad one.

@@ -116,6 +116,22 @@ void Store::release(const std::string& id, const std::string& name) const {
   remove_all(dir(id));
 }
 
+void Store::rename(const std::string& id, const std::string& from, const std::string& to) const {
+  check_container_name(to);
+  std::string link = path_join(env_.state_dir, "names/" + to);
+  if (::symlink(id.c_str(), link.c_str()) < 0) {
+    if (errno != EEXIST) fail_errno("reserve name {}", to);
+    char target[128] = {};
+    ::readlink(link.c_str(), target, sizeof target - 1);
+    fail("the name {} is already in use by container {}", quote(to),
+         std::string(target).substr(0, 12));
+  }
+  std::string old_link = path_join(env_.state_dir, "names/" + from);
+  char target[128] = {};
+  if (::readlink(old_link.c_str(), target, sizeof target - 1) > 0 && id == target)
+    ::unlink(old_link.c_str());
+}
+
 std::string Store::resolve(const std::string& ref) const {
   if (ref.empty()) fail("no container given");
   char target[128] = {};
@@ -187,6 +203,8 @@ std::string meta_to_json(const Meta& m) {
   if (!n.networks.empty())
     j["net"] = {{"networks", n.networks}, {"ip", n.ip},     {"aliases", n.aliases},
                 {"publish", n.publish},   {"rate", n.rate}, {"burst", n.burst}};
+  if (!m.labels.empty()) j["labels"] = m.labels;
+  if (!m.volumes.empty()) j["volumes"] = m.volumes;
   j["started"] = m.started;
   j["finished"] = m.finished;
   if (m.exit_code) j["exitCode"] = *m.exit_code;
@@ -228,6 +246,10 @@ Meta meta_from_json(const std::string& text) {
     m.net.rate = n.value("rate", "");
     m.net.burst = n.value("burst", "");
   }
+  if (j.contains("labels") && j["labels"].is_object())
+    for (const auto& [k, v] : j["labels"].items())
+      if (v.is_string()) m.labels[k] = v.get<std::string>();
+  m.volumes = j.value("volumes", std::vector<std::string>{});
   m.started = j.value("started", "");
   m.finished = j.value("finished", "");
   if (j.contains("exitCode") && j["exitCode"].is_number_integer())

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +51,8 @@ struct Meta {
   bool detached = false, auto_remove = false, tty = false;
   std::string network = "none";  // network_summary(net)
   NetworkOptions net;
+  std::map<std::string, std::string> labels;  // --label KEY=VALUE (docker's)
+  std::vector<std::string> volumes;           // the named volumes it mounts (volumes.h)
   // The last run.
   std::string started, finished;
   std::optional<int> exit_code;
@@ -78,6 +81,10 @@ class Store {
   Reserved reserve(const std::string& name) const;
   // Removes the directory and the name.
   void release(const std::string& id, const std::string& name) const;
+
+  // Moves container `id`'s name from `from` to `to`; throws when `to` is taken or not a
+  // valid name, leaving `from` as it was.
+  void rename(const std::string& id, const std::string& from, const std::string& to) const;
 
   // Finds a container by name, full id or unique id prefix.
   std::string resolve(const std::string& ref) const;

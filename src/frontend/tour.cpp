@@ -10,10 +10,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "frontend/containers.h"
+#include "frontend/logs.h"
 #include "net/network.h"
 #include "runtime/inspect.h"
 #include "util/clock.h"
@@ -55,12 +58,58 @@ std::vector<std::string> lines_of(const std::string& text) {
   return out;
 }
 
+// A word as a POSIX shell reads it back: as it is when it is plain, else in single quotes.
+std::string shell_word(const std::string& w) {
+  bool plain = !w.empty() && std::all_of(w.begin(), w.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("-_./:=,@%+", c);
+  });
+  if (plain) return w;
+  std::string out = "'";
+  for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string shell_join(const std::vector<std::string>& words) {
+  std::vector<std::string> q;
+  for (const auto& w : words) q.push_back(shell_word(w));
+  return join(q, " ");
+}
+
+// `hull run ...` as a person types it for these options: the flags the tour's steps use,
+// then the image and the command. What the tour prints is made from what it runs.
+std::string command_line(const RunOptions& o) {
+  std::vector<std::string> w = {"hull", "run"};
+  auto flag = [&](const char* f, const std::string& v) {
+    if (!v.empty()) w.insert(w.end(), {f, v});
+  };
+  // --rm: pasted, the command leaves nothing behind (the tour removes its own containers).
+  w.push_back(o.detach ? "-d" : "--rm");
+  flag("--name", o.name);
+  flag("--hostname", o.hostname);
+  if (o.userns != "host") flag("--userns", o.userns);
+  flag("--cpus", o.cpus);
+  flag("--memory", o.memory);
+  flag("--memory-swap", o.memory_swap);
+  for (const auto& v : o.device_read_bps) flag("--device-read-bps", v);
+  for (const auto& v : o.volumes) flag("-v", v);
+  for (const auto& v : o.net.networks) flag("--network", v);
+  w.push_back(o.image);
+  std::vector<std::string> q;
+  for (const auto& x : w) q.push_back(shell_word(x));
+  return join(q, " ") + " " + shell_join(o.command);
+}
+
 // A container of one step, started detached through the same code as `hull run -d`, and
-// removed with everything it made when the step ends.
+// removed with everything it made when the step ends. It runs the step's command as printed,
+// then says READY and stays, for the host to look at it.
 class Box {
  public:
   Box(const Env& env, RunOptions o) : env_(env) {
     o.detach = true;
+    std::string shown = o.command.size() == 3 && o.command[0] == "sh" && o.command[1] == "-c"
+                            ? o.command[2]
+                            : shell_join(o.command);
+    o.command = {"sh", "-c", shown + "\necho READY; exec sleep 600"};
     auto r = run(env, o);
     id_ = r.id;
   }
@@ -76,7 +125,7 @@ class Box {
   const std::string& id() const { return id_; }
   pid_t host_pid() const { return runtime::state(env_.ctx(), id_).pid; }
   runtime::ContainerInfo info() const { return runtime::describe(env_.ctx(), id_); }
-  std::string log() const { return read_file_if_exists(Store(env_).log_path(id_)).value_or(""); }
+  std::string log() const { return log_text(Store(env_).log_path(id_)); }
 
   // What the container printed before its line "READY" (it keeps running for the host to look).
   std::vector<std::string> output_until_ready(int timeout_ms) const {
@@ -150,8 +199,8 @@ int count_host_processes() {
 Outcome step_pid(const Env& env) {
   Outcome out;
   RunOptions o;
-  o.command = {"sh", "-c", "echo \"my PID: $$\"; ps -e -o pid=,comm=; echo READY; exec sleep 600"};
-  out.command = "hull run host sh -c 'echo \"my PID: $$\"; ps -e -o pid=,comm='";
+  o.command = {"sh", "-c", "echo \"my PID: $$\"; ps -e -o pid=,comm="};
+  out.command = command_line(o);
   Box box(env, o);
   out.inside = box.output_until_ready(10000);
   pid_t host = box.host_pid();
@@ -184,10 +233,8 @@ Outcome step_mount(const Env& env) {
   Outcome out;
   std::string file = fmt::format("/etc/hull-tour-{}", ::getpid());
   RunOptions o;
-  o.command = {
-      "sh", "-c",
-      fmt::format("echo written-inside > {0} && cat {0}; echo READY; exec sleep 600", file)};
-  out.command = fmt::format("hull run host sh -c 'echo written-inside > {0} && cat {0}'", file);
+  o.command = {"sh", "-c", fmt::format("echo written-inside > {0} && cat {0}", file)};
+  out.command = command_line(o);
   Box box(env, o);
   out.inside = box.output_until_ready(10000);
   auto info = box.info();
@@ -218,8 +265,8 @@ Outcome step_uts(const Env& env) {
   Outcome out;
   RunOptions o;
   o.hostname = "tour-box";
-  o.command = {"sh", "-c", "cat /proc/sys/kernel/hostname; echo READY; exec sleep 600"};
-  out.command = "hull run --hostname tour-box host cat /proc/sys/kernel/hostname";
+  o.command = {"cat", "/proc/sys/kernel/hostname"};
+  out.command = command_line(o);
   Box box(env, o);
   out.inside = box.output_until_ready(10000);
   char host[256] = {};
@@ -242,23 +289,31 @@ Outcome step_ipc(const Env& env) {
   if (shmid < 0) fail_errno("create a SysV shared memory segment on the host");
   ScopeGuard drop([&] { ::shmctl(shmid, IPC_RMID, nullptr); });
   RunOptions o;
-  o.command = {"sh", "-c",
-               "echo $(($(grep -c . /proc/sysvipc/shm) - 1)); echo READY; exec sleep 600"};
-  out.command = "hull run host sh -c 'ipcs -m'   (counting the lines of /proc/sysvipc/shm)";
+  // ipcs (util-linux) lists the segments of the IPC namespace it runs in, one line each.
+  o.command = {"ipcs", "-m"};
+  out.command = command_line(o);
   Box box(env, o);
   out.inside = box.output_until_ready(10000);
   auto info = box.info();
   int host_segments = static_cast<int>(lines_of(read_file("/proc/sysvipc/shm")).size()) - 1;
-  int inside = out.inside.empty() ? -1 : static_cast<int>(parse_i64(out.inside[0]).value_or(-1));
-  out.kernel.push_back(fmt::format(
-      "the host has {} shared memory segments, one of them ours (id {})", host_segments, shmid));
+  bool listed = std::any_of(out.inside.begin(), out.inside.end(),
+                            [](auto& l) { return l.find("Shared Memory Segments") != l.npos; });
+  int inside = listed
+                   ? static_cast<int>(std::count_if(out.inside.begin(), out.inside.end(),
+                                                    [](auto& l) { return l.rfind("0x", 0) == 0; }))
+                   : -1;
+  auto segments = [](int n) {
+    return fmt::format("{} shared memory segment{}", n, n == 1 ? "" : "s");
+  };
+  out.kernel.push_back(
+      fmt::format("the host has {}, one of them ours (id {})", segments(host_segments), shmid));
   add_ns(out, info, "ipc");
   out.evidence["segmentsInside"] = inside;
   out.evidence["segmentsOnHost"] = host_segments;
   out.evidence["hostSegmentId"] = shmid;
   out.ok = inside == 0 && host_segments >= 1 && own_ns(info, "ipc");
-  out.verdict =
-      fmt::format("the container sees {} segments while the host has {}", inside, host_segments);
+  out.verdict = fmt::format("the container sees {} while the host has {}", segments(inside),
+                            segments(host_segments));
   return out;
 }
 
@@ -266,8 +321,8 @@ Outcome step_user(const Env& env) {
   Outcome out;
   RunOptions o;
   o.userns = "private";
-  o.command = {"sh", "-c", "id -u; cat /proc/self/uid_map; echo READY; exec sleep 600"};
-  out.command = "hull run --userns private host sh -c 'id -u; cat /proc/self/uid_map'";
+  o.command = {"sh", "-c", "id -u; cat /proc/self/uid_map"};
+  out.command = command_line(o);
   Box box(env, o);
   out.inside = box.output_until_ready(10000);
   pid_t host = box.host_pid();
@@ -300,8 +355,10 @@ Outcome step_cpu(const Env& env) {
   o.cpus = "0.5";
   // Two loops: on a busy host one loop alone may get less than its half CPU and never meet
   // the quota; two, spread over the CPUs, ask for far more than half of one.
+  o.command = {"sh", "-c", "while :; do :; done & while :; do :; done"};
+  out.command = command_line(o);
+  // The loops never end: READY comes first here, the loops after it.
   o.command = {"sh", "-c", "echo READY; while :; do :; done & while :; do :; done"};
-  out.command = "hull run --cpus 0.5 host sh -c 'while :; do :; done & while :; do :; done'";
   Box box(env, o);
   box.output_until_ready(10000);
   sleep_ms(300);  // past the first period, which starts with a full quota
@@ -316,8 +373,7 @@ Outcome step_cpu(const Env& env) {
     sleep_ms(250);
     c1 = runtime::stats(env.ctx(), box.id()).cpu;
     wall = static_cast<double>(monotonic_ns() - w0) / 1e9;
-    if ((wall >= 1.5 && delta(c0.throttled_periods, c1.throttled_periods) >= 3) || wall >= 4)
-      break;
+    if ((wall >= 1.5 && delta(c0.throttled_periods, c1.throttled_periods) >= 3) || wall >= 4) break;
   }
   double percent = static_cast<double>(delta(c0.usage_ns, c1.usage_ns)) / 1e9 / wall * 100.0;
   uint64_t throttled = delta(c0.throttled_periods, c1.throttled_periods);
@@ -336,8 +392,9 @@ Outcome step_cpu(const Env& env) {
                  : fmt::format("cpu.max = {}", v2));
   out.kernel.push_back(fmt::format(
       "the loops used {:.1f} % of a CPU over {:.1f} s (the cgroup's CPU time); the quota "
-      "allows {:.1f} %",
-      percent, wall, allowed));
+      "allows {:.1f} %: 50 ms per 100 ms period over {:.1f} s, plus the 50 ms of the period "
+      "under way when the count began",
+      percent, wall, allowed, wall));
   out.kernel.push_back(fmt::format(
       "cpu.stat: the quota cut {} periods of 100 ms short, holding the loops back {:.0f} ms",
       throttled, held_ms));
@@ -363,10 +420,17 @@ Outcome step_cpu(const Env& env) {
 Outcome step_memory(const Env& env) {
   Outcome out;
   RunOptions o;
-  o.memory = "64m";
-  // tail keeps a line without a newline whole: 200 MiB of zeros, in 64 MiB.
-  o.command = {"sh", "-c", "echo READY; sleep 0.3; head -c 200m /dev/zero | tail > /dev/null"};
-  out.command = "hull run --memory 64m host sh -c 'head -c 200m /dev/zero | tail'";
+  // The tutorial's numbers: 300 MiB asked of a 256 MiB limit. --memory-swap as --memory: no
+  // swap to push the rest to (docker's default allows as much swap again).
+  o.memory = "256m";
+  o.memory_swap = "256m";
+  o.command = {"stress", "--vm", "1", "--vm-bytes", "300M"};
+  out.command = command_line(o);
+  if (::access("/usr/bin/stress", X_OK) != 0 && ::access("/bin/stress", X_OK) != 0)
+    fail(
+        "this step runs stress, which this host does not have: apt-get install stress (or make "
+        "demo)");
+  o.command = {"sh", "-c", "echo READY; sleep 0.3; exec " + shell_join(o.command)};
   Box box(env, o);
   box.output_until_ready(10000);
   std::string limit;
@@ -379,15 +443,24 @@ Outcome step_memory(const Env& env) {
   }
   Meta m = box.wait_exit(30000);
   int code = m.exit_code.value_or(-1);
-  out.inside.push_back("(tail grows past the limit)");
+  // stress's own lines: its worker "got signal 9", and it gives up.
+  std::string log = box.log();
+  for (const auto& l : lines_of(log.substr(std::min(log.size(), log.find("READY\n") + 6))))
+    out.inside.push_back(l);
+  bool worker_killed = log.find("got signal 9") != std::string::npos;
   out.kernel.push_back(fmt::format("memory limit file: {}", limit.empty() ? "?" : limit));
-  out.kernel.push_back(fmt::format("exit code {}{}; the cgroup counted {} OOM kill", code,
-                                   code == 137 ? " (128 + SIGKILL)" : "",
-                                   m.oom_killed ? "an" : "no"));
-  out.evidence = {{"limit", limit}, {"exitCode", code}, {"oomKilled", m.oom_killed}};
-  out.ok = code == 137 && m.oom_killed && limit == std::to_string(64 << 20);
-  out.verdict = m.oom_killed ? "the kernel's OOM killer killed it at its 64 MiB limit"
-                             : "no OOM kill was recorded";
+  out.kernel.push_back(fmt::format(
+      "the cgroup counted {} OOM kill: the kernel sent its worker SIGKILL (signal 9); stress "
+      "exited {}",
+      m.oom_killed ? "an" : "no", code));
+  out.evidence = {{"limit", limit},
+                  {"exitCode", code},
+                  {"oomKilled", m.oom_killed},
+                  {"workerKilled", worker_killed}};
+  out.ok = m.oom_killed && worker_killed && code != 0 && limit == std::to_string(256 << 20);
+  out.verdict = m.oom_killed
+                    ? "the kernel's OOM killer killed the 300 MiB worker at the 256 MiB limit"
+                    : "no OOM kill was recorded";
   return out;
 }
 
@@ -426,10 +499,10 @@ Outcome step_blkio(const Env& env) {
   RunOptions o;
   o.device_read_bps = {disk + ":4mb"};
   o.volumes = {file + ":/data.img:ro"};
-  o.command = {"sh", "-c",
-               "dd if=/data.img of=/dev/null bs=1M iflag=direct 2>&1; echo READY; exec sleep 600"};
-  out.command = fmt::format(
-      "hull run --device-read-bps {}:4mb -v FILE:/data.img host dd if=/data.img iflag=direct", disk);
+  o.command = {"sh", "-c", "dd if=/data.img of=/dev/null bs=1M iflag=direct 2>&1"};
+  // The tour writes the file itself (as this dd would), and removes it after the step.
+  out.command =
+      fmt::format("dd if=/dev/zero of={} bs=1M count=12 conv=fsync\n    {}", file, command_line(o));
   Box box(env, o);
   out.inside = box.output_until_ready(30000);
   auto info = box.info();
@@ -506,32 +579,44 @@ Outcome step_network(const Env& env) {
   uint64_t host_ns = netns_inode();
   OwnNetns own;
   TourNetwork red(env, "tour-red"), blue(env, "tour-blue");
-  // ping as the host has it, or busybox's.
-  const std::string ping =
-      "p() { if command -v ping >/dev/null; then ping -c 1 -W 1 \"$1\"; else busybox ping -c 1 "
-      "-W 1 \"$1\"; fi >/dev/null 2>&1 && echo \"$1: reached\" || echo \"$1: unreachable\"; }; ";
+  if (::access("/usr/bin/ping", X_OK) != 0 && ::access("/bin/ping", X_OK) != 0)
+    fail(
+        "this step runs ping, which this host does not have: apt-get install iputils-ping (or make "
+        "demo)");
+  // One line per host pinged: reached or not.
+  auto pings = [](const std::string& hosts) {
+    return "for h in " + hosts +
+           "; do ping -c 1 -W 1 $h >/dev/null 2>&1 && echo \"$h: reached\" || echo \"$h: "
+           "unreachable\"; done";
+  };
   RunOptions o;
   o.name = "tour-a";
   o.net.networks = {"tour-red"};
-  o.command = {"sh", "-c", "echo READY; exec sleep 600"};
+  o.command = {"sleep", "600"};
+  std::vector<std::string> shown = {"hull network create tour-red",
+                                    "hull network create tour-blue"};
+  {
+    RunOptions d = o;
+    d.detach = true;
+    shown.push_back(command_line(d));
+  }
+  o.command = {"true"};
   Box a(env, o);
   a.output_until_ready(10000);
   std::string ip_a = address_on(env, a.id());
-  o.name = "tour-c";
-  o.net.networks = {"tour-blue"};
-  o.command = {"sh", "-c", ping + "p " + ip_a + "; echo READY; exec sleep 600"};
-  Box c(env, o);
   o.name = "tour-b";
   o.net.networks = {"tour-red"};
-  o.command = {"sh", "-c", ping + "p tour-a; p " + ip_a + "; echo READY; exec sleep 600"};
+  o.command = {"sh", "-c", pings("tour-a " + ip_a)};
+  shown.push_back(command_line(o));
   Box b(env, o);
+  o.name = "tour-c";
+  o.net.networks = {"tour-blue"};
+  o.command = {"sh", "-c", pings(ip_a)};
+  shown.push_back(command_line(o));
+  Box c(env, o);
   auto from_b = b.output_until_ready(15000);
   auto from_c = c.output_until_ready(15000);
-  out.command =
-      "hull run -d --name tour-a --network tour-red host sleep 600   (after hull network "
-      "create tour-red, tour-blue)\n    hull run --name tour-b --network tour-red host ping "
-      "tour-a; ping " +
-      ip_a + "\n    hull run --name tour-c --network tour-blue host ping " + ip_a;
+  out.command = join(shown, "\n    ");
   for (const auto& l : from_b) out.inside.push_back("tour-b: " + l);
   for (const auto& l : from_c) out.inside.push_back("tour-c: " + l);
   auto has = [](const std::vector<std::string>& v, const std::string& l) {
@@ -596,9 +681,9 @@ const std::vector<Step>& steps() {
        step_cpu},
       {"memory", "cgroups: a memory limit and the OOM killer",
        "memory.limit_in_bytes = 256M; stress --vm 1 --vm-bytes 300M",
-       "--memory 64m sets the memory limit. A process that grows past it is killed by the "
-       "kernel's\n"
-       "OOM killer (SIGKILL: exit code 137), and the cgroup counts the kill.",
+       "--memory 256m sets the memory limit (and --memory-swap 256m leaves no swap beyond it).\n"
+       "stress's worker touches 300 MiB; the kernel's OOM killer kills it with SIGKILL, and the\n"
+       "cgroup counts the kill.",
        step_memory},
       {"blkio", "cgroups: block reads throttled",
        "blkio.throttle.read_bps_device = \"MAJOR:MINOR 4194304\"",
@@ -656,6 +741,12 @@ bool run_tour(const Env& env, const TourOptions& options) {
   if (chosen.empty())
     for (const auto& s : steps()) chosen.push_back(&s);
   Paint paint{options.color};
+  if (!options.json && !options.pause && chosen.size() > 1) {
+    std::printf(
+        "Every step runs live; `hull tour --pause` waits for Enter after each one, and "
+        "`hull tour STEP` runs one.\n\n");
+    std::fflush(stdout);
+  }
   bool all_ok = true;
   ojson report = ojson::array();
   for (size_t i = 0; i < chosen.size(); ++i) {

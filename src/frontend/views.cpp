@@ -2,8 +2,16 @@
 
 #include <nlohmann/json.hpp>
 
+#include <time.h>
+
+#include <algorithm>
+#include <map>
+
 #include "frontend/human.h"
+#include "image/store.h"
+#include "net/options.h"
 #include "runtime/inspect.h"
+#include "util/error.h"
 #include "util/strings.h"
 
 namespace hull::frontend {
@@ -27,6 +35,17 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
+std::string format_lines(const std::vector<std::string>& lines, bool aligned) {
+  if (!aligned) {
+    std::string out;
+    for (const auto& l : lines) out += l + "\n";
+    return out;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& l : lines) rows.push_back(split(l, '\t'));
+  return table(rows);
+}
+
 std::string short_command(const std::vector<std::string>& args, size_t width) {
   std::string cmd = join(args, " ");
   if (cmd.size() > width) cmd = cmd.substr(0, width - 3) + "...";
@@ -39,24 +58,132 @@ std::string image_column(const Meta& m) {
   return m.image.empty() ? "host" : m.image;
 }
 
-// Published ports, then the image's exposed ones that are not (docker: "80/tcp").
 std::string ports_column(const Meta& m) {
-  std::vector<std::string> ports = m.net.publish;
-  ports.insert(ports.end(), m.exposed_ports.begin(), m.exposed_ports.end());
+  std::vector<std::string> ports;
+  std::vector<std::string> published;
+  for (const auto& p : m.net.publish) {
+    try {
+      net::Port port = net::parse_publish(p);
+      ports.push_back(fmt::format("{}:{}->{}/{}", port.host_ip.str(), port.host_port,
+                                  port.container_port, port.proto));
+      published.push_back(fmt::format("{}/{}", port.container_port, port.proto));
+    } catch (const Error&) {
+      ports.push_back(p);
+    }
+  }
+  for (const auto& e : m.exposed_ports)
+    if (std::find(published.begin(), published.end(), e) == published.end()) ports.push_back(e);
   return join(ports, ", ");
 }
 
-std::string ps_table(const std::vector<Status>& rows) {
+namespace {
+
+std::string labels_column(const Meta& m) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : m.labels) out.push_back(k + "=" + v);
+  return join(out, ",");
+}
+
+// docker's CreatedAt: "2026-12-02 14:02:01 +0000 UTC".
+std::string created_at(const std::string& rfc3339) {
+  auto t = parse_rfc3339(rfc3339);
+  if (!t) return rfc3339;
+  time_t secs = static_cast<time_t>(*t);
+  struct tm tm;
+  ::gmtime_r(&secs, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S +0000 UTC", &tm);
+  return buf;
+}
+
+std::string size_column(const Env& env, const Meta& m) {
+  if (m.image_id.empty()) return "0B";
+  uint64_t n = image::disk_usage(Store(env).dir(m.id) + "/layer/upper");
+  return human_bytes_decimal(static_cast<double>(n));
+}
+
+bool matches(const Env& env, const Status& s, const std::string& key, const std::string& value) {
+  const Meta& m = s.meta;
+  if (key == "name") return m.name.find(value) != std::string::npos;
+  if (key == "id") return m.id.rfind(value, 0) == 0;
+  if (key == "status") return value == state_name(s.state);
+  if (key == "network") {
+    if (value == m.network) return true;
+    return std::find(m.net.networks.begin(), m.net.networks.end(), value) != m.net.networks.end();
+  }
+  if (key == "label") {
+    auto eq = value.find('=');
+    auto it = m.labels.find(value.substr(0, eq));
+    return it != m.labels.end() && (eq == std::string::npos || it->second == value.substr(eq + 1));
+  }
+  (void)env;
+  return false;
+}
+
+}  // namespace
+
+std::vector<Status> ps_select(const Env& env, const PsOptions& o) {
+  std::map<std::string, std::vector<std::string>> filters;
+  for (const auto& f : o.filters) {
+    auto eq = f.find('=');
+    std::string key = f.substr(0, eq);
+    static const std::vector<std::string> kKeys = {"name", "id", "status", "label", "network"};
+    if (eq == std::string::npos || std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end())
+      fail("--filter: {} is not a filter this ps knows (name=, id=, status=, label=, network=)",
+           quote(f));
+    std::string value = f.substr(eq + 1);
+    if (key == "status" && value != "created" && value != "running" && value != "paused" &&
+        value != "exited")
+      fail("--filter: {}: the status is one of created, running, paused, exited", quote(f));
+    filters[key].push_back(value);
+  }
+  bool any_state = o.all || o.last || o.latest || filters.count("status");
+  std::vector<Status> out;
+  for (auto& s : list(env, any_state)) {
+    bool keep = std::all_of(filters.begin(), filters.end(), [&](const auto& f) {
+      return std::any_of(f.second.begin(), f.second.end(),
+                         [&](const auto& v) { return matches(env, s, f.first, v); });
+    });
+    if (keep) out.push_back(std::move(s));
+  }
+  size_t limit = o.latest ? 1 : o.last ? *o.last : out.size();
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+nlohmann::ordered_json ps_fields(const Env& env, const Status& s, bool size) {
+  const Meta& m = s.meta;
+  nlohmann::ordered_json j;
+  j["ID"] = m.id.substr(0, 12);
+  j["Image"] = image_column(m);
+  j["Command"] = short_command(m.command, 20);
+  j["CreatedAt"] = created_at(m.created);
+  j["RunningFor"] = human_ago(m.created);
+  j["Ports"] = ports_column(m);
+  j["State"] = state_name(s.state);
+  j["Status"] = s.text;
+  j["Size"] = size ? size_column(env, m) : "";
+  j["Names"] = m.name;
+  j["Labels"] = labels_column(m);
+  j["Mounts"] = "";
+  j["Networks"] = m.network;
+  return j;
+}
+
+std::string ps_table(const Env& env, const std::vector<Status>& rows, bool size) {
   std::vector<std::vector<std::string>> t = {
       {"CONTAINER ID", "IMAGE", "NAME", "COMMAND", "CREATED", "STATUS", "NETWORKS", "PORTS"}};
-  for (const auto& s : rows)
+  if (size) t[0].push_back("SIZE");
+  for (const auto& s : rows) {
     t.push_back({s.meta.id.substr(0, 12), image_column(s.meta), s.meta.name,
                  short_command(s.meta.command, 20), human_ago(s.meta.created), s.text,
                  s.meta.network, ports_column(s.meta)});
+    if (size) t.back().push_back(size_column(env, s.meta));
+  }
   return table(t);
 }
 
-std::string ps_json(const std::vector<Status>& rows) {
+std::string ps_json(const Env& /*env*/, const std::vector<Status>& rows) {
   nlohmann::ordered_json arr = nlohmann::ordered_json::array();
   for (const auto& s : rows) {
     nlohmann::ordered_json j;
@@ -71,6 +198,7 @@ std::string ps_json(const std::vector<Status>& rows) {
     j["exposedPorts"] = s.meta.exposed_ports;
     j["networks"] = s.meta.net.networks;
     j["ports"] = s.meta.net.publish;
+    j["labels"] = s.meta.labels;
     j["pid"] = s.oci && s.state != State::exited ? s.oci->pid : 0;
     if (s.meta.exit_code) j["exitCode"] = *s.meta.exit_code;
     j["oomKilled"] = s.meta.oom_killed;

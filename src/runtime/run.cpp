@@ -39,7 +39,8 @@ int run(const Context& ctx, CreateOptions opts, std::shared_ptr<const oci::Spec>
   log::step("exited");
   ::sigprocmask(SIG_SETMASK, &old, nullptr);
   // Read before delete removes the cgroup and its counters.
-  if (std::string oom = oom_report(c.id, c.state.cgroup_path); !oom.empty()) log::error(oom);
+  const std::string& shown = opts.display_name.empty() ? c.id : opts.display_name;
+  if (std::string oom = oom_report(shown, c.state.cgroup_path); !oom.empty()) log::error(oom);
   if (!keep) {
     try {
       remove(ctx, c.id, true);

@@ -28,6 +28,8 @@ struct CreateOptions {
   std::string bundle;  // absolute
   std::string pid_file;
   std::string console_socket;
+  // How reports name the container (the friendly face's name); the id when empty.
+  std::string display_name;
   bool no_pivot = false;
   bool no_new_keyring = false;
   int preserve_fds = 0;

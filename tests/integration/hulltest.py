@@ -292,7 +292,9 @@ class Friendly:
         return cid
 
     def inspect(self, ref):
-        return json.loads(self("inspect", "--json", ref).stdout)
+        found = json.loads(self("inspect", "--json", ref).stdout)
+        assert len(found) == 1, found
+        return found[0]
 
     def ps(self, *args):
         return json.loads(self("ps", "--format", "json", *args).stdout)
@@ -301,7 +303,15 @@ class Friendly:
         return self.inspect(ref)["pid"]
 
     def log(self, ref):
-        return self("logs", ref).stdout
+        """Both streams of the log in the order they were written (`hull logs` gives stdout on
+        1 and stderr on 2, as docker's): merged by their -t timestamps."""
+        p = self("logs", "-t", ref)
+        lines = []
+        for i, text in enumerate((p.stdout, p.stderr)):
+            for n, line in enumerate(text.splitlines(keepends=True)):
+                stamp, _, rest = line.partition(" ")
+                lines.append((stamp, i, n, rest))
+        return "".join(rest for *_, rest in sorted(lines))
 
     def wait_log(self, ref, text, timeout=10):
         deadline = time.time() + timeout

@@ -48,7 +48,9 @@ class FriendlyNet:
         return self.sh(ref, f"busybox nc -w 1 {target} {port} </dev/null", check=False).stdout.strip()
 
     def inspect(self, ref):
-        return json.loads(self("inspect", "--json", ref).stdout)
+        found = json.loads(self("inspect", "--json", ref).stdout)
+        assert len(found) == 1, found
+        return found[0]
 
     def address(self, ref, network):
         return next(n["address"].split("/")[0] for n in self.inspect(ref)["networks"] if n["network"] == network)
@@ -123,6 +125,20 @@ def test_published_port_answers_on_loopback(fnet):
     assert got.stdout.strip() == "published"
     assert json.loads(h("ps", "--format", "json").stdout)[0]["ports"] == ["127.0.0.1:18080:80"]
     assert h.inspect("web")["networks"][0]["ports"] == ["127.0.0.1:18080->80/tcp"]
+    # docker's forms: ps's PORTS, `hull port`, inspect's NetworkSettings
+    table = h("ps").stdout.splitlines()
+    assert table[1].rstrip().endswith("127.0.0.1:18080->80/tcp"), table
+    assert h("ps", "--format", "{{.Names}} {{.Ports}}").stdout == "web 127.0.0.1:18080->80/tcp\n"
+    assert h("port", "web").stdout == "80/tcp -> 127.0.0.1:18080\n"
+    assert h("port", "web", "80").stdout == "127.0.0.1:18080\n"
+    p = h("port", "web", "81/udp", check=False)
+    assert p.returncode == 1 and p.stderr == 'hull: no public port "81/udp" published for web\n'
+    ip = h.inspect("web")["networks"][0]["address"].split("/")[0]
+    assert h("inspect", "-f", "{{.NetworkSettings.IPAddress}}", "web").stdout == ip + "\n"
+    assert h("inspect", "-f", "{{json .NetworkSettings.Ports}}", "web").stdout == \
+        '{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"18080"}]}\n'
+    assert h("ps", "--filter", "network=pub", "--format", "{{.Names}}").stdout == "web\n"
+    assert h("ps", "--filter", "network=other", "--format", "{{.Names}}").stdout == ""
     # A second container cannot take the port; it leaves nothing behind.
     p = h("run", "-d", "--name", "dup", "--network", "pub", "-p", "127.0.0.1:18080:80", "host", "sleep", "60", check=False)
     assert p.returncode == 125 and "published by container" in p.stderr, p.stderr

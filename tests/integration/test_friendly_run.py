@@ -357,7 +357,7 @@ def test_block_io_flags(friendly):
     (["--device-read-bps", "/dev/vda"], '--device-read-bps: "/dev/vda" is not DEVICE:RATE'),
     (["--ulimit", "nofiles=1"], '--ulimit: unknown limit "nofiles"'),
     (["--ulimit", "nofile=10:5"], "--ulimit: soft limit 10 is above the hard limit 5"),
-    (["-v", "data:/data"], "the host side must be an absolute path"),
+    (["-v", "da!ta:/data"], "the host side must be an absolute path or a volume name"),
     (["-v", "/no/such/dir:/data"], "-v /no/such/dir:/data: /no/such/dir: no such file or directory"),
     (["--tmpfs", "relative"], "--tmpfs: \"relative\": the path must be absolute"),
     (["--cap-add", "FLY"], '--cap-add: unknown capability "FLY"'),

@@ -70,7 +70,10 @@ TEST(DockerValues, Volume) {
   EXPECT_EQ(v.destination, "/dst");
   EXPECT_TRUE(v.readonly);
   EXPECT_FALSE(parse_volume("/a:/b").readonly);
-  EXPECT_NE(error_of([] { parse_volume("name:/b"); }), "no error");
+  EXPECT_TRUE(parse_volume("name:/b").named);
+  EXPECT_FALSE(parse_volume("/a:/b").named);
+  EXPECT_NE(error_of([] { parse_volume("n!:/b"); }), "no error");
+  EXPECT_NE(error_of([] { parse_volume("x:/b"); }), "no error");
   EXPECT_NE(error_of([] { parse_volume("/a:b"); }), "no error");
   EXPECT_NE(error_of([] { parse_volume("/a:/b:bogus"); }), "no error");
   EXPECT_NE(error_of([] { parse_volume("/a:/"); }), "no error");

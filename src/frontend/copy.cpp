@@ -1,0 +1,189 @@
+#include "frontend/copy.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <optional>
+
+#include "frontend/containers.h"
+#include "linux/path.h"
+#include "runtime/runtime.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/proc.h"
+#include "util/strings.h"
+
+namespace hull::frontend {
+namespace {
+
+struct Owner {
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+};
+
+// CONTAINER:PATH, docker's rule: a colon before any slash.
+std::optional<std::pair<std::string, std::string>> container_side(const std::string& arg) {
+  auto colon = arg.find(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  if (arg.find('/') < colon) return std::nullopt;
+  return std::make_pair(arg.substr(0, colon), arg.substr(colon + 1));
+}
+
+// The outside id of the container's 0 in a /proc/PID/{uid,gid}_map.
+uint32_t outside_root(pid_t pid, const char* map) {
+  auto text = read_file_if_exists(fmt::format("/proc/{}/{}", pid, map)).value_or("");
+  for (const auto& line : split(text, '\n')) {
+    std::vector<std::string> f;
+    for (const auto& w : split(line, ' '))
+      if (!w.empty()) f.push_back(w);
+    if (f.size() == 3 && f[0] == "0") return static_cast<uint32_t>(parse_u64(f[1]).value_or(0));
+  }
+  return 0;
+}
+
+// A place: a directory fd and a name in it ("." for the directory itself).
+struct Place {
+  Fd dir;
+  std::string name;
+  std::string shown;  // for messages
+};
+
+std::string base_of(const std::string& path) {
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  auto slash = p.rfind('/');
+  return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+
+std::string parent_of(const std::string& path) {
+  std::string p = path;
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  auto slash = p.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : p.substr(0, slash);
+}
+
+// Opens a directory: inside the root when root >= 0, else on the host.
+Fd open_dir(int root, const std::string& path, const std::string& shown) {
+  int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+  Fd fd = root >= 0 ? linux::open_in_root(root, path, flags) : Fd(::open(path.c_str(), flags));
+  if (!fd) fail_errno("{}", shown);
+  return fd;
+}
+
+void copy_entry(int sdir, const std::string& sname, int ddir, const std::string& dname,
+                const Owner& owner, const std::string& shown);
+
+void copy_children(int sfd, int dfd, const Owner& owner, const std::string& shown) {
+  int dup = ::fcntl(sfd, F_DUPFD_CLOEXEC, 0);
+  if (dup < 0) fail_errno("dup");
+  DIR* d = ::fdopendir(dup);
+  if (!d) {
+    ::close(dup);
+    fail_errno("read {}", shown);
+  }
+  ScopeGuard close_dir([&] { ::closedir(d); });
+  while (auto* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n == "." || n == "..") continue;
+    copy_entry(sfd, n, dfd, n, owner, shown + "/" + n);
+  }
+}
+
+void set_owner(int fd, const char* name, const Owner& owner, int flags) {
+  if (!owner.uid) return;
+  if (::fchownat(fd, name, *owner.uid, *owner.gid, flags) < 0) fail_errno("chown {}", name);
+}
+
+void copy_entry(int sdir, const std::string& sname, int ddir, const std::string& dname,
+                const Owner& owner, const std::string& shown) {
+  struct stat st;
+  if (::fstatat(sdir, sname.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) fail_errno("{}", shown);
+  mode_t perm = st.st_mode & 07777;
+  if (S_ISREG(st.st_mode)) {
+    Fd in(::openat(sdir, sname.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!in) fail_errno("{}", shown);
+    Fd out(
+        ::openat(ddir, dname.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, perm));
+    if (!out) fail_errno("create {}", dname);
+    char buf[65536];
+    for (;;) {
+      ssize_t n = ::read(in.get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) fail_errno("read {}", shown);
+      if (n == 0) break;
+      write_all(out.get(), std::string_view(buf, static_cast<size_t>(n)), dname.c_str());
+    }
+    if (::fchmod(out.get(), perm) < 0) fail_errno("chmod {}", dname);
+    set_owner(out.get(), "", owner, AT_EMPTY_PATH);
+  } else if (S_ISDIR(st.st_mode)) {
+    if (::mkdirat(ddir, dname.c_str(), perm | 0700) < 0 && errno != EEXIST)
+      fail_errno("create {}", dname);
+    Fd s(::openat(sdir, sname.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!s) fail_errno("{}", shown);
+    Fd d(::openat(ddir, dname.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!d) fail_errno("open {}", dname);
+    copy_children(s.get(), d.get(), owner, shown);
+    if (::fchmod(d.get(), perm) < 0) fail_errno("chmod {}", dname);
+    set_owner(d.get(), "", owner, AT_EMPTY_PATH);
+  } else if (S_ISLNK(st.st_mode)) {
+    char target[4096];
+    ssize_t n = ::readlinkat(sdir, sname.c_str(), target, sizeof target - 1);
+    if (n < 0) fail_errno("readlink {}", shown);
+    target[n] = '\0';
+    ::unlinkat(ddir, dname.c_str(), 0);
+    if (::symlinkat(target, ddir, dname.c_str()) < 0) fail_errno("create {}", dname);
+    set_owner(ddir, dname.c_str(), owner, AT_SYMLINK_NOFOLLOW);
+  } else {
+    log::warn("cp: {}: not a file, directory or symlink: skipped", shown);
+  }
+}
+
+}  // namespace
+
+void copy(const Env& env, const std::string& source, const std::string& destination) {
+  auto from = container_side(source), to = container_side(destination);
+  if (from && to) fail("cp: copying between containers is not supported");
+  if (!from && !to)
+    fail("cp: one side must be CONTAINER:PATH (hull cp CONTAINER:SRC DEST, or SRC CONTAINER:DEST)");
+  const auto& [ref, inner] = from ? *from : *to;
+  if (inner.empty()) fail("cp: {}: no path after the colon", from ? source : destination);
+  std::string id = running_id(env, ref);
+  oci::State st = runtime::state(env.ctx(), id);
+  Fd root(::open(fmt::format("/proc/{}/root", st.pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) fail_errno("open the root of container {}", ref);
+  // The PID is still the container's init: not a recycled one.
+  if (!process_matches(st.pid, st.pid_start_time)) fail("container {} is not running", ref);
+  std::string src = from ? inner : source, dst = to ? inner : destination;
+  int sroot = from ? root.get() : -1, droot = to ? root.get() : -1;
+  std::string src_shown = from ? ref + ":" + src : src, dst_shown = to ? ref + ":" + dst : dst;
+  std::string name = base_of(src);
+  if (name == "/" || name == "." || name == "..")
+    fail("cp: {}: name a file or directory, not {}", src_shown, quote(name));
+  Fd sdir = open_dir(sroot, parent_of(src), src_shown);
+  struct stat sst;
+  if (::fstatat(sdir.get(), name.c_str(), &sst, AT_SYMLINK_NOFOLLOW) < 0)
+    fail_errno("cp: {}", src_shown);
+  // DEST an existing directory: the source goes into it under its own name; else DEST is the
+  // new name (its parent must exist), docker's rules.
+  int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+  Fd into = droot >= 0 ? linux::open_in_root(droot, dst, flags) : Fd(::open(dst.c_str(), flags));
+  std::string dname = name;
+  if (!into) {
+    if (!dst.empty() && dst.back() == '/') fail("cp: {}: no such directory", dst_shown);
+    into = open_dir(droot, parent_of(dst), dst_shown + ": its directory");
+    dname = base_of(dst);
+  }
+  Owner owner;
+  if (to) {
+    owner.uid = outside_root(st.pid, "uid_map");
+    owner.gid = outside_root(st.pid, "gid_map");
+  }
+  copy_entry(sdir.get(), name, into.get(), dname, owner, src_shown);
+}
+
+}  // namespace hull::frontend

@@ -2,9 +2,12 @@
 says it should be."""
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
+
+from hulltest import HULL
 
 
 def test_the_whole_tour_in_ci_mode(friendly):
@@ -42,7 +45,14 @@ def test_the_whole_tour_in_ci_mode(friendly):
     assert e["throttledPeriods"] > 0 and e["throttledMs"] > 0
 
     e = steps["memory"]["evidence"]
-    assert e["limit"] == str(64 << 20) and e["exitCode"] == 137 and e["oomKilled"]
+    # the tutorial's numbers: stress's 300 MiB worker OOM-killed at 256 MiB; stress gives up
+    assert e["limit"] == str(256 << 20) and e["oomKilled"] and e["workerKilled"] and e["exitCode"] != 0
+    assert steps["memory"]["command"] == "hull run --rm --memory 256m --memory-swap 256m host stress --vm 1 --vm-bytes 300M"
+    assert any("got signal 9" in l for l in steps["memory"]["inside"])
+
+    # the CPU step explains the figure it prints
+    assert any("quota allows" in l and "plus the 50 ms of the period under way" in l for l in steps["cpu"]["kernel"])
+    assert any("1 shared memory segment," in l for l in steps["ipc"]["kernel"])
 
     e = steps["blkio"]["evidence"]
     assert e["throttle"] == f"{e['major']}:{e['minor']} {4 << 20}"
@@ -57,7 +67,13 @@ def test_the_whole_tour_in_ci_mode(friendly):
 
     for s in report["steps"]:
         assert s["ok"], s
-        assert s["command"].startswith("hull run") and s["kernel"] and s["verdict"]
+        assert s["kernel"] and s["verdict"]
+        # every line printed is a command as typed: hull, or the dd that makes blkio's file
+        for line in s["command"].split("\n"):
+            assert line.strip().split()[0] in ("hull", "dd"), line
+    assert steps["blkio"]["command"].startswith("dd if=/dev/zero of=")
+    assert "-v HOST" not in steps["blkio"]["command"] and "FILE" not in steps["blkio"]["command"]
+    assert steps["network"]["command"].startswith("hull network create tour-red\n")
     assert report["ok"] and p.returncode == 0
     assert not list(friendly.state.glob("tour-blkio-*"))
 
@@ -77,3 +93,23 @@ def test_an_unknown_step_is_one_line(friendly):
     assert p.returncode == 1
     assert p.stderr == ('hull: no tour step "network9" (the steps: pid, mount, uts, ipc, user, cpu, memory, '
                         'blkio, network)\n')
+
+
+@pytest.mark.parametrize("step", ["pid", "uts", "ipc", "user", "mount"])
+def test_the_printed_command_runs_as_printed(friendly, step):
+    """Issue 15: what the tour prints is what runs, copy-pasteable: pasted into a shell (with
+    this hull first on PATH) it prints what the tour's container printed."""
+    report = json.loads(friendly("tour", "--json", step, timeout=60).stdout)
+    s = report["steps"][0]
+    assert s["ok"], s
+    env = dict(friendly.env, PATH=f"{HULL.parent}:{os.environ['PATH']}")
+    p = subprocess.run(["sh", "-c", s["command"]], capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 0, (s["command"], p.stderr)
+    got = [l for l in p.stdout.splitlines() if l]
+    if step == "pid":
+        # the same shape: PID 1, then its processes (ps, sh)
+        assert got[0] == "my PID: 1" and got[0] == s["inside"][0] and len(got) == len(s["inside"])
+    elif step == "user":
+        assert got[0] == "0" and got[1].split()[0] == "0"
+    else:
+        assert got == s["inside"], (s["command"], got, s["inside"])

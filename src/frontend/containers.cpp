@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "frontend/copy.h"
 #include "frontend/docker_values.h"
 #include "frontend/events.h"
 #include "frontend/human.h"
@@ -355,15 +356,6 @@ RunResult run(const Env& env, const RunOptions& o) {
   RunOptions opts = o;
   if (opts.cgroup_parent.empty()) opts.cgroup_parent = env.cgroup_parent;
   // -v NAME:/path: the named volume, made on first use (docker's rule), bound like a host dir.
-  std::vector<std::string> volume_names;
-  for (auto& v : opts.volumes) {
-    Volume vol = parse_volume(v);
-    if (!vol.named) continue;
-    VolumeInfo info = Volumes(env).create(vol.source, {});
-    v = info.mountpoint + v.substr(v.find(':'));
-    if (std::find(volume_names.begin(), volume_names.end(), info.name) == volume_names.end())
-      volume_names.push_back(info.name);
-  }
   std::string dir = store.dir(r.id);
   bool bridged = check_network_options(o.net) == NetMode::bridge;
   ContainerFiles files{r.id, dir + "/hostname", dir + "/hosts",
@@ -373,6 +365,22 @@ RunResult run(const Env& env, const RunOptions& o) {
   if (o.rootfs.empty() && o.image != "host") {
     img = resolve_image(env, o.image);
     root = image_root(env, *img, dir);
+  }
+  // -v NAME:/path: the named volume, made on first use and then given what the image has at
+  // that path (docker's copy-up), bound like a host directory.
+  std::vector<std::string> volume_names;
+  for (auto& v : opts.volumes) {
+    Volume vol = parse_volume(v);
+    if (!vol.named) continue;
+    bool made = false;
+    VolumeInfo info = Volumes(env).create(vol.source, {}, &made);
+    if (made && root)
+      with_context(
+          fmt::format("-v {}: copy the image's {} into the new volume", v, vol.destination),
+          [&] { copy_up(root->lowers, vol.destination, info.mountpoint); });
+    v = info.mountpoint + v.substr(v.find(':'));
+    if (std::find(volume_names.begin(), volume_names.end(), info.name) == volume_names.end())
+      volume_names.push_back(info.name);
   }
   BuiltSpec built = build_run_spec(opts, files, root ? &*root : nullptr);
   for (const auto& w : built.warnings) log::warn("{}", w);

@@ -3,8 +3,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <optional>
 
@@ -23,6 +26,7 @@ namespace {
 struct Owner {
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
+  bool preserve = false;  // keep each entry's own uid/gid (copy-up from an image's layers)
 };
 
 // CONTAINER:PATH, docker's rule: a colon before any slash.
@@ -94,7 +98,11 @@ void copy_children(int sfd, int dfd, const Owner& owner, const std::string& show
   }
 }
 
-void set_owner(int fd, const char* name, const Owner& owner, int flags) {
+void set_owner(int fd, const char* name, const Owner& owner, int flags, const struct stat& from) {
+  if (owner.preserve) {
+    if (::fchownat(fd, name, from.st_uid, from.st_gid, flags) < 0) fail_errno("chown {}", name);
+    return;
+  }
   if (!owner.uid) return;
   if (::fchownat(fd, name, *owner.uid, *owner.gid, flags) < 0) fail_errno("chown {}", name);
 }
@@ -119,7 +127,7 @@ void copy_entry(int sdir, const std::string& sname, int ddir, const std::string&
       write_all(out.get(), std::string_view(buf, static_cast<size_t>(n)), dname.c_str());
     }
     if (::fchmod(out.get(), perm) < 0) fail_errno("chmod {}", dname);
-    set_owner(out.get(), "", owner, AT_EMPTY_PATH);
+    set_owner(out.get(), "", owner, AT_EMPTY_PATH, st);
   } else if (S_ISDIR(st.st_mode)) {
     if (::mkdirat(ddir, dname.c_str(), perm | 0700) < 0 && errno != EEXIST)
       fail_errno("create {}", dname);
@@ -129,7 +137,7 @@ void copy_entry(int sdir, const std::string& sname, int ddir, const std::string&
     if (!d) fail_errno("open {}", dname);
     copy_children(s.get(), d.get(), owner, shown);
     if (::fchmod(d.get(), perm) < 0) fail_errno("chmod {}", dname);
-    set_owner(d.get(), "", owner, AT_EMPTY_PATH);
+    set_owner(d.get(), "", owner, AT_EMPTY_PATH, st);
   } else if (S_ISLNK(st.st_mode)) {
     char target[4096];
     ssize_t n = ::readlinkat(sdir, sname.c_str(), target, sizeof target - 1);
@@ -137,13 +145,108 @@ void copy_entry(int sdir, const std::string& sname, int ddir, const std::string&
     target[n] = '\0';
     ::unlinkat(ddir, dname.c_str(), 0);
     if (::symlinkat(target, ddir, dname.c_str()) < 0) fail_errno("create {}", dname);
-    set_owner(ddir, dname.c_str(), owner, AT_SYMLINK_NOFOLLOW);
+    set_owner(ddir, dname.c_str(), owner, AT_SYMLINK_NOFOLLOW, st);
   } else {
     log::warn("cp: {}: not a file, directory or symlink: skipped", shown);
   }
 }
 
+bool is_whiteout(const struct stat& st) {
+  return S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0);
+}
+
+bool is_opaque(int dirfd) {
+  char v[2] = {};
+  return ::fgetxattr(dirfd, "trusted.overlay.opaque", v, sizeof v) == 1 && v[0] == 'y';
+}
+
+// One directory of the merged view of layers (top first) into `dest`: a name is decided by the
+// topmost layer that has it (a whiteout hides it), directories merge down to the first opaque
+// one, as overlayfs shows them.
+void merge_dir(const std::vector<int>& layers, int dest, const std::string& shown) {
+  std::vector<std::string> seen;
+  for (int layer : layers) {
+    int dup = ::fcntl(layer, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) fail_errno("dup");
+    DIR* d = ::fdopendir(dup);
+    if (!d) {
+      ::close(dup);
+      fail_errno("read {}", shown);
+    }
+    ScopeGuard close_dir([&] { ::closedir(d); });
+    while (auto* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n == "." || n == ".." || std::find(seen.begin(), seen.end(), n) != seen.end()) continue;
+      seen.push_back(n);
+      struct stat st;
+      if (::fstatat(layer, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) fail_errno("{}/{}", shown, n);
+      if (is_whiteout(st)) continue;
+      if (!S_ISDIR(st.st_mode)) {
+        copy_entry(layer, n, dest, n, Owner{{}, {}, true}, shown + "/" + n);
+        continue;
+      }
+      // The same directory in the layers below, down to an opaque one or one that hides it.
+      std::vector<Fd> held;
+      std::vector<int> below;
+      for (auto it = std::find(layers.begin(), layers.end(), layer); it != layers.end(); ++it) {
+        struct stat s2;
+        if (::fstatat(*it, n.c_str(), &s2, AT_SYMLINK_NOFOLLOW) < 0) continue;
+        if (!S_ISDIR(s2.st_mode)) break;
+        Fd sub(::openat(*it, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!sub) fail_errno("{}/{}", shown, n);
+        bool opaque = is_opaque(sub.get());
+        below.push_back(sub.get());
+        held.push_back(std::move(sub));
+        if (opaque) break;
+      }
+      if (::mkdirat(dest, n.c_str(), st.st_mode & 07777) < 0 && errno != EEXIST)
+        fail_errno("create {}", n);
+      Fd out(::openat(dest, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!out) fail_errno("open {}", n);
+      merge_dir(below, out.get(), shown + "/" + n);
+      if (::fchmod(out.get(), st.st_mode & 07777) < 0 ||
+          ::fchown(out.get(), st.st_uid, st.st_gid) < 0)
+        fail_errno("set the mode and owner of {}", n);
+    }
+  }
+}
+
 }  // namespace
+
+bool copy_up(const std::vector<std::string>& lowers, const std::string& path,
+             const std::string& dest) {
+  std::vector<Fd> held;
+  std::vector<int> layers;
+  std::optional<struct stat> top;
+  for (const auto& l : lowers) {
+    Fd root(::open(l.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) fail_errno("open layer {}", l);
+    Fd dir = linux::open_in_root(root.get(), path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (!dir) {
+      struct stat st;
+      // Something else (a file, a whiteout) there hides what lies below.
+      Fd any = linux::open_in_root(root.get(), path, O_PATH | O_NOFOLLOW);
+      if (any && ::fstat(any.get(), &st) == 0) break;
+      continue;
+    }
+    bool opaque = is_opaque(dir.get());
+    if (!top) {
+      struct stat st;
+      if (::fstat(dir.get(), &st) == 0) top = st;
+    }
+    layers.push_back(dir.get());
+    held.push_back(std::move(dir));
+    if (opaque) break;
+  }
+  if (layers.empty()) return false;
+  Fd out(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!out) fail_errno("open {}", dest);
+  merge_dir(layers, out.get(), path);
+  if (top && (::fchmod(out.get(), top->st_mode & 07777) < 0 ||
+              ::fchown(out.get(), top->st_uid, top->st_gid) < 0))
+    fail_errno("set the mode and owner of {}", dest);
+  return true;
+}
 
 void copy(const Env& env, const std::string& source, const std::string& destination) {
   auto from = container_side(source), to = container_side(destination);

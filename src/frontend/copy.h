@@ -7,11 +7,18 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "frontend/store.h"
 
 namespace hull::frontend {
 
 void copy(const Env& env, const std::string& source, const std::string& destination);
+
+// docker's copy-up of a new named volume: what an image's layers (dirs, top first) hold at
+// `path`, merged as overlayfs shows it (whiteouts hide, opaque directories stop the merge),
+// copied into `dest` with owners and modes. False when the image has nothing there.
+bool copy_up(const std::vector<std::string>& lowers, const std::string& path,
+             const std::string& dest);
 
 }  // namespace hull::frontend

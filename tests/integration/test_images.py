@@ -268,3 +268,20 @@ def test_debian_imported_with_a_layer_on_top(friendly, tmp_path, debian_tar):
     layers = list((friendly.state / "images" / "layers").iterdir())
     assert len(layers) == 2
     assert "Layers" in friendly("system", "df").stdout
+
+
+def test_a_new_named_volume_gets_the_images_files_once(loaded):
+    """docker's copy-up: a named volume made by this run starts with what the image has at the
+    path, merged through the layers (whiteouts and opaque directories as overlayfs shows
+    them); a volume that exists already is left as it is."""
+    p = loaded.run("-v", "etcvol:/etc", IMG, "sh", "-c", "cat /etc/added; ls /etc/conf.d; test -e /etc/remove-me || echo gone")
+    assert p.stdout.split() == ["added", "new.conf", "gone"], p.stderr
+    mp = Path(json.loads(loaded("volume", "inspect", "etcvol").stdout)[0]["Mountpoint"])
+    assert sorted(x.name for x in mp.iterdir()) == ["added", "conf.d", "group", "os-release", "passwd"]
+    assert (mp / "passwd").read_text().startswith("root:x:0:0:") and (mp / "conf.d" / "new.conf").exists()
+    # written to, then used again: not copied over
+    assert loaded.run("-v", "etcvol:/etc", IMG, "sh", "-c", "echo mine > /etc/added").returncode == 0
+    assert loaded.run("-v", "etcvol:/etc", IMG, "cat", "/etc/added").stdout == "mine\n"
+    # a path the image does not have: an empty volume
+    assert loaded.run("-v", "emptyvol:/nothing/here", IMG, "ls", "-A", "/nothing/here").stdout == ""
+    loaded("volume", "rm", "etcvol", "emptyvol")

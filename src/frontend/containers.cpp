@@ -86,8 +86,6 @@ void finish_run(const Env& env, const Store& store, const std::string& id, int c
     m.monitor_pid = 0;
     m.monitor_start = 0;
     store.save(m);
-    if (m.oom_killed) record_event(env, "oom", m);
-    record_event(env, "die", m, {{"exitCode", std::to_string(code)}});
   } catch (const Error& e) {
     log::debug("record exit: {}", e.what());  // `rm -f` removed it under us
   }
@@ -96,6 +94,10 @@ void finish_run(const Env& env, const Store& store, const std::string& id, int c
     runtime::remove(env.ctx(), id, true);
   } catch (const Error& e) {
     log::debug("delete after exit: {}", e.what());
+  }
+  if (!m.id.empty()) {
+    if (m.oom_killed) record_event(env, "oom", m);
+    record_event(env, "die", m, {{"exitCode", std::to_string(code)}});
   }
   if (m.auto_remove) {
     store.release(id, m.name);
@@ -479,6 +481,11 @@ void remove(const Env& env, const std::string& ref, bool force) {
   Store store(env);
   std::string id = store.resolve(ref);
   auto st = oci_state(env, id);
+  // Its exit recorded, its runtime state being deleted by whoever waited for it: let them.
+  if (st && st->status == oci::Status::creating && store.load(id).exit_code) {
+    settle(env, store, id, 10000);
+    st = oci_state(env, id);
+  }
   if (alive(st)) {
     if (!force)
       fail("container {} is {}: stop it first, or use rm -f", ref, oci::status_name(st->status));
@@ -670,6 +677,17 @@ void logs(const Env& env, const std::string& ref, const LogOptions& o) {
     sleep_ms(100);
     for (const auto& e : read_more())
       if (wanted(e)) emit(e);
+  }
+  // The container is gone; its monitor records the exit once the logger has written the
+  // last lines: wait for that (or for a monitor that is no more), then read them.
+  for (int64_t deadline = monotonic_ms() + (past_until() ? 0 : 3000); monotonic_ms() < deadline;
+       sleep_ms(20)) {
+    try {
+      Meta m = store.load(id);
+      if (m.exit_code || !monitor_alive(m)) break;
+    } catch (const Error&) {
+      break;  // --rm: removed
+    }
   }
   for (const auto& e : read_more())
     if (wanted(e)) emit(e);

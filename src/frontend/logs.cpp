@@ -22,12 +22,20 @@ namespace {
 
 constexpr size_t kMaxLine = 16 * 1024;  // docker's json-file splits longer lines
 
+// Appends one line; a log that cannot be written (a full disk) loses lines rather than
+// stopping the container's output: the pipes keep being read.
 void append(int log_fd, bool err, std::string_view text) {
+  static bool broken = false;
+  if (broken) return;
   nlohmann::json j = {
       {"log", std::string(text)}, {"stream", err ? "stderr" : "stdout"}, {"time", rfc3339_now()}};
   // A container may write any bytes: what is not UTF-8 becomes U+FFFD rather than an error.
   std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  write_all(log_fd, line, "the container's log");
+  try {
+    write_all(log_fd, line, "the container's log");
+  } catch (const Error&) {
+    broken = true;
+  }
 }
 
 // Seconds in a Go-style duration: "1h30m", "42m", "10s", "1.5h", "500ms".

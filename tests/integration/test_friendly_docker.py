@@ -205,6 +205,7 @@ def test_logs_stdout_and_stderr_apart_tail_timestamps_since_until(friendly):
 
 def test_logs_follow_streams_and_ends_with_the_container(friendly):
     friendly.detach("--name", "ticker", "host", "sh", "-c", "for i in 1 2 3; do echo t$i; echo e$i >&2; sleep 0.3; done")
+    friendly.wait_log("ticker", "e1")
     p = friendly("logs", "-f", "--tail", "1", "ticker", timeout=20)
     assert p.stdout.endswith("t3\n") and p.stderr.endswith("e3\n")
     assert len(p.stdout.splitlines()) + len(p.stderr.splitlines()) <= 5

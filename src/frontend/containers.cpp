@@ -241,8 +241,80 @@ void run_detached(const Env& env, const Store& store, const Launch& l) {
   throw Error(sp == std::string::npos ? "" : reply.substr(sp + 1), err);
 }
 
+// A foreground run's output, as docker's attached run: to our stdout and stderr as it comes,
+// and into the container's log too (`hull logs` after `hull run` without -d). A logger
+// process between the container's pipes and our terminal does both; finish() puts our own
+// stdout and stderr back and waits for it to write the last of it.
+class ForegroundLog {
+ public:
+  explicit ForegroundLog(const std::string& path) {
+    Fd log = open_or_fail(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    out_.reset(::fcntl(1, F_DUPFD_CLOEXEC, 3));
+    err_.reset(::fcntl(2, F_DUPFD_CLOEXEC, 3));
+    if (!out_ || !err_) fail_errno("dup stdout and stderr");
+    int out[2], err[2];
+    if (::pipe2(out, O_CLOEXEC) < 0) fail_errno("pipe");
+    if (::pipe2(err, O_CLOEXEC) < 0) {
+      ::close(out[0]);
+      ::close(out[1]);
+      fail_errno("pipe");
+    }
+    std::fflush(nullptr);
+    pid_ = ::fork();
+    if (pid_ < 0) fail_errno("fork the logger");
+    if (pid_ == 0) {
+      ::prctl(PR_SET_NAME, "hull-logger", 0, 0, 0);
+      // Ctrl-C, Ctrl-Z and friends are for the container (hull forwards them), not for us.
+      for (int sig : {SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGTSTP, SIGTTOU, SIGTTIN, SIGPIPE})
+        ::signal(sig, SIG_IGN);
+      int fds[5] = {out[0], err[0], log.get(), out_.get(), err_.get()};
+      int high[5];
+      for (int i = 0; i < 5; ++i)
+        if ((high[i] = ::fcntl(fds[i], F_DUPFD, 100)) < 0) ::_exit(1);
+      for (int i = 0; i < 5; ++i)
+        if (::dup2(high[i], i) < 0) ::_exit(1);
+      ::close_range(5, ~0U, 0);
+      try {
+        copy_to_log(0, 1, 2, 3, 4);
+      } catch (const Error&) {
+        ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    ::close(out[0]);
+    ::close(err[0]);
+    bool ok = ::dup2(out[1], 1) >= 0 && ::dup2(err[1], 2) >= 0;
+    ::close(out[1]);
+    ::close(err[1]);
+    if (!ok) {
+      finish();
+      fail_errno("dup2");
+    }
+  }
+  ~ForegroundLog() { finish(); }
+  ForegroundLog(const ForegroundLog&) = delete;
+  ForegroundLog& operator=(const ForegroundLog&) = delete;
+
+  void finish() {
+    if (pid_ <= 0) return;
+    std::fflush(nullptr);
+    ::dup2(out_.get(), 1);
+    ::dup2(err_.get(), 2);
+    // At most a few seconds: a process of the container that outlived it could hold a pipe.
+    for (int i = 0; i < 500 && ::waitpid(pid_, nullptr, WNOHANG) == 0; ++i) sleep_ms(10);
+    pid_ = 0;
+  }
+
+ private:
+  Fd out_, err_;
+  pid_t pid_ = 0;
+};
+
 int run_foreground(const Env& env, const Store& store, const Launch& l, bool interactive) {
   mark_started(store, l.id, ::getpid());
+  // With -t the terminal is relayed as it is (docker logs that too; hull does not yet).
+  std::optional<ForegroundLog> tee;
+  if (!l.spec->process->terminal) tee.emplace(store.log_path(l.id));
   if (!interactive) {
     // docker without -i: the container reads nothing from our stdin.
     Fd null = open_or_fail("/dev/null", O_RDONLY);
@@ -252,6 +324,7 @@ int run_foreground(const Env& env, const Store& store, const Launch& l, bool int
   auto nets = join_networks(env, store, l, c);
   c.on_started = [&] { record_event(env, "start", store.load(l.id)); };
   int code = runtime::run(env.ctx(), c, l.spec, l.json, false, true);
+  if (tee) tee->finish();
   nets.reset();
   finish_run(env, store, l.id, code);
   return code;
@@ -473,8 +546,16 @@ void stop(const Env& env, const std::string& ref, int timeout) {
 void kill(const Env& env, const std::string& ref, int sig) {
   Store store(env);
   std::string id = store.resolve(ref);
-  if (!alive(oci_state(env, id))) fail("container {} is not running", ref);
-  runtime::kill(env.ctx(), id, sig, false);
+  auto st = oci_state(env, id);
+  // An exit already recorded is final, whatever the runtime state still says while its
+  // monitor deletes it.
+  if (!alive(st) || store.load(id).exit_code) fail("container {} is not running", ref);
+  try {
+    runtime::kill(env.ctx(), id, sig, false);
+  } catch (const Error&) {
+    if (!alive(oci_state(env, id))) fail("container {} is not running", ref);
+    throw;
+  }
 }
 
 void remove(const Env& env, const std::string& ref, bool force) {

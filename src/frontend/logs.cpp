@@ -64,9 +64,10 @@ std::optional<double> parse_duration(const std::string& v) {
 
 }  // namespace
 
-void copy_to_log(int out_fd, int err_fd, int log_fd) {
+void copy_to_log(int out_fd, int err_fd, int log_fd, int echo_out, int echo_err) {
   std::string pending[2];
   pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+  int echo[2] = {echo_out, echo_err};
   int open_fds = 2;
   char buf[65536];
   while (open_fds > 0) {
@@ -78,7 +79,18 @@ void copy_to_log(int out_fd, int err_fd, int log_fd) {
       if (fds[s].fd < 0 || !(fds[s].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t n = ::read(fds[s].fd, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
+      bool gone = n <= 0;
+      if (!gone && echo[s] >= 0) {
+        try {
+          write_all(echo[s], std::string_view(buf, static_cast<size_t>(n)), "the terminal");
+        } catch (const Error&) {
+          // Whoever read our stdout is gone (`| head -1`): the container's next write to this
+          // stream fails as it would have without us (EPIPE, SIGPIPE).
+          gone = true;
+          ::close(fds[s].fd);
+        }
+      }
+      if (gone) {
         if (!pending[s].empty()) append(log_fd, s == 1, pending[s]);
         pending[s].clear();
         fds[s].fd = -1;

@@ -20,7 +20,8 @@ struct LogEntry {
 // Reads what the container writes to `out_fd` and `err_fd` (pipes) and appends it to `log_fd`
 // a line at a time until both are closed by every writer. Lines longer than 16 KiB are split
 // (docker's limit); a last line without a newline is kept as it is.
-void copy_to_log(int out_fd, int err_fd, int log_fd);
+// With echo fds (a foreground `hull run`), each chunk is also written there as it comes.
+void copy_to_log(int out_fd, int err_fd, int log_fd, int echo_out = -1, int echo_err = -1);
 
 // The entries of a log file's text; a line that is not JSON (a log of an older hull) is taken
 // as stdout text.

@@ -203,6 +203,20 @@ def test_logs_stdout_and_stderr_apart_tail_timestamps_since_until(friendly):
     friendly("rm", "talker")
 
 
+def test_a_foreground_run_is_logged_too_and_its_output_unchanged(friendly):
+    p = friendly.run("--name", "fg", "host", "sh", "-c", "echo o1; echo e1 >&2; printf o2; exit 4", keep=True)
+    assert (p.returncode, p.stdout, p.stderr) == (4, "o1\no2", "e1\n")
+    p = friendly("logs", "fg")
+    assert (p.stdout, p.stderr) == ("o1\no2", "e1\n")
+    # a reader that goes away stops the writer as it would without the log in between
+    t = time.time()
+    p = subprocess.run(f"{HULL} run --rm host yes | head -1", shell=True, capture_output=True, text=True,
+                       env=friendly.env, timeout=30)
+    assert p.stdout == "y\n" and time.time() - t < 10
+    # with -t the terminal is relayed as before
+    friendly("rm", "fg")
+
+
 def test_logs_follow_streams_and_ends_with_the_container(friendly):
     friendly.detach("--name", "ticker", "host", "sh", "-c", "for i in 1 2 3; do echo t$i; echo e$i >&2; sleep 0.3; done")
     friendly.wait_log("ticker", "e1")

@@ -791,7 +791,15 @@ int wait(const Env& env, const std::string& ref) {
   Store store(env);
   std::string id = store.resolve(ref);
   for (;;) {
-    Status s = status(env, id);
+    Status s;
+    try {
+      s = status(env, id);
+    } catch (const Error&) {
+      // Gone while we waited (--rm): its "die" event still has the code.
+      if (path_exists(store.dir(id))) throw;
+      if (auto code = last_exit_code(env, id)) return *code;
+      fail("container {} was removed before its exit code could be read", ref);
+    }
     if (s.state == State::exited && (s.meta.exit_code || !monitor_alive(s.meta))) {
       if (s.meta.exit_code) return *s.meta.exit_code;
       settle(env, store, id, 10000);

@@ -86,6 +86,22 @@ void record_event(const Env& env, const std::string& action, const Meta& m,
   }
 }
 
+std::optional<int> last_exit_code(const Env& env, const std::string& id) {
+  std::optional<int> code;
+  auto text = read_file_if_exists(events_path(env)).value_or("");
+  for (const auto& line : split(text, '\n')) {
+    if (line.find(id) == std::string::npos || line.find("\"die\"") == std::string::npos) continue;
+    auto e = ojson::parse(line, nullptr, false);
+    if (!e.is_object() || e.value("id", "") != id || e.value("Action", "") != "die") continue;
+    try {
+      code =
+          static_cast<int>(parse_i64(e["Actor"]["Attributes"].value("exitCode", "")).value_or(-1));
+    } catch (const std::exception&) {
+    }
+  }
+  return code;
+}
+
 void print_events(const Env& env, const EventOptions& o) {
   std::map<std::string, std::vector<std::string>> filters;
   for (const auto& f : o.filters) {

@@ -17,6 +17,9 @@ namespace hull::frontend {
 void record_event(const Env& env, const std::string& action, const Meta& meta,
                   const std::map<std::string, std::string>& extra = {});
 
+// The exit code of the container's last "die" event, if there is one.
+std::optional<int> last_exit_code(const Env& env, const std::string& id);
+
 struct EventOptions {
   std::optional<double> since, until;  // seconds since the epoch
   std::vector<std::string> filters;    // container=, event=, type=, label=, image=

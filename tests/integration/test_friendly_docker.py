@@ -329,6 +329,9 @@ def test_rename_and_wait(friendly):
     t = time.time()
     assert friendly("wait", "new", "old", timeout=20).stdout == "7\n0\n"
     assert time.time() - t < 5
+    # --rm: gone by the time it exits, its code is still known (from its "die" event)
+    friendly("run", "-d", "--rm", "--name", "brief", "host", "sh", "-c", "sleep 0.5; exit 5")
+    assert friendly("wait", "brief", timeout=20).stdout == "5\n"
     friendly("rm", "-f", "new", "old", "other")
 
 

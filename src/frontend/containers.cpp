@@ -67,9 +67,27 @@ bool alive(const std::optional<oci::State>& s) {
   return s && s->status != oci::Status::stopped;
 }
 
+// The monitor's logger (frontend/logs.h); 0 in any other process.
+pid_t g_logger = 0;
+
+// In the monitor, once the container is gone: our own ends of its pipes go too, and the
+// logger, seeing the end of both, writes what is left (a last line without a newline) before
+// the exit is recorded, so that whoever sees "exited" sees the whole log.
+void end_logger() {
+  if (g_logger <= 0) return;
+  Fd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (null) {
+    ::dup2(null.get(), 1);
+    ::dup2(null.get(), 2);
+  }
+  for (int i = 0; i < 200 && ::waitpid(g_logger, nullptr, WNOHANG) == 0; ++i) sleep_ms(10);
+  g_logger = 0;
+}
+
 // The end of a run, by whoever waited for it: the exit code into meta.json, the OCI state
 // deleted, and with --rm everything else too.
 void finish_run(const Env& env, const Store& store, const std::string& id, int code) {
+  end_logger();
   uint64_t ooms = 0;
   try {
     ooms = runtime::oom_kills(env.ctx(), id);
@@ -161,6 +179,7 @@ void send_report(int fd, const std::string& text) {
     if (::pipe2(out, O_CLOEXEC) < 0 || ::pipe2(err, O_CLOEXEC) < 0) fail_errno("pipe");
     pid_t logger = ::fork();
     if (logger < 0) fail_errno("fork the logger");
+    g_logger = logger;
     if (logger == 0) {
       ::prctl(PR_SET_NAME, "hull-logger", 0, 0, 0);
       // Only the pipes' read ends and the log, as 0, 1, 2: nothing of the command's (its
@@ -197,17 +216,6 @@ void send_report(int fd, const std::string& text) {
       report = -1;
     };
     int code = runtime::run(env.ctx(), c, l.spec, l.json, false, true);
-    // The container is gone: our own ends of its pipes go too, and the logger, seeing the
-    // end of both, writes what is left (a last line without a newline) before the exit is
-    // recorded, so that whoever sees "exited" sees the whole log.
-    {
-      Fd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
-      if (null) {
-        ::dup2(null.get(), 1);
-        ::dup2(null.get(), 2);
-      }
-    }
-    for (int i = 0; i < 200 && ::waitpid(logger, nullptr, WNOHANG) == 0; ++i) sleep_ms(10);
     finish_run(env, store, l.id, code);
     ::_exit(0);
   } catch (const Error& e) {
@@ -321,11 +329,11 @@ int run_foreground(const Env& env, const Store& store, const Launch& l, bool int
     if (::dup2(null.get(), 0) < 0) fail_errno("dup2 /dev/null");
   }
   runtime::CreateOptions c = create_options(store, l);
-  auto nets = join_networks(env, store, l, c);
   c.on_started = [&] { record_event(env, "start", store.load(l.id)); };
+  auto nets = join_networks(env, store, l, c);
   int code = runtime::run(env.ctx(), c, l.spec, l.json, false, true);
-  if (tee) tee->finish();
   nets.reset();
+  if (tee) tee->finish();
   finish_run(env, store, l.id, code);
   return code;
 }

@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 
 #include "frontend/human.h"
-#include "frontend/template.h"
 #include "frontend/views.h"
 #include "image/digest.h"
 #include "image/load.h"

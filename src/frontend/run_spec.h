@@ -28,13 +28,13 @@ struct RunOptions {
   std::string memory, memory_swap, cpus, cpu_shares, cpuset_cpus, pids_limit, blkio_weight;
   std::vector<std::string> device_read_bps, device_write_bps, device_read_iops, device_write_iops;
   std::vector<std::string> cap_add, cap_drop, security_opts;
+  std::vector<std::string> labels;  // --label KEY[=VALUE]
   bool privileged = false;
   std::string userns = "host";
   bool init = false;
   std::vector<std::string> ulimits, sysctls;
   NetworkOptions net;  // --network (none when not given), --ip, -p, ...
   std::string cgroup_parent;
-  std::vector<std::string> labels;  // --label KEY[=VALUE]
   std::vector<std::string> command;
 };
 

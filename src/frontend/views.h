@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "frontend/containers.h"
+#include "frontend/template.h"
 
 namespace hull::frontend {
 

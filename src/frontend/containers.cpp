@@ -13,9 +13,6 @@
 #include <cstdio>
 #include <memory>
 
-#include "frontend/copy.h"
-#include "frontend/docker_values.h"
-#include "frontend/events.h"
 #include "frontend/human.h"
 #include "frontend/images.h"
 #include "frontend/volumes.h"
@@ -438,7 +435,6 @@ RunResult run(const Env& env, const RunOptions& o) {
   });
   RunOptions opts = o;
   if (opts.cgroup_parent.empty()) opts.cgroup_parent = env.cgroup_parent;
-  // -v NAME:/path: the named volume, made on first use (docker's rule), bound like a host dir.
   std::string dir = store.dir(r.id);
   bool bridged = check_network_options(o.net) == NetMode::bridge;
   ContainerFiles files{r.id, dir + "/hostname", dir + "/hosts",

@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "frontend/copy.h"
+#include "frontend/docker_values.h"
+#include "frontend/events.h"
 #include "frontend/logs.h"
 #include "frontend/run_spec.h"
 #include "frontend/store.h"

@@ -94,7 +94,13 @@ ResolvedImage resolve_image(const Env& env, const std::string& ref, const std::s
   if (!found) {
     std::string full = parsed();
     std::fprintf(stderr, "Unable to find image '%s' locally\n", ref.c_str());
-    pull_for_run(env, ref);
+    try {
+      pull_for_run(env, ref);
+    } catch (const Error& e) {
+      // Offline, the way on is an archive.
+      throw Error(std::string(e.what()) +
+                  " (an image from an archive: \"hull load -i FILE\"; see \"hull images\")");
+    }
     found = store.find(full);
     if (!found) fail("pulled {} but the store has no image by that name", full);
   }

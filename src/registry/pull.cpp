@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <exception>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -204,9 +205,11 @@ PullResult pull_image(image::Store& store, const std::string& reference, const P
                    store.has_layer(jobs[i].chain) ? "Already exists" : "Pulling fs layer");
   }
 
-  // The layers, `parallel` at a time, each worker with a connection of its own.
+  // The layers, `parallel` at a time, each worker with a connection of its own. After a
+  // failure no layer starts, but those under way finish: a pull again needs only the rest.
   std::vector<image::LayerInfo> infos(jobs.size());
-  std::vector<std::exception_ptr> errors(jobs.size());
+  std::exception_ptr first_error;  // the failure that stopped the others
+  std::mutex error_mu;
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   auto fetch = [&](Connection& c, size_t i) {
@@ -234,7 +237,6 @@ PullResult pull_image(image::Store& store, const std::string& reference, const P
         int64_t got = 0;
         try {
           client->get_blob(c, job.digest, [&](const char* p, size_t n) {
-            if (failed) fail("stopped: another layer failed");
             try {
               send_all(writer_end.get(), p, n);
             } catch (const Error&) {
@@ -276,7 +278,8 @@ PullResult pull_image(image::Store& store, const std::string& reference, const P
       try {
         fetch(c, i);
       } catch (...) {
-        errors[i] = std::current_exception();
+        std::lock_guard lock(error_mu);
+        if (!first_error) first_error = std::current_exception();
         failed = true;
       }
     }
@@ -286,8 +289,7 @@ PullResult pull_image(image::Store& store, const std::string& reference, const P
   for (size_t w = 1; w < n_workers; w++) workers.emplace_back(worker);
   if (n_workers > 0) worker();
   for (auto& t : workers) t.join();
-  for (const auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  if (first_error) std::rethrow_exception(first_error);
 
   // Every layer is in: the config, the manifest, then the record that names them.
   store.put_blob_data(config, config_digest);

@@ -1,0 +1,229 @@
+"""Registries: hull pull/push/login/logout against a real docker-registry (distribution 2.8)
+started here on 127.0.0.1 (registrytest.py), images put in with skopeo from layouts built in
+the test (busybox, imagetest.py). One plain registry per worker; the auth ones per module."""
+import json
+import os
+import stat
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from hulltest import HULL
+from imagetest import Layer, busybox_layer, docker_archive, second_layer, sha256
+from registrytest import Proxy, Registry, TokenServer, htpasswd_auth, layout
+
+CMD = {"Cmd": ["echo", "from registry"], "Env": ["PATH=/bin"]}
+
+
+def arch_layer(name):
+    return Layer().dir("etc").file("etc/arch", name + "\n").bytes()
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("registry")
+    reg = Registry(tmp / "plain")
+    base, second = busybox_layer(), second_layer()
+    layout(tmp / "gz", [([base, second], "linux/amd64", CMD)])
+    reg.skopeo_copy(f"oci:{tmp}/gz:v1", "bb/oci:v1")
+    reg.skopeo_copy(f"oci:{tmp}/gz:v1", "bb/v2s2:v1", "--format", "v2s2")
+    # Uncompressed in the layout; skopeo compresses each layer with zstd on the way in.
+    layout(tmp / "raw", [([base, second], "linux/amd64", CMD)], compress="none")
+    reg.skopeo_copy(f"oci:{tmp}/raw:v1", "bb/zstd:v1", "--dest-compress-format", "zstd")
+    layout(tmp / "multi", [([base, arch_layer(a)], p, CMD) for a, p in
+                           (("amd64", "linux/amd64"), ("arm64", "linux/arm64/v8"), ("s390x", "linux/s390x"))],
+           index=True)
+    reg.skopeo_copy(f"oci:{tmp}/multi:v1", "bb/multi:v1", "--all")
+    layout(tmp / "other", [([base, arch_layer("arm64")], "linux/arm64/v8", CMD)], index=True)
+    reg.skopeo_copy(f"oci:{tmp}/other:v1", "bb/armonly:v1", "--all")
+    reg.base_digest = sha256(gzip_of(base))
+    yield reg
+    reg.stop()
+
+
+def gzip_of(data):
+    import gzip
+    return gzip.compress(data, mtime=0)
+
+
+@pytest.fixture
+def hull(friendly, tmp_path):
+    """The friendly face with a home, runtime dir and registries.conf of the test's own, so
+    credentials are never read from or written to the real ones."""
+    home = tmp_path / "home"
+    home.mkdir()
+    friendly.env.update(HOME=str(home), XDG_RUNTIME_DIR=str(tmp_path / "xdg"),
+                        CONTAINERS_REGISTRIES_CONF=str(tmp_path / "registries.conf"))
+    for k in ("DOCKER_CONFIG", "REGISTRY_AUTH_FILE"):
+        friendly.env.pop(k, None)
+    friendly.home = home
+    yield friendly
+    store = friendly.state / "images" / "tmp"
+    assert not store.exists() or list(store.iterdir()) == [], "half-written files in the store"
+
+
+def store_content(h):
+    root = h.state / "images"
+    out = {}
+    for sub in ("blobs/sha256", "layers", "images", "tmp"):
+        d = root / sub
+        out[sub] = sorted(p.name for p in d.iterdir()) if d.exists() else []
+    return out
+
+
+def test_pull_oci_and_run(hull, registry):
+    ref = f"{registry.addr}/bb/oci:v1"
+    p = hull("pull", ref)
+    lines = p.stdout.splitlines()
+    assert lines[0] == "v1: Pulling from bb/oci" and lines[-1] == f"{registry.addr}/bb/oci:v1", p.stdout
+    assert sum("Pull complete" in l for l in lines) == 2 and "Status: Downloaded newer image" in p.stdout
+    r = hull.run(ref)
+    assert (r.returncode, r.stdout) == (0, "from registry\n"), r.stderr
+    r = hull.run(ref, "sh", "-c", "cat /etc/added; ls /etc/conf.d; test -e /etc/remove-me || echo gone")
+    assert r.stdout.split() == ["added", "new.conf", "gone"], r.stderr
+    # Again: nothing fetched, the same digest.
+    p2 = hull("pull", ref)
+    assert "Image is up to date" in p2.stdout and "Pull complete" not in p2.stdout
+    digest = hull("pull", "-q", ref).stdout.strip()
+    assert digest.startswith("sha256:") and f"Digest: {digest}" in p.stdout
+    imgs = json.loads(hull("images", "--format", "json").stdout)
+    assert [i["names"] for i in imgs] == [[ref]] and imgs[0]["digest"] == digest
+
+
+@pytest.mark.parametrize("repo", ["bb/v2s2", "bb/zstd"])
+def test_pull_docker_schema2_and_zstd(hull, registry, repo):
+    ref = f"{registry.addr}/{repo}:v1"
+    hull("pull", "-q", ref)
+    man = json.loads(open(hull.state / "images/blobs/sha256" /
+                          hull("pull", "-q", ref).stdout.strip()[7:]).read())
+    want = {"bb/v2s2": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            "bb/zstd": "application/vnd.oci.image.layer.v1.tar+zstd"}[repo]
+    assert {l["mediaType"] for l in man["layers"]} == {want}
+    r = hull.run(ref, "cat", "/etc/added")
+    assert r.stdout == "added\n", r.stderr
+
+
+def test_uncompressed_layers_pushed_by_hull_pull_back(hull, registry, tmp_path):
+    arch = tmp_path / "raw.tar"
+    docker_archive(arch, [busybox_layer(), arch_layer("raw")], tags=("hulltest/raw:v1",), Cmd=["cat", "/etc/arch"])
+    hull("load", "-i", arch)
+    ref = f"{registry.addr}/bb/raw:v1"
+    hull("tag", "hulltest/raw:v1", ref)
+    hull("push", ref)
+    hull("rmi", ref, "hulltest/raw:v1")
+    hull("image", "prune")
+    hull("pull", ref)
+    man = json.loads((hull.state / "images/blobs/sha256" / hull("pull", "-q", ref).stdout.strip()[7:]).read_text())
+    assert {l["mediaType"] for l in man["layers"]} == {"application/vnd.oci.image.layer.v1.tar"}
+    assert hull.run(ref).stdout == "raw\n"
+
+
+def test_index_platform_choice(hull, registry):
+    ref = f"{registry.addr}/bb/multi:v1"
+    hull("pull", ref)
+    assert hull.run(ref, "cat", "/etc/arch").stdout == "amd64\n"
+    hull("pull", "--platform", "linux/arm64/v8", ref)
+    assert hull.run(ref, "cat", "/etc/arch").stdout == "arm64\n"
+    p = hull("pull", "--platform", "linux/riscv64", ref, check=False)
+    assert p.returncode != 0 and p.stderr.count("\n") == 1, p.stderr
+    assert (f"registry {registry.addr}, repository bb/multi: no image for linux/riscv64" in p.stderr
+            and "linux/amd64, linux/arm64/v8, linux/s390x" in p.stderr), p.stderr
+    p = hull("pull", "--platform", "amd64", ref, check=False)
+    assert p.returncode != 0 and "--platform \"amd64\"" in p.stderr, p.stderr
+
+
+def test_run_pulls_what_is_missing(hull, registry):
+    ref = f"{registry.addr}/bb/oci:v1"
+    p = hull.run("--pull", "never", ref)
+    assert p.returncode == 125 and "--pull never" in p.stderr and ref in p.stderr, p.stderr
+    p = hull.run(ref)
+    assert (p.returncode, p.stdout) == (0, "from registry\n"), p.stderr
+    assert f"Unable to find image '{ref}' locally" in p.stderr and "Pull complete" in p.stderr
+    p = hull.run(ref)
+    assert p.stderr == "" and p.stdout == "from registry\n"
+    p = hull.run("--pull", "always", ref)
+    assert "Image is up to date" in p.stderr and p.stdout == "from registry\n"
+    p = hull.run("--pull", "sometimes", ref)
+    assert p.returncode == 125 and "--pull \"sometimes\"" in p.stderr
+
+
+def test_errors_name_registry_repository_and_what(hull, registry):
+    p = hull("pull", f"{registry.addr}/bb/oci:nope", check=False)
+    assert p.returncode == 1 and p.stderr == \
+        f"hull: registry {registry.addr}, repository bb/oci: manifest \"nope\" unknown (manifest unknown)\n"
+    p = hull("pull", f"{registry.addr}/bb/nothing:v1", check=False)
+    assert "repository bb/nothing: manifest \"v1\" unknown" in p.stderr
+    p = hull("pull", f"{registry.addr}/bb/armonly:v1", check=False)
+    assert "no image for linux/amd64" in p.stderr and "(it has linux/arm64/v8)" in p.stderr
+    port = registry.port + 1 if registry.port < 65000 else registry.port - 1
+    p = hull("pull", f"127.0.0.1:{port}/bb/oci:v1", check=False)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1
+    assert f"registry 127.0.0.1:{port}, repository bb/oci: unreachable at http://127.0.0.1:{port}" in p.stderr
+    p = hull.run(f"127.0.0.1:{port}/bb/oci:v1")
+    assert p.returncode == 125 and "unreachable" in p.stderr
+    assert store_content(hull) == {"blobs/sha256": [], "layers": [], "images": [], "tmp": []}
+
+
+def test_corrupt_blob_is_refused_and_nothing_kept(hull, registry, tmp_path):
+    # An image of its own, so that corrupting it harms no other test.
+    layer = Layer().dir("x").file("x/data", os.urandom(200000)).bytes()
+    layout(tmp_path / "c", [([busybox_layer(), layer], "linux/amd64", CMD)])
+    registry.skopeo_copy(f"oci:{tmp_path}/c:v1", "bb/corrupt:v1")
+    d = sha256(gzip_of(layer))
+    blob = registry.blob_file(d)
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0xff
+    blob.write_bytes(bytes(data))
+    ref = f"{registry.addr}/bb/corrupt:v1"
+    p = hull("pull", ref, check=False)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
+    assert f"registry {registry.addr}, repository bb/corrupt: layer {d}" in p.stderr, p.stderr
+    assert "mismatch" in p.stderr or "decompress" in p.stderr, p.stderr
+    c = store_content(hull)
+    assert c["images"] == [] and c["tmp"] == [] and d[7:] not in c["blobs/sha256"]
+    # The other layer (busybox) may have completed: it is whole if it is there.
+    assert len(c["layers"]) <= 1
+    assert hull.run("--pull", "never", ref).returncode == 125
+
+
+def test_interrupted_pull_keeps_finished_layers(hull, registry, tmp_path):
+    big = Layer().file("big", os.urandom(3 << 20)).bytes()
+    layout(tmp_path / "i", [([busybox_layer(), big], "linux/amd64", CMD)])
+    registry.skopeo_copy(f"oci:{tmp_path}/i:v1", "bb/interrupted:v1")
+    proxy = Proxy(registry.port)
+    try:
+        ref = f"{proxy.addr}/bb/interrupted:v1"
+        big_digest = sha256(gzip_of(big))
+        proxy.cut.add(big_digest)
+        p = hull("pull", ref, check=False)
+        assert p.returncode == 1 and f"repository bb/interrupted: " in p.stderr, p.stderr
+        c = store_content(hull)
+        assert len(c["layers"]) == 1 and c["images"] == [] and c["tmp"] == []
+        proxy.cut.clear()
+        p = hull("pull", ref)
+        assert "Already exists" in p.stdout, p.stdout
+        assert proxy.blob_gets(registry.base_digest) == 1 and proxy.blob_gets(big_digest) == 2
+        assert hull.run(ref, "true").returncode == 0
+    finally:
+        proxy.close()
+
+
+def test_two_pulls_at_once_fetch_each_layer_once(hull, registry):
+    proxy = Proxy(registry.port)
+    proxy.delay = 0.5
+    try:
+        ref = f"{proxy.addr}/bb/oci:v1"
+        procs = [subprocess.Popen([str(HULL), "pull", ref], env=hull.env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        outs = [p.communicate(timeout=60) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], outs
+        man = json.loads((hull.state / "images/blobs/sha256" /
+                          hull("pull", "-q", ref).stdout.strip()[7:]).read_text())
+        for l in man["layers"]:
+            assert proxy.blob_gets(l["digest"]) == 1, proxy.log
+        assert len(json.loads(hull("images", "--format", "json").stdout)) == 1
+    finally:
+        proxy.close()

@@ -227,3 +227,106 @@ def test_two_pulls_at_once_fetch_each_layer_once(hull, registry):
         assert len(json.loads(hull("images", "--format", "json").stdout)) == 1
     finally:
         proxy.close()
+
+
+@pytest.fixture(scope="module")
+def basic_registry(tmp_path_factory, registry):
+    tmp = tmp_path_factory.mktemp("basic")
+    reg = Registry(tmp, auth=htpasswd_auth(tmp, "alice", "s3cret"))
+    layout(tmp / "gz", [([busybox_layer()], "linux/amd64", CMD)])
+    reg.skopeo_copy(f"oci:{tmp}/gz:v1", "private/bb:v1", creds="alice:s3cret")
+    yield reg
+    reg.stop()
+
+
+def test_basic_auth_login_pull_logout(hull, basic_registry):
+    reg = basic_registry
+    ref = f"{reg.addr}/private/bb:v1"
+    p = hull("pull", ref, check=False)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
+    assert (f"registry {reg.addr}, repository private/bb: manifest \"v1\": unauthorized" in p.stderr
+            and f"hull login {reg.addr}" in p.stderr), p.stderr
+    cfg = hull.home / ".docker" / "config.json"
+    p = hull("login", "-u", "alice", "--password-stdin", reg.addr, input="wrong\n", check=False)
+    assert p.returncode == 1 and "unauthorized" in p.stderr and reg.addr in p.stderr, p.stderr
+    assert not cfg.exists()
+    p = hull("login", "-u", "alice", "--password-stdin", reg.addr, input="s3cret\n")
+    assert p.stdout == "Login Succeeded\n"
+    assert stat.S_IMODE(cfg.stat().st_mode) == 0o600
+    auths = json.loads(cfg.read_text())["auths"]
+    import base64
+    assert base64.b64decode(auths[reg.addr]["auth"]) == b"alice:s3cret"
+    assert [p.name for p in cfg.parent.iterdir()] == ["config.json"]  # no temporary left
+    hull("pull", ref)
+    assert hull.run(ref, "cat", "/etc/os-release").stdout == "NAME=busybox-test\n"
+    # Push needs the credentials too, and gets them the same way.
+    hull("tag", ref, f"{reg.addr}/private/copy:v1")
+    hull("push", f"{reg.addr}/private/copy:v1")
+    assert hull("logout", reg.addr).stdout == f"Removing login credentials for {reg.addr}\n"
+    assert json.loads(cfg.read_text())["auths"] == {}
+    assert hull("logout", reg.addr).stdout == f"Not logged in to {reg.addr}\n"
+    hull("rmi", ref)
+    assert "unauthorized" in hull("pull", ref, check=False).stderr
+
+
+def test_podman_auth_file_and_wrong_password_there(hull, basic_registry, tmp_path):
+    import base64
+    reg = basic_registry
+    ref = f"{reg.addr}/private/bb:v1"
+    auth = tmp_path / "xdg" / "containers" / "auth.json"
+    auth.parent.mkdir(parents=True)
+    auth.write_text(json.dumps({"auths": {reg.addr: {"auth": base64.b64encode(b"alice:nope").decode()}}}))
+    p = hull("pull", ref, check=False)
+    assert "wrong user name or password" in p.stderr and str(auth) in p.stderr, p.stderr
+    auth.write_text(json.dumps({"auths": {reg.addr: {"auth": base64.b64encode(b"alice:s3cret").decode()}}}))
+    hull("pull", ref)
+    assert hull("logout", reg.addr).stdout.startswith("Removing")
+    assert json.loads(auth.read_text())["auths"] == {}
+
+
+def test_login_refuses_bad_input(hull, registry):
+    p = hull("login", "-u", "x", "--password-stdin", "http://", input="y\n", check=False)
+    assert p.returncode == 1 and "no registry" in p.stderr
+    p = hull("login", "-u", "x", "--password-stdin", "bad host!", input="y\n", check=False)
+    assert p.returncode == 1 and "not a registry host" in p.stderr
+    p = hull("login", "--password-stdin", registry.addr, input="y\n", check=False)
+    assert p.returncode == 1 and "--password-stdin needs --username" in p.stderr
+    assert not (hull.home / ".docker").exists()
+
+
+@pytest.fixture(scope="module")
+def token_registry(tmp_path_factory, registry):
+    tmp = tmp_path_factory.mktemp("token")
+    tokens = TokenServer(tmp, "bob", "pw")
+    reg = Registry(tmp, auth=tokens.auth_config())
+    reg.tokens = tokens
+    layout(tmp / "gz", [([busybox_layer(), second_layer()], "linux/amd64", CMD)])
+    reg.skopeo_copy(f"oci:{tmp}/gz:v1", "public/bb:v1", creds="bob:pw")
+    reg.skopeo_copy(f"oci:{tmp}/gz:v1", "team/bb:v1", creds="bob:pw")
+    yield reg
+    reg.stop()
+    tokens.close()
+
+
+def test_bearer_tokens_anonymous_and_logged_in(hull, token_registry):
+    reg = token_registry
+    reg.tokens.requests.clear()
+    hull("pull", f"{reg.addr}/public/bb:v1")
+    # One token for the whole pull (manifest, config, both layers), asked for anonymously
+    # with the registry's service and the repository's pull scope.
+    assert len(reg.tokens.requests) == 1, reg.tokens.requests
+    params, auth = reg.tokens.requests[0]
+    assert params["service"] == ["hulltest"] and params["scope"] == ["repository:public/bb:pull"] and auth == ""
+    p = hull("pull", f"{reg.addr}/team/bb:v1", check=False)
+    assert "unauthorized" in p.stderr and f"hull login {reg.addr}" in p.stderr, p.stderr
+    p = hull("login", "-u", "bob", "--password-stdin", reg.addr, input="bad\n", check=False)
+    assert p.returncode == 1 and "wrong user name or password" in p.stderr, p.stderr
+    hull("login", "-u", "bob", "--password-stdin", reg.addr, input="pw\n")
+    reg.tokens.requests.clear()
+    hull("pull", f"{reg.addr}/team/bb:v1")
+    assert len(reg.tokens.requests) == 1 and reg.tokens.requests[0][1].startswith("Basic ")
+    assert hull.run(f"{reg.addr}/team/bb:v1", "cat", "/etc/added").stdout == "added\n"
+    # Push with a pull,push token; a blob the registry has in team/bb is mounted, not sent.
+    hull("tag", f"{reg.addr}/team/bb:v1", f"{reg.addr}/team/copy:v2")
+    out = hull("push", f"{reg.addr}/team/copy:v2").stdout
+    assert out.count(": Mounted from ") == 3 and "Pushed" not in out, out

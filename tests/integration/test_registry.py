@@ -431,3 +431,48 @@ def test_push_then_skopeo_and_podman_read_it(hull, registry, podman, tmp_path):
     # A second push: every blob is there already.
     out = hull("push", ref).stdout
     assert out.count("Layer already exists") == 3, out
+
+
+def test_registries_conf_mirror_blocked_and_bad_file(hull, registry, tmp_path):
+    conf = tmp_path / "registries.conf"
+    conf.write_text('unqualified-search-registries = ["docker.io"]\n\n[[registry]]\nlocation = "docker.io"\n'
+                    f'[[registry.mirror]]\nlocation = "127.0.0.1:1"\n[[registry.mirror]]\nlocation = "{registry.addr}"\n')
+    # docker.io is unreachable here: its second mirror answers (the first one refuses).
+    p = hull("pull", "bb/oci:v1")
+    assert p.stdout.splitlines()[-1] == "docker.io/bb/oci:v1"
+    assert hull.run("bb/oci:v1").stdout == "from registry\n"
+    conf.write_text(f'[[registry]]\nlocation = "{registry.addr}"\nblocked = true\n')
+    p = hull("pull", f"{registry.addr}/bb/oci:v1", check=False)
+    assert p.returncode == 1 and f"registry {registry.addr} is blocked in registries.conf" in p.stderr
+    conf.write_text('[[registry]]\nlocation = "x"\ninsecure = maybe\n')
+    p = hull("pull", f"{registry.addr}/bb/oci:v1", check=False)
+    assert p.returncode == 1 and p.stderr.startswith(f"hull: {conf}: line 3: "), p.stderr
+
+
+def test_progress_on_a_terminal_redraws_layer_lines(hull, registry):
+    import pty
+    master, slave = pty.openpty()
+    p = subprocess.Popen([str(HULL), "pull", f"{registry.addr}/bb/oci:v1"], env=hull.env, stdout=slave,
+                         stderr=subprocess.PIPE)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    assert p.wait(timeout=60) == 0, p.stderr.read()
+    text = out.decode()
+    # Rows rewritten in place (cursor up, clear line) and each layer ends "Pull complete".
+    assert "\x1b[2K" in text and text.count("Pull complete") == 2, text
+    assert "Status: Downloaded newer image" in text
+
+
+def test_hull_does_not_link_libcurl():
+    # libcurl (and libarchive) are dlopen'ed by the image commands: hull-oci never maps them.
+    out = subprocess.run(["ldd", str(HULL)], capture_output=True, text=True, check=True).stdout
+    assert "libcurl" not in out and "libarchive" not in out, out

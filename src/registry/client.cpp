@@ -21,42 +21,6 @@ constexpr const char* kAccept =
     "application/vnd.oci.image.manifest.v1+json, "
     "application/vnd.docker.distribution.manifest.v2+json";
 
-struct Challenge {
-  std::string scheme;  // lowercase
-  std::map<std::string, std::string> params;
-};
-
-// `Bearer realm="https://auth",service="reg",scope="repository:a:pull"` (RFC 7235).
-Challenge parse_challenge(std::string_view s) {
-  Challenge c;
-  s = trim(s);
-  auto sp = s.find(' ');
-  c.scheme = to_lower(s.substr(0, sp));
-  if (sp == std::string_view::npos) return c;
-  size_t i = sp + 1;
-  while (i < s.size()) {
-    while (i < s.size() && (s[i] == ' ' || s[i] == ',')) i++;
-    auto eq = s.find('=', i);
-    if (eq == std::string_view::npos) break;
-    std::string key = to_lower(trim(s.substr(i, eq - i)));
-    i = eq + 1;
-    std::string value;
-    if (i < s.size() && s[i] == '"') {
-      for (i++; i < s.size() && s[i] != '"'; i++) {
-        if (s[i] == '\\' && i + 1 < s.size()) i++;
-        value += s[i];
-      }
-      i++;
-    } else {
-      auto end = s.find(',', i);
-      value = trim(s.substr(i, end == std::string_view::npos ? s.size() - i : end - i));
-      i = end == std::string_view::npos ? s.size() : end;
-    }
-    c.params[key] = value;
-  }
-  return c;
-}
-
 // The registry's own words: {"errors":[{"code":"MANIFEST_UNKNOWN","message":"..."}]}.
 std::string registry_message(const Response& r) {
   try {
@@ -88,6 +52,37 @@ std::string media_type_of(const Response& r, const std::string& body) {
 }
 
 }  // namespace
+
+// `Bearer realm="https://auth",service="reg",scope="repository:a:pull"` (RFC 7235).
+Challenge parse_challenge(std::string_view s) {
+  Challenge c;
+  s = trim(s);
+  auto sp = s.find(' ');
+  c.scheme = to_lower(s.substr(0, sp));
+  if (sp == std::string_view::npos) return c;
+  size_t i = sp + 1;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ' ' || s[i] == ',')) i++;
+    auto eq = s.find('=', i);
+    if (eq == std::string_view::npos) break;
+    std::string key = to_lower(trim(s.substr(i, eq - i)));
+    i = eq + 1;
+    std::string value;
+    if (i < s.size() && s[i] == '"') {
+      for (i++; i < s.size() && s[i] != '"'; i++) {
+        if (s[i] == '\\' && i + 1 < s.size()) i++;
+        value += s[i];
+      }
+      i++;
+    } else {
+      auto end = s.find(',', i);
+      value = trim(s.substr(i, end == std::string_view::npos ? s.size() - i : end - i));
+      i = end == std::string_view::npos ? s.size() : end;
+    }
+    c.params[key] = value;
+  }
+  return c;
+}
 
 Client::Client(std::string domain, std::string repository, Endpoint endpoint, bool push)
     : domain_(std::move(domain)),

@@ -11,11 +11,19 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "registry/config.h"
 #include "registry/http.h"
 
 namespace hull::registry {
+
+struct Challenge {
+  std::string scheme;                         // lowercase: "bearer", "basic"
+  std::map<std::string, std::string> params;  // lowercase names: realm, service, scope
+};
+// One WWW-Authenticate value (RFC 7235): `Bearer realm="https://auth",service="reg",scope="..."`.
+Challenge parse_challenge(std::string_view text);
 
 struct Manifest {
   std::string media_type;

@@ -1,5 +1,6 @@
 #include "registry/config.h"
 
+#include <arpa/inet.h>
 #include <pwd.h>
 #include <unistd.h>
 
@@ -84,7 +85,10 @@ bool loopback(const std::string& hostport) {
   } else if (auto c = host.rfind(':'); c != std::string::npos && host.find(':') == c) {
     host = host.substr(0, c);
   }
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (host == "localhost" || host == "::1") return true;
+  // 127.0.0.0/8, as an address: "127.example.com" is a name like any other.
+  struct in_addr a;
+  return ::inet_pton(AF_INET, host.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 Endpoint make_endpoint(const std::string& location, bool insecure) {

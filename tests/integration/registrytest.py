@@ -77,13 +77,15 @@ class Registry:
 
 class Proxy:
     """An HTTP/1.1 proxy to a registry: logs (method, path) of every request; a blob digest in
-    `cut` gets half its body, then the connection closes; `delay` slows every blob body."""
+    `cut` gets half its body, then the connection closes; `delay` slows every blob body, `slow`
+    (digest -> seconds) one blob's."""
 
     def __init__(self, upstream_port: int):
         self.upstream = upstream_port
         self.log = []
         self.cut = set()
         self.delay = 0.0
+        self.slow = {}  # blob digest -> seconds its body takes
         self.lock = threading.Lock()
         proxy = self
 
@@ -118,12 +120,13 @@ class Proxy:
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
-                if "/blobs/" in self.path and proxy.delay:
+                delay = proxy.slow.get(digest, proxy.delay) if "/blobs/" in self.path else 0
+                if delay:
                     step = max(1, len(data) // 10)
                     for i in range(0, len(data), step):
                         self.wfile.write(data[i:i + step])
                         self.wfile.flush()
-                        time.sleep(proxy.delay / 10)
+                        time.sleep(delay / 10)
                     return
                 self.wfile.write(data)
 

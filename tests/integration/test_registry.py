@@ -223,6 +223,41 @@ def test_interrupted_pull_keeps_finished_layers(hull, registry, tmp_path):
         proxy.close()
 
 
+def test_pull_killed_then_again(hull, registry, tmp_path):
+    import signal
+    big = Layer().file("big", os.urandom(2 << 20)).bytes()
+    layout(tmp_path / "k", [([busybox_layer(), big], "linux/amd64", CMD)])
+    registry.skopeo_copy(f"oci:{tmp_path}/k:v1", "bb/killed:v1")
+    proxy = Proxy(registry.port)
+    big_digest = sha256(gzip_of(big))
+    proxy.slow[big_digest] = 30
+    try:
+        ref = f"{proxy.addr}/bb/killed:v1"
+        p = subprocess.Popen([str(HULL), "pull", ref], env=hull.env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        layers = hull.state / "images" / "layers"
+        deadline = time.time() + 20
+        while time.time() < deadline and not (layers.exists() and len(list(layers.iterdir())) == 1):
+            time.sleep(0.02)
+        while time.time() < deadline and proxy.blob_gets(big_digest) == 0:
+            time.sleep(0.02)
+        time.sleep(0.3)  # the big layer is half way in
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        tmp = hull.state / "images" / "tmp"
+        assert len(list(layers.iterdir())) == 1 and list(tmp.iterdir()), "a half layer in tmp/ only"
+        assert hull("images", "-q").stdout == ""
+        proxy.slow.clear()
+        out = hull("pull", ref).stdout
+        assert "Already exists" in out and proxy.blob_gets(registry.base_digest) == 1, out
+        assert proxy.blob_gets(big_digest) == 2
+        assert "temporar" in hull("image", "prune").stdout or not list(tmp.iterdir())
+        assert list(tmp.iterdir()) == []
+        assert hull.run(ref, "true").returncode == 0
+    finally:
+        proxy.close()
+
+
 def test_two_pulls_at_once_fetch_each_layer_once(hull, registry):
     proxy = Proxy(registry.port)
     proxy.delay = 0.5

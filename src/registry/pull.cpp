@@ -172,8 +172,9 @@ PullResult pull_image(image::Store& store, const std::string& reference, const P
   result.full_name = ref.full();
   result.manifest_digest = m.digest;
   result.config_digest = config_digest;
-  std::vector<std::string> names;
-  if (ref.digest.empty()) names.push_back(ref.full());
+  // By tag: the tag's name. By digest: "name@digest", which finds it again (Store::find) even
+  // when the digest is an index's.
+  std::vector<std::string> names = {ref.full()};
 
   Fd writer = store.writer_lock();
   if (auto have = store.image(m.digest)) {

@@ -139,6 +139,17 @@ def test_index_platform_choice(hull, registry):
     assert hull.run(ref, "cat", "/etc/arch").stdout == "amd64\n"
     hull("pull", "--platform", "linux/arm64/v8", ref)
     assert hull.run(ref, "cat", "/etc/arch").stdout == "arm64\n"
+    # By the index's digest: pulled once, then found by that name.
+    index = json.loads(subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"],
+                                      check=True, capture_output=True, text=True).stdout)
+    assert len(index["manifests"]) == 3
+    import hashlib
+    raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"],
+                         check=True, capture_output=True).stdout
+    by_digest = f"{registry.addr}/bb/multi@sha256:{hashlib.sha256(raw).hexdigest()}"
+    hull("pull", by_digest)
+    p = hull.run("--pull", "never", by_digest, "cat", "/etc/arch")
+    assert p.stdout == "amd64\n", p.stderr
     p = hull("pull", "--platform", "linux/riscv64", ref, check=False)
     assert p.returncode != 0 and p.stderr.count("\n") == 1, p.stderr
     assert (f"registry {registry.addr}, repository bb/multi: no image for linux/riscv64" in p.stderr

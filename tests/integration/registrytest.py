@@ -78,7 +78,8 @@ class Registry:
 class Proxy:
     """An HTTP/1.1 proxy to a registry: logs (method, path) of every request; a blob digest in
     `cut` gets half its body, then the connection closes; `delay` slows every blob body, `slow`
-    (digest -> seconds) one blob's."""
+    (digest -> seconds) one blob's; `answer` (status, body) replaces every answer; `tamper`
+    changes a byte of every manifest."""
 
     def __init__(self, upstream_port: int):
         self.upstream = upstream_port
@@ -86,6 +87,8 @@ class Proxy:
         self.cut = set()
         self.delay = 0.0
         self.slow = {}  # blob digest -> seconds its body takes
+        self.answer = None  # (status, body): every request gets this instead
+        self.tamper = False  # manifests: one byte of the body changed
         self.lock = threading.Lock()
         proxy = self
 
@@ -100,11 +103,21 @@ class Proxy:
                     proxy.log.append((self.command, self.path))
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+                if proxy.answer:
+                    status, data = proxy.answer
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 up = http.client.HTTPConnection("127.0.0.1", proxy.upstream, timeout=30)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
                 up.request(self.command, self.path, body=body, headers=headers)
                 r = up.getresponse()
                 data = r.read()
+                if proxy.tamper and "/manifests/" in self.path and data:
+                    data = data.replace(b'"schemaVersion": 2', b'"schemaVersion":2 ', 1)
                 self.send_response(r.status)
                 for k, v in r.getheaders():
                     if k.lower() not in ("connection", "transfer-encoding", "content-length"):

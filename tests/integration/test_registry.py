@@ -190,6 +190,25 @@ def test_errors_name_registry_repository_and_what(hull, registry):
     assert store_content(hull) == {"blobs/sha256": [], "layers": [], "images": [], "tmp": []}
 
 
+def test_rate_limit_and_tampered_manifest(hull, registry):
+    proxy = Proxy(registry.port)
+    try:
+        ref = f"{proxy.addr}/bb/oci:v1"
+        proxy.answer = (429, json.dumps({"errors": [{"code": "TOOMANYREQUESTS", "message":
+                                                     "You have reached your pull rate limit."}]}).encode())
+        p = hull("pull", ref, check=False)
+        assert p.returncode == 1 and p.stderr == (f"hull: registry {proxy.addr}, repository bb/oci: manifest "
+                                                  "\"v1\": rate limited: You have reached your pull rate limit.\n")
+        proxy.answer = None
+        proxy.tamper = True
+        p = hull("pull", ref, check=False)
+        assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
+        assert f"repository bb/oci: manifest \"v1\": digest mismatch: expected sha256:" in p.stderr, p.stderr
+        assert store_content(hull) == {"blobs/sha256": [], "layers": [], "images": [], "tmp": []}
+    finally:
+        proxy.close()
+
+
 def test_corrupt_blob_is_refused_and_nothing_kept(hull, registry, tmp_path):
     # An image of its own, so that corrupting it harms no other test.
     layer = Layer().dir("x").file("x/data", os.urandom(200000)).bytes()

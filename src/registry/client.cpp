@@ -91,8 +91,7 @@ Client::Client(std::string domain, std::string repository, Endpoint endpoint, bo
       actions_(push ? "pull,push" : "pull") {}
 
 void Client::fail_here(const std::string& what) const {
-  if (repository_.empty()) fail("registry {}: {}", domain_, what);
-  fail("registry {}, repository {}: {}", domain_, repository_, what);
+  fail("{}: {}", where(), what);
 }
 
 std::string Client::url(const std::string& path) const {
@@ -115,7 +114,12 @@ void Client::fail_status(const Response& r, const std::string& what) const {
   fail_here(fmt::format("{}: HTTP {}{}", what, r.status, msg.empty() ? "" : ": " + msg));
 }
 
-void Client::authorize(Request& r, const std::string& scope_key) {
+std::string Client::where() const {
+  if (repository_.empty()) return fmt::format("registry {}", domain_);
+  return fmt::format("registry {}, repository {}", domain_, repository_);
+}
+
+std::string Client::authorize(Request& r, const std::string& scope_key) {
   std::lock_guard lock(mu_);
   if (!creds_loaded_) {
     creds_ = find_credentials(domain_, repository_);
@@ -125,12 +129,17 @@ void Client::authorize(Request& r, const std::string& scope_key) {
     // libcurl's own basic auth would follow a redirect to a blob store; a header does not.
     r.headers.push_back("Authorization: Basic " + basic_token(creds_->user, creds_->password));
     used_credentials_ = true;
-  } else if (scheme_ == "bearer") {
+    return "basic";
+  }
+  if (scheme_ == "bearer") {
     auto it = tokens_.find(scope_key);
     if (it != tokens_.end() && it->second.expires > std::chrono::steady_clock::now() &&
-        !it->second.value.empty())
+        !it->second.value.empty()) {
       r.headers.push_back("Authorization: Bearer " + it->second.value);
+      return "bearer";
+    }
   }
+  return "";
 }
 
 void Client::answer_challenge(Connection& c, const Response& resp, const std::string& scope_key) {
@@ -164,9 +173,7 @@ void Client::answer_challenge(Connection& c, const Response& resp, const std::st
     tr.headers.push_back("Authorization: Basic " + basic_token(creds_->user, creds_->password));
     used_credentials_ = true;
   }
-  Response t =
-      with_context(fmt::format("registry {}, repository {}: token server", domain_, repository_),
-                   [&] { return c.perform(tr); });
+  Response t = with_context(where() + ": token server", [&] { return c.perform(tr); });
   if (!t.ok()) fail_status(t, "token from " + url_origin(realm));
   json j;
   try {
@@ -188,24 +195,21 @@ Response Client::send(Connection& c, Request r, const std::string& extra_scope) 
   if (!extra_scope.empty()) scope_key += (scope_key.empty() ? "" : " ") + extra_scope;
   r.insecure_tls = endpoint_.insecure;
   off_t start = r.body_fd >= 0 ? ::lseek(r.body_fd, 0, SEEK_CUR) : 0;
+  bool had_basic = false;
   auto attempt = [&] {
     Request a = r;
-    authorize(a, scope_key);
-    return with_context(fmt::format("registry {}, repository {}", domain_, repository_),
-                        [&] { return c.perform(a); });
+    had_basic = authorize(a, scope_key) == "basic";
+    return with_context(where(), [&] { return c.perform(a); });
   };
   Response resp = attempt();
   if (resp.status == 401 && !resp.challenges.empty()) {
-    std::string before;
-    {
-      std::lock_guard lock(mu_);
-      before = scheme_;
-    }
     answer_challenge(c, resp, scope_key);
     bool retry;
     {
       std::lock_guard lock(mu_);
-      retry = scheme_ == "bearer" || (scheme_ == "basic" && creds_ && before != "basic");
+      // Bearer: once, with the new token. Basic: once, unless credentials went with it
+      // already (another thread may have learnt the scheme first).
+      retry = scheme_ == "bearer" || (scheme_ == "basic" && creds_ && !had_basic);
     }
     if (retry) {
       if (r.body_fd >= 0 && ::lseek(r.body_fd, start, SEEK_SET) < 0)

@@ -72,7 +72,9 @@ class Client {
   };
   // Sends with the authorization the registry asked for, answering one challenge (401).
   Response send(Connection& c, Request r, const std::string& extra_scope = "");
-  void authorize(Request& r, const std::string& scope_key);
+  // Adds what is known (basic credentials, a live token); returns the scheme used or "".
+  std::string authorize(Request& r, const std::string& scope_key);
+  std::string where() const;
   void answer_challenge(Connection& c, const Response& resp, const std::string& scope_key);
   std::string url(const std::string& path) const;
   [[noreturn]] void fail_status(const Response& r, const std::string& what) const;

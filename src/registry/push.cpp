@@ -3,7 +3,11 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <exception>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "image/digest.h"
 #include "image/reference.h"
@@ -56,40 +60,69 @@ PushResult push_image(const image::Store& store, const std::string& reference, P
   }
 
   Client client(ref.domain, ref.repository, push_endpoint(ref.domain), true);
-  Connection conn;
+  Connection conn;  // for the manifest
   p.line(fmt::format("The push refers to repository [{}]", ref.name()));
   PushResult res;
   for (const auto& d : blobs) {
     image::check_digest(d, "manifest blob");
-    std::string id = d.substr(7, 12);
     if (!store.has_blob(d))
       fail(
           "push {}: blob {} is not in hull's store (a layer shared with an image loaded without "
           "its blob); pull or load this image again",
           quote(reference), d);
-    if (client.has_blob(conn, d)) {
+  }
+  // The blobs, 3 at a time, each worker with a connection of its own; the manifest after all.
+  std::atomic<size_t> next{0};
+  std::atomic<int> uploaded{0}, mounted{0}, present{0};
+  std::exception_ptr first_error;
+  std::mutex error_mu;
+  auto push_blob = [&](Connection& c, const std::string& d) {
+    std::string id = d.substr(7, 12);
+    if (client.has_blob(c, d)) {
       p.layer(id, "Layer already exists");
-      res.present++;
-      continue;
+      present++;
+      return;
     }
-    bool mounted = false;
     for (const auto& from : sources[d]) {
-      if (client.mount_blob(conn, d, from)) {
+      if (client.mount_blob(c, d, from)) {
         p.layer(id, "Mounted from " + from);
-        mounted = true;
-        res.mounted++;
-        break;
+        mounted++;
+        return;
       }
     }
-    if (mounted) continue;
     Fd fd = open_or_fail(store.blob_path(d), O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (::fstat(fd.get(), &st) < 0) fail_errno("stat blob {}", d);
     p.layer(id, "Pushing", 0, st.st_size);
-    client.upload_blob(conn, d, fd.get(), st.st_size);
+    client.upload_blob(c, d, fd.get(), st.st_size);
     p.layer(id, "Pushed");
-    res.uploaded++;
-  }
+    uploaded++;
+  };
+  auto worker = [&] {
+    Connection c;
+    for (;;) {
+      size_t i = next++;
+      if (i >= blobs.size()) return;
+      {
+        std::lock_guard lock(error_mu);
+        if (first_error) return;
+      }
+      try {
+        push_blob(c, blobs[i]);
+      } catch (...) {
+        std::lock_guard lock(error_mu);
+        if (!first_error) first_error = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> workers;
+  for (size_t w = 1; w < std::min<size_t>(3, blobs.size()); w++) workers.emplace_back(worker);
+  worker();
+  for (auto& t : workers) t.join();
+  if (first_error) std::rethrow_exception(first_error);
+  res.uploaded = uploaded;
+  res.mounted = mounted;
+  res.present = present;
   client.put_manifest(conn, ref.tag, media_type, manifest);
   res.full_name = ref.full();
   res.manifest_digest = record->manifest_digest;

@@ -79,7 +79,7 @@ class Proxy:
     """An HTTP/1.1 proxy to a registry: logs (method, path) of every request; a blob digest in
     `cut` gets half its body, then the connection closes; `delay` slows every blob body, `slow`
     (digest -> seconds) one blob's; `answer` (status, body) replaces every answer; `tamper`
-    changes a byte of every manifest."""
+    changes a byte of every manifest; `redirect` sends blob GETs elsewhere first."""
 
     def __init__(self, upstream_port: int):
         self.upstream = upstream_port
@@ -89,6 +89,7 @@ class Proxy:
         self.slow = {}  # blob digest -> seconds its body takes
         self.answer = None  # (status, body): every request gets this instead
         self.tamper = False  # manifests: one byte of the body changed
+        self.redirect = False  # blob GETs: 307 to /redirected/... (as to a blob store)
         self.lock = threading.Lock()
         proxy = self
 
@@ -103,6 +104,15 @@ class Proxy:
                     proxy.log.append((self.command, self.path))
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+                path = self.path
+                if proxy.redirect and self.command == "GET" and "/blobs/sha256:" in path:
+                    if not path.startswith("/redirected/"):
+                        self.send_response(307)
+                        self.send_header("Location", f"http://127.0.0.1:{proxy.port}/redirected{path}")
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    path = path[len("/redirected"):]
                 if proxy.answer:
                     status, data = proxy.answer
                     self.send_response(status)
@@ -113,7 +123,7 @@ class Proxy:
                     return
                 up = http.client.HTTPConnection("127.0.0.1", proxy.upstream, timeout=30)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-                up.request(self.command, self.path, body=body, headers=headers)
+                up.request(self.command, path, body=body, headers=headers)
                 r = up.getresponse()
                 data = r.read()
                 if proxy.tamper and "/manifests/" in self.path and data:

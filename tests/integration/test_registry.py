@@ -190,7 +190,7 @@ def test_errors_name_registry_repository_and_what(hull, registry):
     assert store_content(hull) == {"blobs/sha256": [], "layers": [], "images": [], "tmp": []}
 
 
-def test_rate_limit_and_tampered_manifest(hull, registry):
+def test_rate_limit_redirects_and_tampered_manifest(hull, registry):
     proxy = Proxy(registry.port)
     try:
         ref = f"{proxy.addr}/bb/oci:v1"
@@ -200,6 +200,13 @@ def test_rate_limit_and_tampered_manifest(hull, registry):
         assert p.returncode == 1 and p.stderr == (f"hull: registry {proxy.addr}, repository bb/oci: manifest "
                                                   "\"v1\": rate limited: You have reached your pull rate limit.\n")
         proxy.answer = None
+        # Blobs answered with a redirect, as registries backed by object stores do: followed.
+        proxy.redirect = True
+        hull("pull", ref)
+        assert any(p.startswith("/redirected/v2/bb/oci/blobs/") for _, p in proxy.log), proxy.log
+        hull("rmi", ref)
+        hull("image", "prune")
+        proxy.redirect = False
         proxy.tamper = True
         p = hull("pull", ref, check=False)
         assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr

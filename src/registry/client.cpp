@@ -88,14 +88,21 @@ Client::Client(std::string domain, std::string repository, Endpoint endpoint, bo
     : domain_(std::move(domain)),
       repository_(std::move(repository)),
       endpoint_(std::move(endpoint)),
-      actions_(push ? "pull,push" : "pull") {}
+      actions_(push ? "pull,push" : "pull"),
+      base_("https://" + endpoint_.host),
+      probing_(endpoint_.http_allowed) {}
 
 void Client::fail_here(const std::string& what) const {
   fail("{}: {}", where(), what);
 }
 
+std::string Client::base() const {
+  std::lock_guard lock(mu_);
+  return base_;
+}
+
 std::string Client::url(const std::string& path) const {
-  return endpoint_.base_url() + path;
+  return base() + path;
 }
 
 void Client::fail_status(const Response& r, const std::string& what) const {
@@ -199,6 +206,25 @@ Response Client::send(Connection& c, Request r, const std::string& extra_scope) 
   auto attempt = [&] {
     Request a = r;
     had_basic = authorize(a, scope_key) == "basic";
+    bool probe;
+    {
+      std::lock_guard lock(mu_);
+      probe = probing_;
+    }
+    a.tls_probe = probe;
+    Response resp = with_context(where(), [&] { return c.perform(a); });
+    if (!probe) return resp;
+    std::string https = "https://" + endpoint_.host, http = "http://" + endpoint_.host;
+    {
+      // What the first answer showed holds for every later request.
+      std::lock_guard lock(mu_);
+      probing_ = false;
+      if (resp.tls_failed) base_ = http;
+    }
+    if (!resp.tls_failed) return resp;
+    if (r.url.rfind(https, 0) == 0) r.url = http + r.url.substr(https.size());
+    a.url = r.url;
+    a.tls_probe = false;
     return with_context(where(), [&] { return c.perform(a); });
   };
   Response resp = attempt();

@@ -75,6 +75,7 @@ class Client {
   // Adds what is known (basic credentials, a live token); returns the scheme used or "".
   std::string authorize(Request& r, const std::string& scope_key);
   std::string where() const;
+  std::string base() const;
   void answer_challenge(Connection& c, const Response& resp, const std::string& scope_key);
   std::string url(const std::string& path) const;
   [[noreturn]] void fail_status(const Response& r, const std::string& what) const;
@@ -84,10 +85,12 @@ class Client {
   std::string actions_;  // "pull" or "pull,push"
   std::optional<Credentials> creds_;
   bool creds_loaded_ = false;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::string scheme_;                   // "" until challenged, then "basic" or "bearer"
   std::map<std::string, Token> tokens_;  // by scope
   bool used_credentials_ = false;
+  std::string base_;      // "https://host", or "http://host" once HTTPS turned out not to be spoken
+  bool probing_ = false;  // HTTP allowed and not yet known whether the registry speaks TLS
 };
 
 }  // namespace hull::registry

@@ -94,8 +94,8 @@ bool loopback(const std::string& hostport) {
 Endpoint make_endpoint(const std::string& location, bool insecure) {
   Endpoint e;
   e.host = host_of(location);
-  e.insecure = insecure;
-  e.plain_http = insecure || loopback(e.host);
+  e.http_allowed = insecure || loopback(e.host);
+  e.insecure = e.http_allowed;
   return e;
 }
 

@@ -14,12 +14,11 @@
 
 namespace hull::registry {
 
-// One place to reach a registry at.
+// One place to reach a registry at. HTTPS always first; plain HTTP only where allowed.
 struct Endpoint {
-  std::string host;         // "registry-1.docker.io", "127.0.0.1:5000"
-  bool plain_http = false;  // loopback, or marked insecure
-  bool insecure = false;    // registries.conf insecure = true: no TLS verification either
-  std::string base_url() const { return (plain_http ? "http://" : "https://") + host; }
+  std::string host;           // "registry-1.docker.io", "127.0.0.1:5000"
+  bool http_allowed = false;  // loopback, or marked insecure: HTTP when TLS is not spoken
+  bool insecure = false;  // no certificate check (marked insecure, or loopback as docker has it)
 };
 
 // The endpoints to pull `domain` ("docker.io", "localhost:5000") from, in order: its mirrors

@@ -149,6 +149,10 @@ Response Connection::perform(const Request& r) {
   CURLcode rc = c.easy_perform(h);
   c.slist_free_all(headers);
   if (t.error) std::rethrow_exception(t.error);
+  if (rc == CURLE_SSL_CONNECT_ERROR && r.tls_probe) {
+    resp.tls_failed = true;
+    return resp;
+  }
   if (rc != CURLE_OK) {
     std::string detail = errbuf[0] ? errbuf : c.easy_strerror(rc);
     if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||

@@ -23,6 +23,9 @@ struct Request {
   // sink throws to abort the transfer.
   std::function<void(const char* data, size_t size)> sink;
   bool insecure_tls = false;  // no certificate check (registries.conf insecure = true)
+  // A TLS handshake that fails (the server speaks plain HTTP) is answered as tls_failed
+  // instead of thrown.
+  bool tls_probe = false;
 };
 
 struct Response {
@@ -30,6 +33,7 @@ struct Response {
   std::map<std::string, std::string> headers;  // lowercase names; the final response's
   std::vector<std::string> challenges;         // every WWW-Authenticate value
   std::string body;                            // capped at 1 MiB for a non-2xx response
+  bool tls_failed = false;
   std::string header(const std::string& lower_name) const;
   bool ok() const { return status >= 200 && status < 300; }
 };

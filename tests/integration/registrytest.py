@@ -28,20 +28,21 @@ def free_port() -> int:
 class Registry:
     """docker-registry serve, on a free port; stop() ends it (by its pid)."""
 
-    def __init__(self, tmp: Path, auth: str = ""):
+    def __init__(self, tmp: Path, auth: str = "", tls: bool = False):
         self.dir = Path(tmp)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.storage = self.dir / "storage"
         self.port = free_port()
         self.addr = f"127.0.0.1:{self.port}"
         self.auth = auth
+        self.tls = self_signed(self.dir) if tls else ""
         self.proc = None
         self.start()
 
     def config_text(self):
         return (f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
                 f"storage:\n  filesystem:\n    rootdirectory: {self.storage}\n  delete:\n    enabled: true\n"
-                f"  cache:\n    blobdescriptor: inmemory\nhttp:\n  addr: {self.addr}\n{self.auth}")
+                f"  cache:\n    blobdescriptor: inmemory\nhttp:\n  addr: {self.addr}\n{self.tls}{self.auth}")
 
     def start(self):
         cfg = self.dir / "config.yml"
@@ -222,6 +223,29 @@ def htpasswd_auth(dir: Path, user: str, password: str) -> str:
                           text=True).stdout.strip()
     f.write_text(line + "\n")
     return f"auth:\n  htpasswd:\n    realm: hulltest\n    path: {f}\n"
+
+
+def self_signed(dir: Path, name="127.0.0.1"):
+    """A certificate and key for a TLS registry on 127.0.0.1 (no CA trusts it)."""
+    import datetime
+    import ipaddress
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.utcnow()
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(name))]), False)
+            .sign(key, hashes.SHA256()))
+    c, k = dir / "tls.crt", dir / "tls.key"
+    c.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    k.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                    serialization.NoEncryption()))
+    return f"  tls:\n    certificate: {c}\n    key: {k}\n"
 
 
 class TokenServer:

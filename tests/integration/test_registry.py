@@ -184,7 +184,7 @@ def test_errors_name_registry_repository_and_what(hull, registry):
     port = registry.port + 1 if registry.port < 65000 else registry.port - 1
     p = hull("pull", f"127.0.0.1:{port}/bb/oci:v1", check=False)
     assert p.returncode == 1 and p.stderr.count("\n") == 1
-    assert f"registry 127.0.0.1:{port}, repository bb/oci: unreachable at http://127.0.0.1:{port}" in p.stderr
+    assert f"registry 127.0.0.1:{port}, repository bb/oci: unreachable at https://127.0.0.1:{port}" in p.stderr
     p = hull.run(f"127.0.0.1:{port}/bb/oci:v1")
     assert p.returncode == 125 and "unreachable" in p.stderr
     assert store_content(hull) == {"blobs/sha256": [], "layers": [], "images": [], "tmp": []}
@@ -548,3 +548,20 @@ def test_hull_does_not_link_libcurl():
     # libcurl (and libarchive) are dlopen'ed by the image commands: hull-oci never maps them.
     out = subprocess.run(["ldd", str(HULL)], capture_output=True, text=True, check=True).stdout
     assert "libcurl" not in out and "libarchive" not in out, out
+
+
+def test_tls_registry_on_loopback(hull, tmp_path):
+    # HTTPS is tried first; loopback registries are not verified (docker's default), and the
+    # plain HTTP ones of the other tests are reached after a failed handshake.
+    reg = Registry(tmp_path / "tls", tls=True)
+    try:
+        layout(tmp_path / "l", [([busybox_layer()], "linux/amd64", CMD)])
+        subprocess.run(["skopeo", "copy", "-q", "--dest-tls-verify=false", f"oci:{tmp_path}/l:v1",
+                        f"docker://{reg.addr}/tls/bb:v1"], check=True, capture_output=True, timeout=60)
+        ref = f"{reg.addr}/tls/bb:v1"
+        hull("pull", ref)
+        assert hull.run(ref).stdout == "from registry\n"
+        hull("tag", ref, f"{reg.addr}/tls/copy:v1")
+        hull("push", f"{reg.addr}/tls/copy:v1")
+    finally:
+        reg.stop()

@@ -77,11 +77,15 @@ TEST(Registry, RegistriesConf) {
   // No file: the registry itself; loopback over plain HTTP, others HTTPS.
   auto e = pull_endpoints("docker.io");
   ASSERT_EQ(e.size(), 1u);
-  EXPECT_EQ(e[0].base_url(), "https://registry-1.docker.io");
-  EXPECT_EQ(pull_endpoints("127.0.0.1:5000")[0].base_url(), "http://127.0.0.1:5000");
-  EXPECT_EQ(pull_endpoints("localhost:5000")[0].base_url(), "http://localhost:5000");
-  EXPECT_EQ(pull_endpoints("[::1]:5000")[0].base_url(), "http://[::1]:5000");
-  EXPECT_EQ(pull_endpoints("127.example.com")[0].base_url(), "https://127.example.com");
+  EXPECT_EQ(e[0].host, "registry-1.docker.io");
+  EXPECT_FALSE(e[0].http_allowed);
+  EXPECT_FALSE(e[0].insecure);
+  EXPECT_TRUE(pull_endpoints("127.0.0.1:5000")[0].http_allowed);
+  EXPECT_TRUE(pull_endpoints("127.3.4.5")[0].http_allowed);
+  EXPECT_TRUE(pull_endpoints("localhost:5000")[0].http_allowed);
+  EXPECT_TRUE(pull_endpoints("[::1]:5000")[0].http_allowed);
+  EXPECT_FALSE(pull_endpoints("127.example.com")[0].http_allowed);
+  EXPECT_FALSE(pull_endpoints("128.0.0.1")[0].http_allowed);
   write_file(home.path + "/registries.conf", R"(
 unqualified-search-registries = ["docker.io"]
 [[registry]]
@@ -98,11 +102,12 @@ blocked = true
 )");
   e = pull_endpoints("docker.io");
   ASSERT_EQ(e.size(), 2u);
-  EXPECT_EQ(e[0].base_url(), "http://mirror.example:5000");
-  EXPECT_TRUE(e[0].insecure);
-  EXPECT_EQ(e[1].base_url(), "https://registry-1.docker.io");
-  EXPECT_EQ(push_endpoint("docker.io").base_url(), "https://registry-1.docker.io");
-  EXPECT_EQ(push_endpoint("reg.example").base_url(), "http://reg.example");
+  EXPECT_EQ(e[0].host, "mirror.example:5000");
+  EXPECT_TRUE(e[0].insecure && e[0].http_allowed);
+  EXPECT_EQ(e[1].host, "registry-1.docker.io");
+  EXPECT_FALSE(e[1].http_allowed);
+  EXPECT_FALSE(push_endpoint("docker.io").http_allowed);
+  EXPECT_TRUE(push_endpoint("reg.example").http_allowed);
   EXPECT_THROW(pull_endpoints("bad.example"), Error);
   write_file(home.path + "/registries.conf", "[[registry]]\nlocation = \n");
   try {

@@ -12,6 +12,9 @@ namespace hull::registry {
 namespace {
 
 constexpr size_t kErrorBodyCap = 1 << 20;
+// A body kept in memory (manifests, tokens, configs without a sink): far above what the
+// distribution spec allows a manifest (4 MiB).
+constexpr size_t kBodyLimit = 64 << 20;
 
 struct Transfer {
   const Request* request;
@@ -22,6 +25,7 @@ struct Transfer {
   int64_t size = 0;  // of the upload
   bool checked_status = false;
   bool to_sink = false;
+  bool ok = false;
 
   static size_t on_header(char* data, size_t size, size_t n, void* self) {
     auto* t = static_cast<Transfer*>(self);
@@ -47,7 +51,8 @@ struct Transfer {
     if (!t->checked_status) {
       long code = 0;
       libcurl().easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &code);
-      t->to_sink = code >= 200 && code < 300 && t->request->sink;
+      t->ok = code >= 200 && code < 300;
+      t->to_sink = t->ok && t->request->sink;
       t->checked_status = true;
     }
     if (t->to_sink) {
@@ -60,7 +65,16 @@ struct Transfer {
       return len;
     }
     std::string& body = t->response->body;
-    if (body.size() < kErrorBodyCap) body.append(data, std::min(len, kErrorBodyCap - body.size()));
+    if (t->ok) {
+      if (body.size() + len > kBodyLimit) {
+        t->error = std::make_exception_ptr(Error(fmt::format("{}: the answer is larger than {} MiB",
+                                                             t->request->url, kBodyLimit >> 20)));
+        return 0;
+      }
+      body.append(data, len);
+    } else if (body.size() < kErrorBodyCap) {
+      body.append(data, std::min(len, kErrorBodyCap - body.size()));
+    }
     return len;
   }
 

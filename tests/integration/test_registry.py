@@ -434,7 +434,9 @@ def podman(tmp_path):
         return p
     run.home = home
     yield run
-    run("system", "reset", "--force", check=False)
+    # Not `system reset`: without a containers.conf of its own it would reach for the host's
+    # networks too. The vfs store is plain directories under the test's dir.
+    run("rmi", "--all", "--force", check=False)
 
 
 def podman_tree(podman, ref):

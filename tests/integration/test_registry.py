@@ -295,6 +295,22 @@ def test_pull_killed_then_again(hull, registry, tmp_path):
         proxy.close()
 
 
+def test_layers_present_only_manifest_and_config_cross_the_wire(hull, registry):
+    # bb/v2s2 is bb/oci's image in Docker's manifest format: the same layers.
+    proxy = Proxy(registry.port)
+    try:
+        hull("pull", f"{proxy.addr}/bb/oci:v1")
+        proxy.log.clear()
+        out = hull("pull", f"{proxy.addr}/bb/v2s2:v1").stdout
+        assert out.count("Already exists") == 2, out
+        gets = [p for m, p in proxy.log if m == "GET"]
+        # The manifest; not even the config, which is the same blob and in the store.
+        assert gets == ["/v2/bb/v2s2/manifests/v1"], proxy.log
+        assert hull.run(f"{proxy.addr}/bb/v2s2:v1").stdout == "from registry\n"
+    finally:
+        proxy.close()
+
+
 def test_two_pulls_at_once_fetch_each_layer_once(hull, registry):
     proxy = Proxy(registry.port)
     proxy.delay = 0.5

@@ -120,6 +120,7 @@ PullResult pull_image(image::Store& store, const std::string& reference, const P
   progress.line(fmt::format("{}: Pulling from {}", asked, ref.repository));
 
   json mj = parse(*client, m.body, "manifest " + quote(asked));
+  bool from_index = false;
   if (m.media_type.empty()) m.media_type = mj.value("mediaType", "");
   if (m.media_type == kOciIndex || m.media_type == kDockerList ||
       (m.media_type.empty() && mj.contains("manifests"))) {
@@ -135,6 +136,7 @@ PullResult pull_image(image::Store& store, const std::string& reference, const P
       client->fail_here(fmt::format("no image for {} in {} (it has {})", want.text(), quote(asked),
                                     platforms.empty() ? "none" : platforms));
     image::check_digest(found, "index manifest");
+    from_index = true;
     m = client->get_manifest(conn, found);
     mj = parse(*client, m.body, "manifest " + found);
     if (m.media_type.empty()) m.media_type = mj.value("mediaType", "");
@@ -193,6 +195,14 @@ PullResult pull_image(image::Store& store, const std::string& reference, const P
   image::ImageConfig cfg = with_context(fmt::format("registry {}, repository {}: config {}",
                                                     ref.domain, ref.repository, config_digest),
                                         [&] { return image::parse_image_config(config); });
+  // A single image (no index to choose from) asked for with --platform must be that platform.
+  if (!from_index && !o.platform.empty()) {
+    json p = {{"os", cfg.os}, {"architecture", cfg.architecture}, {"variant", cfg.variant}};
+    if (!platform_matches(want, p))
+      client->fail_here(fmt::format("{} is an image for {}, not {}", quote(asked),
+                                    Platform{cfg.os, cfg.architecture, cfg.variant}.text(),
+                                    want.text()));
+  }
   if (cfg.diff_ids.size() != jobs.size())
     client->fail_here(fmt::format("manifest {} lists {} layers but its config {} diff_ids",
                                   quote(asked), jobs.size(), cfg.diff_ids.size()));

@@ -154,6 +154,11 @@ def test_index_platform_choice(hull, registry):
     assert p.returncode != 0 and p.stderr.count("\n") == 1, p.stderr
     assert (f"registry {registry.addr}, repository bb/multi: no image for linux/riscv64" in p.stderr
             and "linux/amd64, linux/arm64/v8, linux/s390x" in p.stderr), p.stderr
+    # A single image asked for as another platform's.
+    p = hull("pull", "--platform", "linux/arm64", f"{registry.addr}/bb/oci:v1", check=False)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
+    assert "repository bb/oci: \"v1\" is an image for linux/amd64, not linux/arm64" in p.stderr, p.stderr
+    hull("pull", "--platform", "linux/amd64", f"{registry.addr}/bb/oci:v1")
     p = hull("pull", "--platform", "amd64", ref, check=False)
     assert p.returncode != 0 and "--platform \"amd64\"" in p.stderr, p.stderr
 

@@ -442,7 +442,7 @@ RunResult run(const Env& env, const RunOptions& o) {
   std::optional<ResolvedImage> img;
   std::optional<ImageRoot> root;
   if (o.rootfs.empty() && o.image != "host") {
-    img = resolve_image(env, o.image);
+    img = resolve_image(env, o.image, o.pull);
     root = image_root(env, *img, dir);
   }
   // -v NAME:/path: the named volume, made on first use and then given what the image has at

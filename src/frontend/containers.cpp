@@ -101,18 +101,18 @@ void finish_run(const Env& env, const Store& store, const std::string& id, int c
     m.monitor_pid = 0;
     m.monitor_start = 0;
     store.save(m);
+    if (m.oom_killed) record_event(env, "oom", m);
+    record_event(env, "die", m, {{"exitCode", std::to_string(code)}});
   } catch (const Error& e) {
     log::debug("record exit: {}", e.what());  // `rm -f` removed it under us
   }
+  // Nothing slow after this: once the runtime state is gone, `rm` takes the rest and whoever
+  // checks finds this process gone too.
   leave_networks(env, m);
   try {
     runtime::remove(env.ctx(), id, true);
   } catch (const Error& e) {
     log::debug("delete after exit: {}", e.what());
-  }
-  if (!m.id.empty()) {
-    if (m.oom_killed) record_event(env, "oom", m);
-    record_event(env, "die", m, {{"exitCode", std::to_string(code)}});
   }
   if (m.auto_remove) {
     store.release(id, m.name);

@@ -71,6 +71,14 @@ def one_line_error(p, *must_contain):
     return err
 
 
+def sd_create(hull, b, cid, check=True):
+    """hull-oci --systemd-cgroup create; output through files, as the container keeps them open."""
+    p = hull.oci("--systemd-cgroup", "create", "--bundle", b.path, cid, check=check, files=True)
+    if p.returncode == 0:
+        hull.state(cid)  # its init is then checked for at the end
+    return p
+
+
 def cgroup_of(pid):
     for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
         if line.startswith("0::"):
@@ -84,11 +92,11 @@ def cgroup_of(pid):
 def test_systemd_cgroup_without_systemd_fails_in_one_line(hull, bundle):
     b = bundle(["true"])
     cid = hull.new_id()
-    p = hull.oci("--systemd-cgroup", "create", "--bundle", b.path, cid, check=False)
+    p = sd_create(hull, b, cid, check=False)
     one_line_error(p, "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)")
     # Nothing exists of it: the hull fixture checks state, cgroups and processes too.
     assert hull.oci("state", cid, check=False).returncode != 0
-    p = hull.oci("--systemd-cgroup", "run", "--bundle", b.path, hull.new_id(), check=False)
+    p = hull.oci("--systemd-cgroup", "run", "--bundle", b.path, hull.new_id(), check=False, files=True)
     one_line_error(p, "systemd is not running")
 
 
@@ -114,7 +122,7 @@ def test_lifecycle_in_a_scope_with_systemds_view_of_the_limits(hull, bundle, sys
     resources(b, memory={"limit": 64 * MiB, "swap": 96 * MiB}, cpu={"quota": 50000, "period": 100000, "shares": 512},
               pids={"limit": 32})
     cid = hull.new_id()
-    hull.oci("--systemd-cgroup", "create", "--bundle", b.path, cid)
+    sd_create(hull, b, cid)
     st = hull.state(cid)
     unit = f"hull-{cid}.scope"
     scope = f"/system.slice/{unit}"
@@ -163,7 +171,7 @@ def test_nested_slice_and_prefix(hull, bundle, systemd):
     cid = hull.new_id()
     b.linux["cgroupsPath"] = f"{slice_}:pfx:{cid}"
     b.save()
-    hull.oci("--systemd-cgroup", "create", "--bundle", b.path, cid)
+    sd_create(hull, b, cid)
     unit = f"pfx-{cid}.scope"
     path = f"/hulltest.slice/{slice_}/{unit}"
     assert cgroup_of(hull.state(cid)["pid"]) == path
@@ -179,9 +187,9 @@ def test_a_taken_unit_name_is_refused_and_the_first_container_kept(hull, bundle,
     b.linux["cgroupsPath"] = f"system.slice:hulltest:{hull.prefix}-shared"
     b.save()
     first = hull.new_id()
-    hull.oci("--systemd-cgroup", "create", "--bundle", b.path, first)
+    sd_create(hull, b, first)
     second = hull.new_id()
-    p = hull.oci("--systemd-cgroup", "create", "--bundle", b.path, second, check=False)
+    p = sd_create(hull, b, second, check=False)
     one_line_error(p, f"systemd unit hulltest-{hull.prefix}-shared.scope already exists")
     assert hull.oci("state", second, check=False).returncode != 0
     assert hull.state(first)["status"] == "created"
@@ -194,7 +202,7 @@ def test_invalid_slice_is_refused_before_anything_exists(hull, bundle, systemd):
     b = bundle(["true"])
     b.linux["cgroupsPath"] = "a--b.slice:p:n"
     b.save()
-    p = hull.oci("--systemd-cgroup", "create", "--bundle", b.path, hull.new_id(), check=False)
+    p = sd_create(hull, b, hull.new_id(), check=False)
     one_line_error(p, 'linux.cgroupsPath: slice "a--b.slice" is not a valid slice name')
 
 
@@ -204,7 +212,7 @@ def test_systemd_refusing_a_property_is_one_line_and_leaves_nothing(hull, bundle
     b.config["annotations"] = {"org.systemd.property.NoSuchProperty": "uint64 1"}
     b.save()
     cid = hull.new_id()
-    p = hull.oci("--systemd-cgroup", "create", "--bundle", b.path, cid, check=False)
+    p = sd_create(hull, b, cid, check=False)
     one_line_error(p, f"systemd refused to start unit hull-{cid}.scope (StartTransientUnit)", "NoSuchProperty")
     assert not units(cid)
 
@@ -216,7 +224,7 @@ def test_annotation_properties_reach_the_scope(hull, bundle, systemd):
                                "org.systemd.property.CollectMode": "'inactive-or-failed'"}
     b.save()
     cid = hull.new_id()
-    hull.oci("--systemd-cgroup", "create", "--bundle", b.path, cid)
+    sd_create(hull, b, cid)
     props = show(f"hull-{cid}.scope", "TimeoutStopUSec", "CollectMode")
     assert props == {"TimeoutStopUSec": "2min 3.456789s", "CollectMode": "inactive-or-failed"}, props
     hull.oci("delete", "--force", cid)
@@ -227,7 +235,7 @@ def test_oom_in_a_scope_is_reported_and_the_scope_survives(hull, bundle, systemd
     b = bundle(["sh", "-c", "/bin/helper memhog 100M; sleep 1000"])
     resources(b, memory={"limit": 32 * MiB, "swap": 32 * MiB})
     cid = hull.new_id()
-    hull.oci("--systemd-cgroup", "create", "--bundle", b.path, cid)
+    sd_create(hull, b, cid)
     hull.oci("start", cid)
     d = CG / "system.slice" / f"hull-{cid}.scope"
 
@@ -248,7 +256,7 @@ def test_oom_in_a_scope_is_reported_and_the_scope_survives(hull, bundle, systemd
 def test_delete_of_a_container_whose_scope_systemd_already_removed(hull, bundle, systemd):
     b = bundle(["true"])
     cid = hull.new_id()
-    hull.oci("--systemd-cgroup", "create", "--bundle", b.path, cid)
+    sd_create(hull, b, cid)
     hull.oci("start", cid)
     hull.wait_status(cid, "stopped")
     # Its last process gone, systemd stops the scope by itself.

@@ -378,7 +378,9 @@ class SystemdManager : public Manager {
       props.insert(props.end(), res.begin(), res.end());
     }
     props.insert(props.end(), extra_.begin(), extra_.end());
+    log::step("systemd properties");
     Bus bus;
+    log::step("systemd connected");
     std::string job;
     for (int attempt = 0;; ++attempt) {
       Message m = bus.method("StartTransientUnit");
@@ -406,7 +408,9 @@ class SystemdManager : public Manager {
       }
       fail("systemd refused to start unit {} (StartTransientUnit): {}", unit_, err.text(r));
     }
+    log::step("systemd unit requested");
     std::string result = bus.wait_job(job, unit_);
+    log::step("systemd unit started");
     if (job_failed(result)) {
       reset_failed(bus, unit_);
       fail("systemd could not start unit {} in {}: its job ended {}", unit_, slice_, quote(result));

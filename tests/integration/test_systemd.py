@@ -141,6 +141,9 @@ def test_lifecycle_in_a_scope_with_systemds_view_of_the_limits(hull, bundle, sys
     assert (d / "pids.max").read_text().strip() == "32"
     hull.oci("start", cid)
     wait_for(lambda: len(json.loads(hull.oci("ps", "--format", "json", cid).stdout)) == 3, "three processes")
+    # exec joins the scope's cgroup (seen from inside its cgroup namespace as the root).
+    inside = hull.oci("exec", cid, "cat", "/proc/self/cgroup").stdout.strip()
+    assert inside in ("0::/", f"0::{scope}"), inside
     # pause/resume on the scope's cgroup.
     hull.oci("pause", cid)
     assert hull.state(cid)["status"] == "paused"

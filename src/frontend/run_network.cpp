@@ -145,7 +145,7 @@ std::vector<NetInterface> container_networks(const Env& env, const std::string& 
     }
   }
   for (const auto& a : net::Networks(env.state_dir).attachments(id)) {
-    NetInterface n;
+    NetInterface& n = out.emplace_back();
     n.network = a.network;
     n.ifname = a.ifname;
     n.host_link = a.host_link;
@@ -161,7 +161,6 @@ std::vector<NetInterface> container_networks(const Env& env, const std::string& 
         n.rx_packets = i.stats.rx_packets;
         n.tx_packets = i.stats.tx_packets;
       }
-    out.push_back(n);
   }
   return out;
 }

@@ -65,6 +65,14 @@ void exec_through_stub(int stub_fd, const ExecRequest& r) {
     ::execve(path.c_str(), const_cast<char* const*>(argv.data()), const_cast<char* const*>(envp.data()));
   }
   if (r.report_fd >= 0) ::fcntl(r.report_fd, F_SETFD, FD_CLOEXEC);
+  if (err == E2BIG) {
+    size_t bytes = 0;
+    for (const auto& a : r.argv) bytes += a.size() + 1;
+    for (const auto& e : r.env) bytes += e.size() + 1;
+    fail_err(err, "exec {}: process.args and process.env ({} strings, {} bytes) are more than the kernel "
+             "takes (ARG_MAX: a quarter of the stack limit, each string at most 128 KiB)",
+             r.path, r.argv.size() + r.env.size(), bytes);
+  }
   fail_err(err, "exec the exec stub");
 }
 

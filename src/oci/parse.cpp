@@ -60,7 +60,37 @@ std::string error_location(std::string_view text) {
   return path;
 }
 
+// Nesting deeper than any real document: nlohmann's parser is iterative, but dumping or
+// copying a value recurses, so a config of 100000 nested arrays would overflow the stack
+// wherever hull echoes or stores a part of it. Refused before parsing.
+constexpr size_t kMaxDepth = 128;
+
+// The offset of the bracket that nests past kMaxDepth, or npos. Strings are skipped.
+size_t too_deep_at(std::string_view text) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::string_view::npos;
+}
+
 json parse_text(std::string_view text, std::string_view what) {
+  if (size_t at = too_deep_at(text); at != std::string_view::npos) {
+    std::string where = error_location(text.substr(0, at));
+    if (where.size() > 60) where = where.substr(0, 60) + "...";
+    fail("{}: invalid JSON at {}: nested more than {} levels deep", what, where, kMaxDepth);
+  }
   try {
     return json::parse(text);
   } catch (const json::exception& e) {

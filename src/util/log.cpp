@@ -40,8 +40,9 @@ void emit(int fd, Level level, std::string_view message, bool json, bool logrus)
     line = fmt::format("{{\"level\":\"{}\",\"msg\":{},\"time\":\"{}\"}}\n", level_name(level),
                        quote(message), rfc3339_now());
   } else if (fd == 2 && !logrus) {
-    line = level == Level::error ? fmt::format("hull: {}\n", message)
-                                 : fmt::format("hull: {}: {}\n", level_name(level), message);
+    // One line of valid UTF-8 whatever the message echoes (a hostile config's bytes).
+    line = level == Level::error ? fmt::format("hull: {}\n", printable(message))
+                                 : fmt::format("hull: {}: {}\n", level_name(level), printable(message));
   } else {
     line = fmt::format("time=\"{}\" level={} msg={}\n", rfc3339_now(), level_name(level),
                        quote(message));

@@ -87,20 +87,67 @@ std::optional<int64_t> parse_size(std::string_view s) {
   return *v * mult;
 }
 
+size_t utf8_sequence(std::string_view s) {
+  if (s.empty()) return 0;
+  auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+  if (n == 0 || s.size() < n) return 0;
+  for (size_t i = 1; i < n; i++)
+    if ((b(i) & 0xc0) != 0x80) return 0;
+  // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8.
+  if (c == 0xe0 && b(1) < 0xa0) return 0;
+  if (c == 0xed && b(1) > 0x9f) return 0;
+  if (c == 0xf0 && b(1) < 0x90) return 0;
+  if (c == 0xf4 && b(1) > 0x8f) return 0;
+  return n;
+}
+
 std::string quote(std::string_view s) {
   std::string out = "\"";
-  for (char c : s) {
+  for (size_t i = 0; i < s.size();) {
+    char c = s[i];
+    size_t n = utf8_sequence(s.substr(i));
+    if (n == 0) {
+      out += fmt::format("\\\\x{:02x}", static_cast<unsigned char>(c));
+      i++;
+      continue;
+    }
+    if (n > 1) {
+      out.append(s.substr(i, n));
+      i += n;
+      continue;
+    }
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", c);
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) out += fmt::format("\\u{:04x}", c);
         else out += c;
     }
+    i++;
   }
   out += '"';
+  return out;
+}
+
+std::string printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = utf8_sequence(s.substr(i));
+    if (n == 0 || (n == 1 && (c < 0x20 || c == 0x7f))) {
+      out += fmt::format("\\x{:02x}", c);
+      i++;
+    } else {
+      out.append(s.substr(i, n));
+      i += n;
+    }
+  }
   return out;
 }
 

@@ -34,6 +34,18 @@ TEST(Strings, ParseInts) {
   EXPECT_EQ(*parse_u64("ff", 16), 255u);
 }
 
+TEST(Strings, MessagesStayOneLineOfUtf8) {
+  EXPECT_EQ(hull::printable("plain \xc3\xa9t\xc3\xa9 \xe2\x82\xac"), "plain \xc3\xa9t\xc3\xa9 \xe2\x82\xac");
+  EXPECT_EQ(hull::printable("a\nb\tc\x1b"), "a\\x0ab\\x09c\\x1b");
+  EXPECT_EQ(hull::printable(std::string_view("tr\xff\xfeue\0", 7)), "tr\\xff\\xfeue\\x00");
+  // overlong, surrogate, past U+10FFFF, truncated
+  EXPECT_EQ(hull::printable("\xc0\xaf"), "\\xc0\\xaf");
+  EXPECT_EQ(hull::printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");
+  EXPECT_EQ(hull::printable("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");
+  EXPECT_EQ(hull::printable("\xe2\x82"), "\\xe2\\x82");
+  EXPECT_EQ(hull::quote("a\"\xff\n"), "\"a\\\"\\\\xff\\n\"");
+}
+
 TEST(Fs, CleanPath) {
   EXPECT_EQ(clean_path("/a/./b//c/"), "/a/b/c");
   EXPECT_EQ(clean_path("/../../etc"), "/etc");

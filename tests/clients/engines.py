@@ -245,11 +245,11 @@ def build_pause_archive(work: Path) -> Path:
                          ["--config.entrypoint", "/pause", "--config.cmd", "pause"])
 
 
-def containerd_cri_setup(home: Path, runtime_binary, subnet: str):
+def containerd_cri_setup(home: Path, runtime_binary, subnet: str, systemd_cgroup=False):
     """containerd with its CRI plugin, as kubelet's node has it with the cgroupfs driver: the
     runc shim (io.containerd.runc.v2) with `runtime_binary` as BinaryName, the local pause image,
     pod networks from Debian's CNI plugins (bridge + host-local; containerd adds loopback) in
-    `subnet`. It runs in a network namespace of its own (lo up for its streaming server), so the
+    `subnet` (systemd_cgroup: SystemdCgroup = true, kubeadm's default). It runs in a network namespace of its own (lo up for its streaming server), so the
     pods' bridge and veths never touch the host's interfaces, and pod netns files stay under its
     state dir. No CAP_SYS_RESOURCE here: the pause container's oom_score_adj -998 is restricted."""
     for d in ("root", "state", "cni", "cni-ipam", "runtime-root"):
@@ -287,7 +287,7 @@ state = "{home}/state"
 [{cri}.containerd.runtimes.test.options]
   BinaryName = "{runtime_binary}"
   Root = "{home}/runtime-root"
-  SystemdCgroup = false
+  SystemdCgroup = {"true" if systemd_cgroup else "false"}
 [{cri}.cni]
   bin_dir = "/usr/lib/cni"
   conf_dir = "{home}/cni"

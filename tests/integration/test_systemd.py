@@ -292,3 +292,29 @@ def test_friendly_run_uses_systemd_and_inspect_names_the_unit(friendly, bundle, 
     friendly("rm", "-f", cid)
     p = friendly("run", "--cgroup-manager", "systemd", "--rootfs", rootfs, "true", check=False)
     one_line_error(p, "with --cgroup-manager systemd the parent is a slice")
+
+
+@pytest.mark.systemd
+@pytest.mark.parametrize("step", ["create.cgroup", "create.cloned", "create.saved", "create.ready"])
+def test_create_killed_at_each_step_leaves_a_delete_that_stops_the_unit(hull, bundle, systemd, tmp_path, step):
+    """hull-fault SIGKILLs itself at the step (tests/integration/test_faults.py); the unit
+    recorded beside the state (recovery.json, state.json) lets `delete --force` stop it."""
+    from hulltest import BUILD, HULL_OCI
+    faulty = BUILD / "hull-fault"
+    if not faulty.exists():
+        pytest.skip(f"{faulty} is not built")
+    link = tmp_path / "fault-bin" / "hull-oci"
+    link.parent.mkdir()
+    link.symlink_to(faulty)
+    b = bundle(["sleep", "1000"])
+    cid = hull.new_id()
+    hull.hull_oci = link
+    try:
+        p = hull.oci("--systemd-cgroup", "create", "--bundle", b.path, cid, check=False, files=True,
+                     env=dict(os.environ, HULL_FAULT_AT=step))
+    finally:
+        hull.hull_oci = HULL_OCI
+    assert p.returncode == -9, (step, p.returncode, p.stderr)
+    hull.oci("delete", "--force", cid)
+    wait_for(lambda: not units(f"hull-{cid}"), f"unit hull-{cid}.scope to go")
+    assert not (CG / "system.slice" / f"hull-{cid}.scope").exists()

@@ -175,7 +175,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     return d
 
 
-def dockerd_setup(home: Path, containerd_sock: Path, subnet_cidr: str):
+def dockerd_setup(home: Path, containerd_sock: Path, subnet_cidr: str, exec_opts=()):
     """dockerd on the tests' containerd, in a network namespace of its own (its default bridge
     lives and dies there: no NAT, no route out), hull registered and the default runtime."""
     for d in ("data", "exec"):
@@ -188,6 +188,7 @@ def dockerd_setup(home: Path, containerd_sock: Path, subnet_cidr: str):
         "bip": subnet_cidr,
         "storage-driver": "overlay2",
         "log-driver": "json-file",
+        "exec-opts": list(exec_opts),
     }))
     argv = ["dockerd", "--config-file", home / "daemon.json", "--data-root", home / "data", "--exec-root",
             home / "exec", "--pidfile", home / "docker.pid", "-H", f"unix://{sock}", "--containerd", containerd_sock,

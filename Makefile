@@ -13,7 +13,7 @@ export CMAKE_CXX_COMPILER_LAUNCHER ?= ccache
 endif
 
 .PHONY: all deps configure build demo test unit integration test-cgroup-v2 test-clients bench \
-	fuzz release install lint format clean
+	fuzz sanitize release install lint format clean
 
 all: build
 
@@ -58,6 +58,12 @@ fuzz:
 	./scripts/install-deps test
 	./scripts/fuzz --seconds $(FUZZ_SECONDS)
 
+# hull with ASan+UBSan in $(BUILD)-sanitize, and the integration tests that drive the OCI
+# engine run against it (scripts/sanitize says which, and why those).
+sanitize:
+	./scripts/install-deps test
+	./scripts/sanitize $(BUILD)-sanitize
+
 bench: build
 	./bench/lifecycle --build $(BUILD)
 
@@ -86,4 +92,4 @@ format:
 	  for f in $$files; do sed -i "\\|^$$f\$$|d" .clang-format-pending; done; }
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-release
+	rm -rf $(BUILD) $(BUILD)-release $(BUILD)-sanitize

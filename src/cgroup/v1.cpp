@@ -190,8 +190,10 @@ class V1Manager : public Manager {
     write_existing(file, state);
     // FREEZING -> FROZEN takes a moment while tasks reach the refrigerator.
     for (int i = 0; i < 2000; ++i) {
-      auto now = trim(read_file(file));
-      if (now == state) return;
+      // (The file's text must outlive the view trim returns: comparing a view of the
+      // destroyed temporary read freed stack memory, found by the ASan suite.)
+      std::string text = read_file(file);
+      if (trim(text) == state) return;
       if (std::string_view(state) == "FROZEN" && i % 50 == 49) write_existing(file, state);
       struct timespec ts = {0, 1000000L};
       ::nanosleep(&ts, nullptr);

@@ -32,6 +32,7 @@ int friendly_main(int argc, char** argv) {
   register_manage_verbs(app, env);
   register_look_verbs(app, env);
   register_image_verbs(app, env);
+  register_registry_verbs(app, env);
   register_network(app, env);
 
   try {

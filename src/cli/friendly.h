@@ -36,6 +36,7 @@ void register_run_verbs(CLI::App& app, FriendlyEnv& env);     // run start
 void register_manage_verbs(CLI::App& app, FriendlyEnv& env);  // ps exec stop kill rm pause update logs top
 void register_look_verbs(CLI::App& app, FriendlyEnv& env);    // inspect stats check tour
 void register_image_verbs(CLI::App& app, FriendlyEnv& env);   // images rmi tag load save import image system
+void register_registry_verbs(CLI::App& app, FriendlyEnv& env);  // pull push login logout
 void register_network(CLI::App& app, FriendlyEnv& env);       // network ...
 
 }  // namespace hull::cli

@@ -14,6 +14,8 @@ void add_run_flags(CLI::App* run, frontend::RunOptions& o) {
   // -h is --hostname, as in docker; help is --help only.
   run->set_help_flag("--help", "print this help");
   run->add_option("--name", o.name, "a name for the container");
+  run->add_option("--pull", o.pull,
+                  "pull the image: missing (default: when not in the store), always, never");
   run->add_option("--rootfs", o.rootfs,
                   "a root file system of your own, written to directly (then no IMAGE)");
   run->add_option("--entrypoint", o.entrypoint, "replace the image's entrypoint (\"\" clears it)");

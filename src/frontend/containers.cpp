@@ -329,7 +329,7 @@ RunResult run(const Env& env, const RunOptions& o) {
   std::optional<ResolvedImage> img;
   std::optional<ImageRoot> root;
   if (o.rootfs.empty() && o.image != "host") {
-    img = resolve_image(env, o.image);
+    img = resolve_image(env, o.image, o.pull);
     root = image_root(env, *img, dir);
   }
   BuiltSpec built = build_run_spec(opts, files, root ? &*root : nullptr);

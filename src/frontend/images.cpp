@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "frontend/human.h"
+#include "frontend/registry.h"
 #include "frontend/views.h"
 #include "image/digest.h"
 #include "image/load.h"
@@ -67,22 +69,40 @@ image::Store image_store(const Env& env) {
   return image::Store(image::Store::root_for(env.state_dir));
 }
 
-ResolvedImage resolve_image(const Env& env, const std::string& ref) {
+ResolvedImage resolve_image(const Env& env, const std::string& ref, const std::string& pull) {
+  if (pull != "missing" && pull != "always" && pull != "never")
+    fail("--pull {}: not missing, always or never", quote(pull));
   image::Store store = image_store(env);
-  auto found = store.find(ref);
-  if (!found) {
-    // The registry client (`hull pull`) hooks in here.
-    std::string full;
+  auto parsed = [&] {
     try {
-      full = image::parse_reference(ref).full();
+      return image::parse_reference(ref).full();
     } catch (const Error&) {
       fail("{}: not an image hull has, and not a valid image reference", quote(ref));
     }
+  };
+  if (pull == "always") {
+    parsed();
+    pull_for_run(env, ref);
+  }
+  auto found = store.find(ref);
+  if (!found && pull == "never")
     fail(
-        "unable to find image {} ({}) in hull's store, and hull does not pull from registries "
-        "yet: load it with \"hull load -i FILE\" (see \"hull images\"), or run the host's root "
-        "with \"hull run host ...\"",
-        quote(ref), full);
+        "unable to find image {} ({}) in hull's store, and --pull never: pull it with \"hull "
+        "pull\" "
+        "or load it with \"hull load -i FILE\" (see \"hull images\")",
+        quote(ref), parsed());
+  if (!found) {
+    std::string full = parsed();
+    std::fprintf(stderr, "Unable to find image '%s' locally\n", ref.c_str());
+    try {
+      pull_for_run(env, ref);
+    } catch (const Error& e) {
+      // Offline, the way on is an archive.
+      throw Error(std::string(e.what()) +
+                  " (an image from an archive: \"hull load -i FILE\"; see \"hull images\")");
+    }
+    found = store.find(full);
+    if (!found) fail("pulled {} but the store has no image by that name", full);
   }
   ResolvedImage r{*found, image::parse_image_config(store.read_blob(found->config_digest))};
   return r;

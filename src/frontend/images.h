@@ -19,9 +19,10 @@ struct ResolvedImage {
   image::ImageRecord record;
   image::ImageConfig config;
 };
-// Finds `ref` in the store. This is where "not in the store" is decided: the single hook for
-// a registry pull; until hull pulls, the error says what was tried and what to do.
-ResolvedImage resolve_image(const Env& env, const std::string& ref);
+// Finds `ref` in the store, pulling it as docker's --pull says: "missing" (an image not in the
+// store is pulled), "always" (pulled first, so the tag's current image), "never".
+ResolvedImage resolve_image(const Env& env, const std::string& ref,
+                            const std::string& pull = "missing");
 
 // The chain ids of every container's layers: kept by prune even when no image names them.
 std::set<std::string> layers_in_use(const Env& env);

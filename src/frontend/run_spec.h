@@ -19,6 +19,7 @@ struct RunOptions {
   // The first argument when there is no --rootfs: an image in the store, or "host" (the
   // host's root, read-only, under a throw-away overlay).
   std::string image = "host";
+  std::string pull = "missing";           // --pull: missing, always, never
   std::optional<std::string> entrypoint;  // --entrypoint ("" clears the image's)
   bool detach = false, remove = false, interactive = false, tty = false;
   std::vector<std::string> env, env_files;

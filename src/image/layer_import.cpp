@@ -161,6 +161,7 @@ LayerInfo Store::import_layer(const LayerSource& src) {
   if (!chain.empty()) {
     lock = lock_layer(chain);
     if (has_layer(chain)) {
+      if (src.fd < 0) return *layer(chain);  // not opened: nothing to verify or keep
       // Read through to verify the stream (and keep its blob if asked and missing).
       bool tee = src.keep_blob && !src.digest.empty() && !has_blob(src.digest);
       if (tee) {
@@ -183,7 +184,9 @@ LayerInfo Store::import_layer(const LayerSource& src) {
   Fd blob;
   if (src.keep_blob)
     blob = open_or_fail(tmp + "/blob", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
-  Streamed s = stream_layer(src.fd, blob.get(), root.get());
+  if (src.fd < 0 && (!src.open || chain.empty())) fail("import layer: no stream");
+  int fd = src.fd >= 0 ? src.fd : src.open();
+  Streamed s = stream_layer(fd, blob.get(), root.get());
   check_match("digest", src.digest, s.digest);
   check_match("diff_id", src.diff_id, s.diff_id);
 

@@ -232,6 +232,10 @@ std::optional<ImageRecord> Store::find(std::string_view ref) const {
     if (!parsed.digest.empty()) {
       auto r = image(parsed.digest);
       if (r) return r;
+      // Pulled by the digest of an index: the name records which platform's image it gave.
+      auto names = read_names();
+      auto it = names.find(parsed.full());
+      if (it != names.end()) return image(it->second);
     } else {
       auto names = read_names();
       auto it = names.find(parsed.full());

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -84,6 +85,9 @@ class Store {
     std::string parent_chain;  // chain id of the layer below, empty for the base
     std::string media_type;    // recorded as given (the format is detected from the data)
     bool keep_blob = true;     // also store the stream as blob `digest` (for save and push)
+    // With fd < 0: opens the stream (a download), called under the layer's lock and only when
+    // the layer is not stored yet, so a layer already here is never fetched. Needs diff_id.
+    std::function<int()> open;
   };
   // Unpacks a tar (gzip, zstd or none) while hashing the stream and the tar, verifies both and
   // publishes the layer, or removes everything and throws naming the digests. A layer already

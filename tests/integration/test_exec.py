@@ -266,15 +266,17 @@ def test_exec_cgroup_must_name_an_existing_sub_cgroup(hull, running):
 
 def test_exec_forwards_signals_and_reports_128_plus_n(hull, running):
     cid, _ = running()
-    p = subprocess.Popen([str(HULL_OCI), "--root", str(hull.root), "exec", cid, "sleep", "100"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(0.5)
+    # Each process says it is ready (its trap set) before the signal is sent: a fixed sleep
+    # raced with a slow start (a loaded machine, the sanitizer build).
+    p = subprocess.Popen([str(HULL_OCI), "--root", str(hull.root), "exec", cid, "sh", "-c", "echo ready; exec sleep 100"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline() == "ready\n"
     p.send_signal(signal.SIGTERM)
     assert p.wait(10) == 128 + signal.SIGTERM
     p = subprocess.Popen([str(HULL_OCI), "--root", str(hull.root), "exec", cid, "sh", "-c",
-                          "trap 'echo got USR1; exit 4' USR1; while :; do sleep 0.05; done"],
+                          "trap 'echo got USR1; exit 4' USR1; echo ready; while :; do sleep 0.05; done"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.5)
+    assert p.stdout.readline() == "ready\n"
     p.send_signal(signal.SIGUSR1)
     out, _ = p.communicate(timeout=10)
     assert p.returncode == 4 and out == "got USR1\n"

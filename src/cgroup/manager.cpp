@@ -15,7 +15,7 @@ namespace hull::cgroup {
 std::string resolve_path(const std::string& cgroups_path, const std::string& id) {
   if (cgroups_path.empty()) return "/hull/" + id;
   if (cgroups_path.front() != '/' && std::count(cgroups_path.begin(), cgroups_path.end(), ':') == 2)
-    fail("linux.cgroupsPath: {} is a systemd slice path; hull drives cgroupfs (--systemd-cgroup is not supported)",
+    fail("linux.cgroupsPath: {} is a systemd slice:prefix:name path: it needs --systemd-cgroup",
          quote(cgroups_path));
   // ".." may not climb above the hierarchy root: clean the path as if it were absolute.
   std::string p = clean_path("/" + cgroups_path);

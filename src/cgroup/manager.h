@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,16 +26,30 @@ struct ContainerMount {
 };
 
 // The container's cgroup path from linux.cgroupsPath: absolute as given, relative under the
-// hierarchy root, empty -> "/hull/<id>". Refuses ".." escapes and systemd's "slice:prefix:name".
+// hierarchy root, empty -> "/hull/<id>". Refuses ".." escapes and systemd's "slice:prefix:name"
+// (cgroup/systemd.h reads those, for --systemd-cgroup).
 std::string resolve_path(const std::string& cgroups_path, const std::string& id);
 
 class Manager {
  public:
   static std::unique_ptr<Manager> open(const std::string& path);
   static std::unique_ptr<Manager> open(const HostLayout& layout, const std::string& path);
+  // The systemd driver (cgroup/systemd.h): the cgroup at `path` is systemd's scope `unit`.
+  // With a `slice`, the scope is yet to be made: add() of the init starts it there (with the
+  // resources apply() was given, and the annotations' org.systemd.property.*), and the files
+  // are written after. Without, it exists.
+  static std::unique_ptr<Manager> open_systemd(
+      const std::string& path, const std::string& unit, const std::string& slice = "",
+      const std::map<std::string, std::string>& annotations = {});
+  // A container's cgroup as its state records it: systemd's scope `unit`, or cgroupfs.
+  static std::unique_ptr<Manager> open(const std::string& path, const std::string& unit) {
+    return unit.empty() ? open(path) : open_systemd(path, unit);
+  }
   virtual ~Manager() = default;
 
   const std::string& path() const { return path_; }
+  // The systemd unit that owns the cgroup; empty for cgroupfs.
+  virtual std::string unit() const { return ""; }
   const HostLayout& layout() const { return layout_; }
   // The container's directory in a hierarchy.
   std::string dir(const Hierarchy& h) const;

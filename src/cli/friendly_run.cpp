@@ -71,7 +71,11 @@ void add_run_flags(CLI::App* run, frontend::RunOptions& o) {
   run->add_option("--net-burst", o.net.burst, "token bucket size for --net-rate, e.g. 32k");
   add_repeated(run, "-l,--label", o.labels, "a label: KEY=VALUE (ps --filter label=KEY=VALUE)");
   run->add_option("--cgroup-parent", o.cgroup_parent,
-                  "parent cgroup of the container's (default /hull)");
+                  "parent cgroup of the container's (default /hull; a NAME.slice with systemd)");
+  run->add_option("--cgroup-manager", o.cgroup_manager,
+                  "cgroupfs, or systemd (a scope per container); default: systemd where it is "
+                  "the init and we are root")
+      ->check(CLI::IsMember({"cgroupfs", "systemd"}));
   // Everything from the first word that is not a flag on is IMAGE and the command, flags
   // included (docker's order: hull run [FLAGS] IMAGE [COMMAND [ARG...]]).
   run->add_option("image-and-command", o.command,

@@ -49,7 +49,8 @@ int oci_main(int argc, char** argv) {
   app.add_option("--log", log_file, "log file (default: stderr)");
   app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
   app.add_flag("--debug", debug, "debug logging and step timings");
-  app.add_flag("--systemd-cgroup", systemd_cgroup, "use systemd for cgroups (not supported)");
+  app.add_flag("--systemd-cgroup", systemd_cgroup,
+               "create puts the container in a systemd scope (cgroupsPath slice:prefix:name)");
   app.add_option("--criu", criu, "path to criu (checkpoint/restore is not supported)");
   app.add_option("--rootless", rootless, "auto, true or false")->check(CLI::IsMember({"auto", "true", "false"}));
 
@@ -94,8 +95,7 @@ int oci_main(int argc, char** argv) {
   log::init({log_file, log_format == "json", debug});
   log::use_runc_layout_on_stderr();
   try {
-    if (systemd_cgroup)
-      fail("--systemd-cgroup: the systemd cgroup driver is not supported; hull drives cgroupfs directly");
+    env.ctx.systemd_cgroup = systemd_cgroup;
     env.ctx.root = absolute_path(root.empty() ? runtime::default_state_root() : root);
     const CLI::App* sub = app.get_subcommands().front();
     auto it = env.commands.find(sub);

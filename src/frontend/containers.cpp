@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "cgroup/systemd.h"
 #include "frontend/human.h"
 #include "frontend/images.h"
 #include "frontend/volumes.h"
@@ -31,6 +32,23 @@
 
 namespace hull::frontend {
 namespace {
+
+// The runtime context a container is created with: --systemd-cgroup when its config names a
+// systemd slice:prefix:name (run_spec.cpp writes one for --cgroup-manager systemd).
+runtime::Context create_context(const Env& env, const oci::Spec& spec) {
+  runtime::Context ctx = env.ctx();
+  const std::string& p = spec.linux.cgroups_path;
+  ctx.systemd_cgroup = !p.empty() && p.front() != '/' && std::count(p.begin(), p.end(), ':') == 2;
+  return ctx;
+}
+
+// podman's rule: systemd when it is the host's init and we are root; a parent given as a
+// cgroupfs path (HULL_CGROUP_PARENT, --cgroup-parent /x) keeps cgroupfs.
+std::string default_cgroup_manager(const std::string& parent) {
+  bool slice = parent.size() > 6 && parent.compare(parent.size() - 6, 6, ".slice") == 0;
+  bool systemd = cgroup::systemd_running() && ::geteuid() == 0 && (parent == "/hull" || slice);
+  return systemd ? "systemd" : "cgroupfs";
+}
 
 struct Launch {
   std::string id, name;
@@ -212,7 +230,7 @@ void send_report(int fd, const std::string& text) {
       ::close(report);
       report = -1;
     };
-    int code = runtime::run(env.ctx(), c, l.spec, l.json, false, true);
+    int code = runtime::run(create_context(env, *l.spec), c, l.spec, l.json, false, true);
     finish_run(env, store, l.id, code);
     ::_exit(0);
   } catch (const Error& e) {
@@ -328,7 +346,7 @@ int run_foreground(const Env& env, const Store& store, const Launch& l, bool int
   runtime::CreateOptions c = create_options(store, l);
   c.on_started = [&] { record_event(env, "start", store.load(l.id)); };
   auto nets = join_networks(env, store, l, c);
-  int code = runtime::run(env.ctx(), c, l.spec, l.json, false, true);
+  int code = runtime::run(create_context(env, *l.spec), c, l.spec, l.json, false, true);
   nets.reset();
   if (tee) tee->finish();
   finish_run(env, store, l.id, code);
@@ -435,6 +453,7 @@ RunResult run(const Env& env, const RunOptions& o) {
   });
   RunOptions opts = o;
   if (opts.cgroup_parent.empty()) opts.cgroup_parent = env.cgroup_parent;
+  if (opts.cgroup_manager.empty()) opts.cgroup_manager = default_cgroup_manager(opts.cgroup_parent);
   std::string dir = store.dir(r.id);
   bool bridged = check_network_options(o.net) == NetMode::bridge;
   ContainerFiles files{r.id, dir + "/hostname", dir + "/hosts",

@@ -122,6 +122,8 @@ std::string inspect_text(const Env& env, const std::string& ref) {
   out += "  " + map_words(info.gid_map, "gid") + "\n";
 
   out += "\nCgroups (the container's directory in each hierarchy, its limits and usage):\n";
+  if (!info.state.cgroup_unit.empty())
+    out += fmt::format("  systemd unit {} (cgroup manager systemd)\n", info.state.cgroup_unit);
   for (const auto& c : info.cgroups) {
     out += fmt::format("  {}{}\n", c.hierarchy.empty() ? "" : c.hierarchy + ": ", c.dir);
     for (const auto& [file, value] : c.files)
@@ -338,6 +340,9 @@ nlohmann::ordered_json inspect_value(const Env& env, const std::string& ref) {
   j["oomKilled"] = m.oom_killed;
   bool running = f.info && f.status.state != State::exited;
   j["pid"] = running ? f.info->state.pid : 0;
+  std::string unit = f.info ? f.info->state.cgroup_unit : "";
+  j["cgroupManager"] = unit.empty() ? "cgroupfs" : "systemd";
+  j["systemdUnit"] = unit;
   ojson ns = ojson::array(), procs = ojson::array(), cgroups = ojson::array(),
         mounts = ojson::array();
   ojson uid_map = ojson::array(), gid_map = ojson::array();

@@ -571,7 +571,17 @@ BuiltSpec build_run_spec(const RunOptions& o, const ContainerFiles& files, const
     spec.linux.readonly_paths = kReadonlyPaths;
   }
   std::string parent = o.cgroup_parent.empty() ? "/hull" : o.cgroup_parent;
-  spec.linux.cgroups_path = path_join(parent, files.id);
+  if (o.cgroup_manager == "systemd") {
+    // systemd's slice:prefix:name: the scope hull-ID.scope in the parent slice (system.slice
+    // for the default parent).
+    bool slice = parent.size() > 6 && parent.compare(parent.size() - 6, 6, ".slice") == 0;
+    if (!slice && parent != "/hull")
+      fail("--cgroup-parent {}: with --cgroup-manager systemd the parent is a slice (NAME.slice)",
+           quote(parent));
+    spec.linux.cgroups_path = (slice ? parent : "system.slice") + ":hull:" + files.id;
+  } else {
+    spec.linux.cgroups_path = path_join(parent, files.id);
+  }
   return out;
 }
 

@@ -36,6 +36,9 @@ struct RunOptions {
   std::vector<std::string> ulimits, sysctls;
   NetworkOptions net;  // --network (none when not given), --ip, -p, ...
   std::string cgroup_parent;
+  // cgroupfs or systemd; "" chooses (podman's rule): systemd when it is this host's init, we
+  // are root and the parent is the default or a slice.
+  std::string cgroup_manager;
   std::vector<std::string> command;
 };
 

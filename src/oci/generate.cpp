@@ -105,7 +105,7 @@ std::string features_json(const FeatureFacts& f) {
   linux["namespaces"] = {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"};
   std::vector<std::string> caps(capability_names().begin(), capability_names().end());
   linux["capabilities"] = caps;
-  linux["cgroup"] = {{"v1", f.cgroup_v1}, {"v2", f.cgroup_v2}, {"systemd", false}, {"systemdUser", false}, {"rdma", true}};
+  linux["cgroup"] = {{"v1", f.cgroup_v1}, {"v2", f.cgroup_v2}, {"systemd", true}, {"systemdUser", false}, {"rdma", true}};
   std::vector<std::string> actions;
   for (auto a : seccomp_actions())
     if (a != "SCMP_ACT_NOTIFY" || f.seccomp_notify) actions.emplace_back(a);

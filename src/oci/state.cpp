@@ -43,6 +43,7 @@ std::string state_to_json(const State& s) {
   j["hull"] = {{"pidStartTime", s.pid_start_time},
                {"cgroupPath", s.cgroup_path},
                {"cgroupMadeFrom", s.cgroup_made_from},
+               {"cgroupUnit", s.cgroup_unit},
                {"started", s.started},
                {"ownPidNamespace", s.own_pid_namespace},
                {"cgroupShared", s.cgroup_shared}};
@@ -87,6 +88,7 @@ State state_from_json(const std::string& text) {
   s.pid_start_time = h["pidStartTime"].int_or<uint64_t>(0);
   s.cgroup_path = h["cgroupPath"].string_or("");
   s.cgroup_made_from = h["cgroupMadeFrom"].string_or("");
+  s.cgroup_unit = h["cgroupUnit"].string_or("");
   s.started = h["started"].bool_or(false);
   s.own_pid_namespace = h["ownPidNamespace"].bool_or(true);
   s.cgroup_shared = h["cgroupShared"].bool_or(false);

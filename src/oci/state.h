@@ -32,6 +32,7 @@ struct State {
   // The highest directory on cgroup_path that hull created (the path itself when its parent
   // existed): delete removes the now empty parents up to it. Empty: none were made.
   std::string cgroup_made_from;
+  std::string cgroup_unit;      // --systemd-cgroup: systemd's scope that owns cgroup_path
   bool started = false;         // `start` ran: the init has exec'ed the user process
   bool own_pid_namespace = true;  // killing the init kills everything (no --all walk needed)
   bool cgroup_shared = false;     // the cgroup held other processes at create: delete leaves them

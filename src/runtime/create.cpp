@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "cgroup/manager.h"
+#include "cgroup/systemd.h"
 #include "linux/clone.h"
 #include "linux/idmap.h"
 #include "linux/namespaces.h"
@@ -105,7 +106,21 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
     fail("--console-socket given but process.terminal is false");
 
   StateStore store(ctx.root);
-  auto cg = cgroup::Manager::open(cgroup::resolve_path(spec.linux.cgroups_path, opts.id));
+  std::unique_ptr<cgroup::Manager> cg;
+  if (ctx.systemd_cgroup) {
+    // Checked before anything exists: without systemd there is nothing to ask for a scope.
+    if (!cgroup::systemd_running())
+      fail("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); "
+           "drop the flag for hull's cgroupfs driver");
+    if (::geteuid() != 0)
+      fail("--systemd-cgroup: only root can have systemd make a container's scope (a user's "
+           "systemd is not supported)");
+    auto name = cgroup::parse_systemd_path(spec.linux.cgroups_path, opts.id);
+    cg = cgroup::Manager::open_systemd(cgroup::systemd_cgroup_path(name), name.unit, name.slice,
+                                       spec.annotations);
+  } else {
+    cg = cgroup::Manager::open(cgroup::resolve_path(spec.linux.cgroups_path, opts.id));
+  }
   // Rootless: an unprivileged creator gets a cgroup only where one is delegated to it.
   if (::geteuid() != 0 && !cgroup_delegated(*cg)) {
     log::warn("cgroups are not delegated to uid {} here: the container runs without a cgroup{}", ::geteuid(),
@@ -157,6 +172,7 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   state.created = rfc3339_now();
   state.annotations = spec.annotations;
   state.cgroup_path = cg ? cg->path() : "";
+  state.cgroup_unit = cg ? cg->unit() : "";
   state.own_pid_namespace = [&] {
     const oci::Namespace* p = spec.linux.find_namespace(oci::NamespaceType::pid);
     return p && p->path.empty();
@@ -174,7 +190,9 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   if (cg && !already_in_cgroup) {
     recovery.has_cgroup = true;
     recovery.cgroup_path = cg->path();
-    recovery.cgroup_made_from = cg->missing_from();
+    recovery.cgroup_unit = cg->unit();
+    // systemd makes (and removes) a scope's directories and its slices' itself.
+    recovery.cgroup_made_from = recovery.cgroup_unit.empty() ? cg->missing_from() : "";
     cg->set_made_from(recovery.cgroup_made_from);
     state.cgroup_made_from = recovery.cgroup_made_from;
   }

@@ -183,7 +183,7 @@ void kill(const Context& ctx, const std::string& id, int sig, bool all) {
       if (s.status == oci::Status::stopped) return;
       fail("container {} has no cgroup: --all cannot find its processes", id);
     }
-    auto cg = cgroup::Manager::open(s.cgroup_path);
+    auto cg = cgroup::Manager::open(s.cgroup_path, s.cgroup_unit);
     if (s.status == oci::Status::stopped && cg->pids().empty()) {
       log::debug("kill --all: container {} is stopped and nothing is left in its cgroup", id);
       return;
@@ -219,7 +219,9 @@ void remove_unrecorded(StateStore& store, int dir, const std::string& id) {
     }
   }
   if (!rec || rec->has_cgroup) {
-    auto cg = cgroup::Manager::open(cgroup::resolve_path(rec ? rec->cgroup_path : "", id));
+    auto cg = rec && !rec->cgroup_unit.empty()
+                  ? cgroup::Manager::open_systemd(rec->cgroup_path, rec->cgroup_unit)
+                  : cgroup::Manager::open(cgroup::resolve_path(rec ? rec->cgroup_path : "", id));
     if (rec) cg->set_made_from(rec->cgroup_made_from);
     with_context(fmt::format("delete container {}", id), [&] { cg->destroy(); });
   }
@@ -263,7 +265,7 @@ void remove(const Context& ctx, const std::string& id, bool force) {
   refresh(s);
   if ((s.status == oci::Status::running || s.status == oci::Status::paused) && !force)
     fail("cannot delete container {} that is not stopped: {}", id, oci::status_name(s.status));
-  auto cg = s.cgroup_path.empty() ? nullptr : cgroup::Manager::open(s.cgroup_path);
+  auto cg = s.cgroup_path.empty() ? nullptr : cgroup::Manager::open(s.cgroup_path, s.cgroup_unit);
   if (s.status != oci::Status::stopped) {
     if (cg && s.status == oci::Status::paused) cg->kill_all(SIGKILL);
     Fd pidfd = open_init(s);

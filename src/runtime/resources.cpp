@@ -30,7 +30,7 @@ using ojson = nlohmann::ordered_json;
 
 std::unique_ptr<cgroup::Manager> container_cgroup(const oci::State& s) {
   if (s.cgroup_path.empty()) fail("container {} has no cgroup", s.id);
-  return cgroup::Manager::open(s.cgroup_path);
+  return cgroup::Manager::open(s.cgroup_path, s.cgroup_unit);
 }
 
 void require_live(const oci::State& s) {

@@ -19,6 +19,9 @@ namespace hull::runtime {
 
 struct Context {
   std::string root = "/run/hull";  // the CLI sets default_state_root() when --root is absent
+  // --systemd-cgroup: create puts the container in a systemd scope (cgroup/systemd.h); the
+  // other verbs find the unit in the state, whatever the flag says then.
+  bool systemd_cgroup = false;
 };
 
 struct Created;

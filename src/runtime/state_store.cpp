@@ -143,6 +143,7 @@ void StateStore::save_recovery(int dir_fd, const Recovery& r) {
   nlohmann::json j = {
       {"cgroupPath", r.has_cgroup ? nlohmann::json(r.cgroup_path) : nlohmann::json()},
       {"cgroupMadeFrom", r.cgroup_made_from},
+      {"cgroupUnit", r.cgroup_unit},
       {"pid", r.pid},
       {"pidStartTime", r.pid_start_time}};
   atomic_write(path_join(fmt::format("/proc/self/fd/{}", dir_fd), "recovery.json"), j.dump(), 0600);
@@ -157,6 +158,7 @@ std::optional<Recovery> StateStore::load_recovery(int dir_fd) {
     r.has_cgroup = j.at("cgroupPath").is_string();
     if (r.has_cgroup) r.cgroup_path = j.at("cgroupPath").get<std::string>();
     r.cgroup_made_from = j.at("cgroupMadeFrom").get<std::string>();
+    r.cgroup_unit = j.value("cgroupUnit", "");
     r.pid = j.at("pid").get<int>();
     r.pid_start_time = j.at("pidStartTime").get<uint64_t>();
     return r;

@@ -32,6 +32,7 @@ struct Recovery {
   bool has_cgroup = false;
   std::string cgroup_path;
   std::string cgroup_made_from;
+  std::string cgroup_unit;  // --systemd-cgroup: the scope to stop
   int pid = 0;
   uint64_t pid_start_time = 0;
 };

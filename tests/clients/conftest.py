@@ -16,6 +16,12 @@ if os.geteuid() != 0:
     pytest.exit("client tests run as root (real engines, real containers)", returncode=1)
 
 HULL_DEFAULT_ROOT = Path("/run/hull")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "systemd: needs systemd as PID 1; tests/vm/run-suite --systemd runs these in the VM")
+
 ENGINE_ID = re.compile(r"^[0-9a-f]{64}$")
 
 

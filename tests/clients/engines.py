@@ -175,7 +175,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
     return d
 
 
-def dockerd_setup(home: Path, containerd_sock: Path, subnet_cidr: str):
+def dockerd_setup(home: Path, containerd_sock: Path, subnet_cidr: str, exec_opts=()):
     """dockerd on the tests' containerd, in a network namespace of its own (its default bridge
     lives and dies there: no NAT, no route out), hull registered and the default runtime."""
     for d in ("data", "exec"):
@@ -188,6 +188,7 @@ def dockerd_setup(home: Path, containerd_sock: Path, subnet_cidr: str):
         "bip": subnet_cidr,
         "storage-driver": "overlay2",
         "log-driver": "json-file",
+        "exec-opts": list(exec_opts),
     }))
     argv = ["dockerd", "--config-file", home / "daemon.json", "--data-root", home / "data", "--exec-root",
             home / "exec", "--pidfile", home / "docker.pid", "-H", f"unix://{sock}", "--containerd", containerd_sock,
@@ -245,11 +246,11 @@ def build_pause_archive(work: Path) -> Path:
                          ["--config.entrypoint", "/pause", "--config.cmd", "pause"])
 
 
-def containerd_cri_setup(home: Path, runtime_binary, subnet: str):
+def containerd_cri_setup(home: Path, runtime_binary, subnet: str, systemd_cgroup=False):
     """containerd with its CRI plugin, as kubelet's node has it with the cgroupfs driver: the
     runc shim (io.containerd.runc.v2) with `runtime_binary` as BinaryName, the local pause image,
     pod networks from Debian's CNI plugins (bridge + host-local; containerd adds loopback) in
-    `subnet`. It runs in a network namespace of its own (lo up for its streaming server), so the
+    `subnet` (systemd_cgroup: SystemdCgroup = true, kubeadm's default). It runs in a network namespace of its own (lo up for its streaming server), so the
     pods' bridge and veths never touch the host's interfaces, and pod netns files stay under its
     state dir. No CAP_SYS_RESOURCE here: the pause container's oom_score_adj -998 is restricted."""
     for d in ("root", "state", "cni", "cni-ipam", "runtime-root"):
@@ -287,7 +288,7 @@ state = "{home}/state"
 [{cri}.containerd.runtimes.test.options]
   BinaryName = "{runtime_binary}"
   Root = "{home}/runtime-root"
-  SystemdCgroup = false
+  SystemdCgroup = {"true" if systemd_cgroup else "false"}
 [{cri}.cni]
   bin_dir = "/usr/lib/cni"
   conf_dir = "{home}/cni"

@@ -20,6 +20,8 @@ if os.geteuid() != 0:
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "cgroup: exercises the container's cgroup; tests/vm/run-suite runs these on pure cgroup v2")
+    config.addinivalue_line(
+        "markers", "systemd: needs systemd as PID 1; tests/vm/run-suite --systemd runs these in the VM")
 
 
 @pytest.fixture

@@ -87,7 +87,7 @@ def test_features_json(hull):
     assert "rbind" in f["mountOptions"] and "rro" in f["mountOptions"]
     assert set(f["linux"]["namespaces"]) == {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"}
     assert "CAP_SYS_ADMIN" in f["linux"]["capabilities"]
-    assert f["linux"]["cgroup"]["v1"] and f["linux"]["cgroup"]["v2"] and not f["linux"]["cgroup"]["systemd"]
+    assert f["linux"]["cgroup"]["v1"] and f["linux"]["cgroup"]["v2"] and f["linux"]["cgroup"]["systemd"]
     assert f["linux"]["seccomp"]["enabled"] and "SCMP_CMP_MASKED_EQ" in f["linux"]["seccomp"]["operators"]
 
 

@@ -14,6 +14,8 @@
 #      VM_TIMEOUT   seconds (default 1800)   VM_MEM MiB (2048)   VM_CPUS (2)
 #      VM_ACCEL     tcg (default) or kvm: /dev/kvm existing does not mean KVM works (README)
 #      VM_APPEND    extra kernel arguments   VM_LOG  keep the console log there
+#      VM_INIT      busybox (default: the bare init runs the command) or systemd (the
+#                   distribution's systemd as PID 1 runs it from a unit)
 #      VM_DEBUG=1   print the console log afterwards
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -54,13 +56,18 @@ case ${VM_ACCEL:-tcg} in
   tcg) ACCEL=(-accel tcg -cpu max) ;;
   *) echo "run-in-vm: VM_ACCEL must be tcg or kvm" >&2; exit 125 ;;
 esac
+case ${VM_INIT:-busybox} in
+  busybox) MODE_ARG= ;;
+  systemd) MODE_ARG=vmtest.mode=systemd ;;
+  *) echo "run-in-vm: VM_INIT must be busybox or systemd" >&2; exit 125 ;;
+esac
 # -nodefaults -net none: no NIC, so no iPXE option ROM (~2 s). The ELF vmlinux boots through
 # PVH without firmware decompression. isa-debug-exit carries the status if the share fails.
 QEMU=(qemu-system-x86_64 "${ACCEL[@]}" -m "${VM_MEM:-2048}" -smp "${VM_CPUS:-2}"
   -nodefaults -no-user-config -nographic -no-reboot -net none -serial stdio
   -device isa-debug-exit,iobase=0xf4,iosize=0x04
   -kernel "$IMAGE/vmlinux" -initrd "$IMAGE/initrd.gz"
-  -append "console=ttyS0 panic=-1 loglevel=4 ${VM_APPEND:-}"
+  -append "console=ttyS0 panic=-1 loglevel=4 ${MODE_ARG} ${VM_APPEND:-}"
   -virtfs local,path=/usr,mount_tag=hostusr,security_model=none,readonly=on,id=hostusr
   -virtfs local,path=/etc,mount_tag=hostetc,security_model=none,readonly=on,id=hostetc
   -virtfs "local,path=$SHARE,mount_tag=share,security_model=none,id=share"

@@ -424,9 +424,15 @@ def test_cve_2025_52565_dev_console_symlink_is_not_followed(hull, bundle, tmp_pa
     (b.rootfs / "dev" / "pts").symlink_to(str(hostpts))
     b.config["root"]["readonly"] = False
     b.save()
-    p = hull.run(b)
+    # A terminal on stdin, as a user's: hull-oci run refuses a terminal spec without one.
+    master, slave = os.openpty()
+    try:
+        p = hull.run(b, stdin=slave)
+    finally:
+        os.close(slave)
+        os.close(master)
     out = p.stdout.replace("\r", "").splitlines()
-    assert out[0] == "character special file 88", (out, p.stderr)  # a pty slave (major 136 = 0x88)
+    assert out and out[0] == "character special file 88", (out, p.stderr)  # a pty slave (major 136 = 0x88)
     assert host.read_text() == "host file\n" and mounts_under(host) == []
     assert list(hostpts.iterdir()) == [] and mounts_under(hostpts) == []
 

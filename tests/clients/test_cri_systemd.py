@@ -3,7 +3,6 @@
 parent is a slice, and each container a scope `cri-containerd-ID.scope` that hull has systemd
 make. Needs systemd as PID 1: skips elsewhere, runs in the VM (tests/vm/run-suite --systemd)."""
 import json
-import os
 import subprocess
 import time
 import uuid
@@ -13,17 +12,11 @@ import pytest
 
 from cri.client import CRI
 from engines import HULL_OCI, build_pause_archive, containerd_cri_setup, processes_rooted_under, unmount_under
+from hulltest import require_systemd_init
 
 pytestmark = pytest.mark.systemd
 IMAGE = "localhost/busybox:latest"
 MiB = 1 << 20
-
-
-def systemd_is_init():
-    try:
-        return Path("/run/systemd/system").is_dir() and Path("/proc/1/comm").read_text().strip() == "systemd"
-    except OSError:
-        return False
 
 
 def show(unit, *props):
@@ -40,10 +33,7 @@ def units(pattern):
 
 @pytest.fixture
 def node(tmp_path, archive):
-    if not systemd_is_init():
-        if os.environ.get("HULL_EXPECT_SYSTEMD"):
-            pytest.fail("HULL_EXPECT_SYSTEMD is set but systemd is not PID 1")
-        pytest.skip("needs systemd as PID 1 (tests/vm/run-suite --systemd runs it)")
+    require_systemd_init()
     home = tmp_path / "cri"
     daemon = containerd_cri_setup(home, HULL_OCI, "10.214.9.0/24", systemd_cgroup=True)
     cri = None

@@ -9,15 +9,9 @@ from pathlib import Path
 import pytest
 
 from engines import IMAGE, dockerd_setup, processes_rooted_under, sh, unmount_under
+from hulltest import require_systemd_init, systemd_is_init
 
 MiB = 1 << 20
-
-
-def systemd_is_init():
-    try:
-        return Path("/run/systemd/system").is_dir() and Path("/proc/1/comm").read_text().strip() == "systemd"
-    except OSError:
-        return False
 
 
 # Skipped before the session's containerd starts for nothing (the fixture fails instead where
@@ -35,10 +29,7 @@ def show(unit, *props):
 
 @pytest.fixture
 def docker_sd(tmp_path, containerd, archive):
-    if not systemd_is_init():
-        if os.environ.get("HULL_EXPECT_SYSTEMD"):
-            pytest.fail("HULL_EXPECT_SYSTEMD is set but systemd is not PID 1")
-        pytest.skip("needs systemd as PID 1 (tests/vm/run-suite --systemd runs it)")
+    require_systemd_init()
     home = tmp_path / "docker"
     home.mkdir()
     docker_archive = home / "busybox-docker.tar"

@@ -2,31 +2,21 @@
 cgroupsPath machine.slice:libpod:ID, and hull puts the container in the scope libpod-ID.scope.
 Needs systemd as PID 1: it skips elsewhere and runs in the VM (tests/vm/run-suite --systemd),
 where HULL_EXPECT_SYSTEMD=1 makes a missing systemd a failure."""
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from engines import IMAGE, build_oci_archive, podman_setup, processes_rooted_under, unmount_under
+from hulltest import require_systemd_init
 
 pytestmark = pytest.mark.systemd
 MiB = 1 << 20
 
 
-def systemd_is_init():
-    try:
-        return Path("/run/systemd/system").is_dir() and Path("/proc/1/comm").read_text().strip() == "systemd"
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def podman_sd(tmp_path):
-    if not systemd_is_init():
-        if os.environ.get("HULL_EXPECT_SYSTEMD"):
-            pytest.fail("HULL_EXPECT_SYSTEMD is set but systemd is not PID 1")
-        pytest.skip("needs systemd as PID 1 (tests/vm/run-suite --systemd runs it)")
+    require_systemd_init()
     home = tmp_path / "podman"
     podman = podman_setup(home)
     conf = home / "containers.conf"

@@ -9,6 +9,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("HULL_BUILD", REPO / "build")).resolve()
 HULL = BUILD / "hull"
@@ -386,3 +388,19 @@ class Friendly:
                     left.append(f"mount {mp}")
         left += [f"process {pid} (a hull of this test)" for pid in self.monitors()]
         return left
+
+
+def systemd_is_init():
+    try:
+        return Path("/run/systemd/system").is_dir() and Path("/proc/1/comm").read_text().strip() == "systemd"
+    except OSError:
+        return False
+
+
+def require_systemd_init():
+    """For tests of the systemd cgroup driver: they skip where systemd is not PID 1, except in
+    the systemd VM (HULL_EXPECT_SYSTEMD=1), where that is a failure."""
+    if not systemd_is_init():
+        if os.environ.get("HULL_EXPECT_SYSTEMD"):
+            pytest.fail("HULL_EXPECT_SYSTEMD is set but systemd is not PID 1")
+        pytest.skip("needs systemd as PID 1 (tests/vm/run-suite --systemd runs it)")

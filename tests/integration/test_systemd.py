@@ -6,31 +6,20 @@ systemd a failure. The others run on any host without systemd: the flag's one-li
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from hulltest import wait_for
+from hulltest import require_systemd_init, systemd_is_init, wait_for
 
 CG = Path("/sys/fs/cgroup")
 MiB = 1 << 20
 
 
-def systemd_is_init():
-    try:
-        return Path("/run/systemd/system").is_dir() and Path("/proc/1/comm").read_text().strip() == "systemd"
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def systemd(hull):
     """systemd as PID 1, and afterwards no unit and no cgroup of the test's left behind."""
-    if not systemd_is_init():
-        if os.environ.get("HULL_EXPECT_SYSTEMD"):
-            pytest.fail("HULL_EXPECT_SYSTEMD is set but systemd is not PID 1")
-        pytest.skip("needs systemd as PID 1 (tests/vm/run-suite --systemd runs it)")
+    require_systemd_init()
     slices = []
     yield slices
     left = [u for u in units(hull.prefix) if not u.endswith(".slice")]

@@ -1,6 +1,5 @@
 #include "frontend/copy.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -83,19 +82,7 @@ void copy_entry(int sdir, const std::string& sname, int ddir, const std::string&
                 const Owner& owner, const std::string& shown);
 
 void copy_children(int sfd, int dfd, const Owner& owner, const std::string& shown) {
-  int dup = ::fcntl(sfd, F_DUPFD_CLOEXEC, 0);
-  if (dup < 0) fail_errno("dup");
-  DIR* d = ::fdopendir(dup);
-  if (!d) {
-    ::close(dup);
-    fail_errno("read {}", shown);
-  }
-  ScopeGuard close_dir([&] { ::closedir(d); });
-  while (auto* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n == "." || n == "..") continue;
-    copy_entry(sfd, n, dfd, n, owner, shown + "/" + n);
-  }
+  for (const auto& n : list_dir(sfd, shown)) copy_entry(sfd, n, dfd, n, owner, shown + "/" + n);
 }
 
 void set_owner(int fd, const char* name, const Owner& owner, int flags, const struct stat& from) {
@@ -166,17 +153,8 @@ bool is_opaque(int dirfd) {
 void merge_dir(const std::vector<int>& layers, int dest, const std::string& shown) {
   std::vector<std::string> seen;
   for (int layer : layers) {
-    int dup = ::fcntl(layer, F_DUPFD_CLOEXEC, 0);
-    if (dup < 0) fail_errno("dup");
-    DIR* d = ::fdopendir(dup);
-    if (!d) {
-      ::close(dup);
-      fail_errno("read {}", shown);
-    }
-    ScopeGuard close_dir([&] { ::closedir(d); });
-    while (auto* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n == "." || n == ".." || std::find(seen.begin(), seen.end(), n) != seen.end()) continue;
+    for (const auto& n : list_dir(layer, shown)) {
+      if (std::find(seen.begin(), seen.end(), n) != seen.end()) continue;
       seen.push_back(n);
       struct stat st;
       if (::fstatat(layer, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) fail_errno("{}/{}", shown, n);

@@ -313,8 +313,16 @@ def iperf_rootfs(base_rootfs, tmp_path_factory):
 
 
 def iperf(client, server_ip, reverse=False, seconds=4):
-    out = client.sh(f"iperf3 -J -c {server_ip} -t {seconds}" + (" -R" if reverse else ""), timeout=seconds + 20).stdout
-    result = json.loads(out)
+    # The server runs one test at a time and may still be closing the previous one when the
+    # next client connects ("the server is busy", or the connection reset): try again.
+    for attempt in range(20):
+        out = client.sh(f"iperf3 -J -c {server_ip} -t {seconds}" + (" -R" if reverse else ""),
+                        timeout=seconds + 20, check=False).stdout
+        result = json.loads(out)
+        error = result.get("error", "")
+        if not ("server is busy" in error or "reset by peer" in error) or attempt == 19:
+            break
+        time.sleep(0.25)
     assert "error" not in result, f"iperf3 in {client.id}: {result['error']}"
     return result["end"]["sum_received"]["bits_per_second"] / 1e6
 

@@ -279,18 +279,18 @@ std::vector<UnitProperty> resource_properties(const oci::Resources& r, bool v2,
       out.push_back(number("CPUQuotaPerSecUSec", per_sec));
     }
     if (!c->cpus.empty()) {
-      UnitProperty p;
+      // Built in place: GCC 12 -O3 sees a local's strings as maybe uninitialized when moved.
+      UnitProperty& p = out.emplace_back();
       p.name = "AllowedCPUs";
       p.type = "ay";
       p.bytes = cpu_list_mask(c->cpus, "linux.resources.cpu.cpus");
-      out.push_back(std::move(p));
     }
     if (!c->mems.empty()) {
-      UnitProperty p;
+      // Built in place: GCC 12 -O3 sees a local's strings as maybe uninitialized when moved.
+      UnitProperty& p = out.emplace_back();
       p.name = "AllowedMemoryNodes";
       p.type = "ay";
       p.bytes = cpu_list_mask(c->mems, "linux.resources.cpu.mems");
-      out.push_back(std::move(p));
     }
   }
   add_limit(out, "TasksMax", r.pids_limit);

@@ -9,6 +9,7 @@
 #include "image/config.h"
 #include "image/digest.h"
 #include "image/libarchive.h"
+#include "image/media_types.h"
 #include "image/reference.h"
 #include "image/tar_writer.h"
 #include "image/unpack.h"
@@ -24,10 +25,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kOciManifest = "application/vnd.oci.image.manifest.v1+json";
-constexpr const char* kOciIndex = "application/vnd.oci.image.index.v1+json";
-constexpr const char* kOciConfig = "application/vnd.oci.image.config.v1+json";
-constexpr const char* kDockerList = "application/vnd.docker.distribution.manifest.list.v2+json";
+using namespace media;
 
 // Opens a file of an unpacked archive or layout: symlinks (docker-archive links repeated
 // layers) resolve inside it, never out.
@@ -183,7 +181,7 @@ std::vector<LoadedImage> load_oci_layout(Store& store, int dir) {
     if (name.empty() && ref.find_first_of(":/") != std::string::npos) name = ref;
     if (!name.empty()) names.push_back(parse_reference(name).full());
     std::string media = desc.value("mediaType", "");
-    if (media == kOciIndex || media == kDockerList) {
+    if (is_index(media)) {
       json idx = parse_json(read_in(dir, blob_file(digest)), "index " + digest);
       std::string arch = host_architecture(), found, platforms;
       for (const auto& d : idx.value("manifests", json::array())) {
@@ -213,11 +211,9 @@ std::vector<LoadedImage> load_dir(Store& store, int dir) {
 }  // namespace
 
 std::string layer_media_type(const std::string& head) {
-  if (head.size() >= 2 && head[0] == '\x1f' && head[1] == '\x8b')
-    return "application/vnd.oci.image.layer.v1.tar+gzip";
-  if (head.size() >= 4 && head.substr(0, 4) == "\x28\xb5\x2f\xfd")
-    return "application/vnd.oci.image.layer.v1.tar+zstd";
-  return "application/vnd.oci.image.layer.v1.tar";
+  if (head.size() >= 2 && head[0] == '\x1f' && head[1] == '\x8b') return kOciLayerGzip;
+  if (head.size() >= 4 && head.substr(0, 4) == "\x28\xb5\x2f\xfd") return kOciLayerZstd;
+  return kOciLayer;
 }
 
 std::vector<LoadedImage> load_images(Store& store, const std::string& path) {

@@ -11,6 +11,7 @@
 
 #include "image/config.h"
 #include "image/digest.h"
+#include "image/media_types.h"
 #include "image/reference.h"
 #include "registry/client.h"
 #include "util/error.h"
@@ -24,18 +25,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kOciIndex = "application/vnd.oci.image.index.v1+json";
-constexpr const char* kDockerList = "application/vnd.docker.distribution.manifest.list.v2+json";
-constexpr const char* kOciManifest = "application/vnd.oci.image.manifest.v1+json";
-constexpr const char* kDockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
-
-bool known_layer_type(const std::string& t) {
-  return t == "application/vnd.oci.image.layer.v1.tar" ||
-         t == "application/vnd.oci.image.layer.v1.tar+gzip" ||
-         t == "application/vnd.oci.image.layer.v1.tar+zstd" ||
-         t == "application/vnd.docker.image.rootfs.diff.tar.gzip" ||
-         t == "application/vnd.docker.image.rootfs.diff.tar";
-}
+using namespace image::media;
 
 json parse(const Client& client, const std::string& text, const std::string& what) {
   try {
@@ -122,8 +112,7 @@ PullResult pull_image(image::Store& store, const std::string& reference, const P
   json mj = parse(*client, m.body, "manifest " + quote(asked));
   bool from_index = false;
   if (m.media_type.empty()) m.media_type = mj.value("mediaType", "");
-  if (m.media_type == kOciIndex || m.media_type == kDockerList ||
-      (m.media_type.empty() && mj.contains("manifests"))) {
+  if (is_index(m.media_type) || (m.media_type.empty() && mj.contains("manifests"))) {
     std::string found, platforms;
     for (const auto& d : mj.value("manifests", json::array())) {
       json p = d.value("platform", json::object());
@@ -164,7 +153,7 @@ PullResult pull_image(image::Store& store, const std::string& reference, const P
     j.size = l.value("size", int64_t{0});
     if (!image::valid_digest(j.digest))
       client->fail_here(fmt::format("manifest {}: layer digest {}", quote(asked), quote(j.digest)));
-    if (!known_layer_type(j.media_type))
+    if (!is_layer(j.media_type))
       client->fail_here(fmt::format("layer {}: media type {} is not a tar layer hull reads",
                                     j.digest, quote(j.media_type)));
     jobs.push_back(j);

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "image/digest.h"
+#include "image/media_types.h"
 #include "image/reference.h"
 #include "registry/client.h"
 #include "util/error.h"
@@ -36,7 +37,7 @@ PushResult push_image(const image::Store& store, const std::string& reference, P
   } catch (const json::exception& e) {
     fail("push: manifest {} in the store: {}", record->manifest_digest, e.what());
   }
-  std::string media_type = mj.value("mediaType", "application/vnd.oci.image.manifest.v1+json");
+  std::string media_type = mj.value("mediaType", image::media::kOciManifest);
   std::vector<std::string> blobs;
   for (const auto& l : mj.value("layers", json::array())) blobs.push_back(l.value("digest", ""));
   blobs.push_back(mj["config"].value("digest", ""));

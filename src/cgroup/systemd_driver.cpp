@@ -2,7 +2,6 @@
 // cgroupfs path never maps it), StartTransientUnit / SetUnitProperties / StopUnit, each
 // job waited for through its JobRemoved signal; and the Manager that puts it in front of
 // hull's own v1/v2 drivers for the scope's cgroup.
-#include <dlfcn.h>
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include "cgroup/drivers.h"
 #include "cgroup/systemd.h"
 #include "util/clock.h"
+#include "util/dynlib.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -48,36 +48,31 @@ struct SdBus {
   decltype(&sd_bus_error_has_name) error_has_name;
 };
 
-template <typename T>
-void bind(void* lib, T& fn, const char* symbol) {
-  fn = reinterpret_cast<T>(::dlsym(lib, symbol));
-  if (!fn) fail("libsystemd.so.0: no symbol {}", symbol);
-}
+constexpr const char* kLib = "libsystemd.so.0";
 
 const SdBus& sdbus() {
   static const SdBus api = [] {
-    void* lib = ::dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
-    if (!lib) fail("--systemd-cgroup: load libsystemd.so.0 (install libsystemd0): {}", ::dlerror());
+    void* lib = with_context("--systemd-cgroup", [] { return load_library(kLib, "libsystemd0"); });
     SdBus a;
-    bind(lib, a.bus_new, "sd_bus_new");
-    bind(lib, a.set_address, "sd_bus_set_address");
-    bind(lib, a.start, "sd_bus_start");
-    bind(lib, a.open_system, "sd_bus_open_system");
-    bind(lib, a.close_unref, "sd_bus_flush_close_unref");
-    bind(lib, a.new_method_call, "sd_bus_message_new_method_call");
-    bind(lib, a.append, "sd_bus_message_append");
-    bind(lib, a.append_array, "sd_bus_message_append_array");
-    bind(lib, a.open_container, "sd_bus_message_open_container");
-    bind(lib, a.close_container, "sd_bus_message_close_container");
-    bind(lib, a.read, "sd_bus_message_read");
-    bind(lib, a.message_unref, "sd_bus_message_unref");
-    bind(lib, a.call, "sd_bus_call");
-    bind(lib, a.match_signal, "sd_bus_match_signal");
-    bind(lib, a.slot_unref, "sd_bus_slot_unref");
-    bind(lib, a.process, "sd_bus_process");
-    bind(lib, a.wait, "sd_bus_wait");
-    bind(lib, a.error_free, "sd_bus_error_free");
-    bind(lib, a.error_has_name, "sd_bus_error_has_name");
+    bind_symbol(lib, kLib, a.bus_new, "sd_bus_new");
+    bind_symbol(lib, kLib, a.set_address, "sd_bus_set_address");
+    bind_symbol(lib, kLib, a.start, "sd_bus_start");
+    bind_symbol(lib, kLib, a.open_system, "sd_bus_open_system");
+    bind_symbol(lib, kLib, a.close_unref, "sd_bus_flush_close_unref");
+    bind_symbol(lib, kLib, a.new_method_call, "sd_bus_message_new_method_call");
+    bind_symbol(lib, kLib, a.append, "sd_bus_message_append");
+    bind_symbol(lib, kLib, a.append_array, "sd_bus_message_append_array");
+    bind_symbol(lib, kLib, a.open_container, "sd_bus_message_open_container");
+    bind_symbol(lib, kLib, a.close_container, "sd_bus_message_close_container");
+    bind_symbol(lib, kLib, a.read, "sd_bus_message_read");
+    bind_symbol(lib, kLib, a.message_unref, "sd_bus_message_unref");
+    bind_symbol(lib, kLib, a.call, "sd_bus_call");
+    bind_symbol(lib, kLib, a.match_signal, "sd_bus_match_signal");
+    bind_symbol(lib, kLib, a.slot_unref, "sd_bus_slot_unref");
+    bind_symbol(lib, kLib, a.process, "sd_bus_process");
+    bind_symbol(lib, kLib, a.wait, "sd_bus_wait");
+    bind_symbol(lib, kLib, a.error_free, "sd_bus_error_free");
+    bind_symbol(lib, kLib, a.error_has_name, "sd_bus_error_has_name");
     return a;
   }();
   return api;

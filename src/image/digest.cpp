@@ -1,6 +1,6 @@
 #include "image/digest.h"
 
-#include "image/dynlib.h"
+#include "util/dynlib.h"
 #include "util/error.h"
 
 namespace hull::image {

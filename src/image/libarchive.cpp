@@ -1,6 +1,6 @@
 #include "image/libarchive.h"
 
-#include "image/dynlib.h"
+#include "util/dynlib.h"
 
 namespace hull::image {
 

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "image/dynlib.h"
+#include "util/dynlib.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/strings.h"
@@ -113,10 +113,10 @@ struct B64 {
 const B64& b64() {
   static const B64 api = [] {
     const char* name = "libcrypto.so.3";
-    void* lib = image::load_library(name, "libssl3");
+    void* lib = load_library(name, "libssl3");
     B64 b;
-    image::bind_symbol(lib, name, b.encode, "EVP_EncodeBlock");
-    image::bind_symbol(lib, name, b.decode, "EVP_DecodeBlock");
+    bind_symbol(lib, name, b.encode, "EVP_EncodeBlock");
+    bind_symbol(lib, name, b.decode, "EVP_DecodeBlock");
     return b;
   }();
   return api;

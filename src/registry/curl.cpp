@@ -1,6 +1,6 @@
 #include "registry/curl.h"
 
-#include "image/dynlib.h"
+#include "util/dynlib.h"
 #include "util/error.h"
 
 namespace hull::registry {
@@ -8,9 +8,9 @@ namespace hull::registry {
 const Curl& libcurl() {
   static const Curl api = [] {
     const char* name = "libcurl.so.4";
-    void* lib = image::load_library(name, "libcurl4");
+    void* lib = load_library(name, "libcurl4");
     Curl c;
-#define B(field, symbol) image::bind_symbol(lib, name, field, symbol)
+#define B(field, symbol) bind_symbol(lib, name, field, symbol)
     B(c.global_init, "curl_global_init");
     B(c.easy_init, "curl_easy_init");
     B(c.easy_setopt, "curl_easy_setopt");

@@ -1,12 +1,12 @@
-// Shared libraries the image store needs, loaded with dlopen on first use: libarchive brings
-// a dozen more (libxml2, ICU, nettle, lzma, ...) and libcrypto is 4 MB, so only commands that
-// touch images may pay for them — never the OCI path (DESIGN.md, Performance rules; the same
-// precedent as src/net/nftables.cpp).
+// Heavy shared libraries loaded with dlopen on first use, so only the commands that need them
+// pay for mapping them, never the OCI path (docs/architecture.md, Performance rules):
+// libarchive brings a dozen more (libxml2, ICU, nettle, lzma, ...), libcrypto is 4 MB,
+// libcurl and libsystemd (for --systemd-cgroup) bring their own.
 #pragma once
 
 #include <string>
 
-namespace hull::image {
+namespace hull {
 
 // dlopen(name) once per process, kept until exit; throws naming the Debian package.
 void* load_library(const char* name, const char* package);
@@ -18,4 +18,4 @@ void bind_symbol(void* lib, const char* lib_name, T& fn, const char* symbol) {
   fn = reinterpret_cast<T>(library_symbol(lib, lib_name, symbol));
 }
 
-}  // namespace hull::image
+}  // namespace hull

@@ -1,10 +1,10 @@
-#include "image/dynlib.h"
+#include "util/dynlib.h"
 
 #include <dlfcn.h>
 
 #include "util/error.h"
 
-namespace hull::image {
+namespace hull {
 
 void* load_library(const char* name, const char* package) {
   void* lib = ::dlopen(name, RTLD_NOW | RTLD_LOCAL);
@@ -18,4 +18,4 @@ void* library_symbol(void* lib, const char* lib_name, const char* symbol) {
   return fn;
 }
 
-}  // namespace hull::image
+}  // namespace hull

@@ -85,6 +85,17 @@ def ctr_session(containerd, archive):
         ctr("tasks", "kill", "--signal", "KILL", "--all", cid, check=False)
         ctr("tasks", "delete", "--force", cid, check=False)
         ctr("containers", "delete", cid, check=False)
+    # containerd puts a namespace's tasks in the cgroup /NAMESPACE/ID; the runtime removes ID,
+    # and runc (also run here) leaves the namespace's parent, as containerd expects.
+    left = []
+    for h in Path("/sys/fs/cgroup").iterdir():
+        parent = h / "hulltest"
+        if parent.is_dir():
+            try:
+                parent.rmdir()
+            except OSError as e:
+                left.append(f"{parent}: {e.strerror}")
+    assert not left, f"cgroups left under the ctr namespace: {left}"
 
 
 @pytest.fixture

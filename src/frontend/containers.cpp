@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -422,8 +423,9 @@ int exit_code_for(const Error& e) {
 
 namespace {
 
-// The container's own layer (upper/, work/) and a directory per anonymous volume, under its
-// state dir: they outlive stop/start and go with rm. The image's layers are only read.
+// The container's own layer (upper/, work/) and a directory per anonymous volume (with the
+// image's files at its path), under its state dir: they outlive stop/start and go with rm. The
+// image's layers are only read.
 ImageRoot image_root(const Env& env, const ResolvedImage& img, const std::string& dir) {
   image::Store store = image_store(env);
   ImageRoot root;
@@ -437,6 +439,9 @@ ImageRoot image_root(const Env& env, const ResolvedImage& img, const std::string
   for (size_t i = 0; i < img.config.volumes.size(); i++) {
     std::string source = fmt::format("{}/volumes/{}", dir, i);
     mkdir_p(source, 0755);
+    // docker's copy-up: the volume starts with what the image has at that path, once.
+    with_context(fmt::format("the image's volume {}: copy its files in", img.config.volumes[i]),
+                 [&] { copy_up(root.lowers, img.config.volumes[i], source); });
     root.volumes.push_back({img.config.volumes[i], source});
   }
   return root;
@@ -470,12 +475,20 @@ RunResult run(const Env& env, const RunOptions& o) {
   for (auto& v : opts.volumes) {
     Volume vol = parse_volume(v);
     if (!vol.named) continue;
-    bool made = false;
-    VolumeInfo info = Volumes(env).create(vol.source, {}, &made);
-    if (made && root)
-      with_context(
-          fmt::format("-v {}: copy the image's {} into the new volume", v, vol.destination),
-          [&] { copy_up(root->lowers, vol.destination, info.mountpoint); });
+    VolumeInfo info = Volumes(env).create(vol.source, {});
+    if (root) {
+      // docker's rule: an empty volume (new, or created empty) gets the image's files; under
+      // the volume's lock, so two runs at once copy once.
+      std::string vdir = info.mountpoint.substr(0, info.mountpoint.rfind('/'));
+      Fd lock(::open(vdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!lock) fail_errno("open volume {}", info.name);
+      while (::flock(lock.get(), LOCK_EX) < 0)
+        if (errno != EINTR) fail_errno("lock volume {}", info.name);
+      if (list_dir(info.mountpoint).empty())
+        with_context(
+            fmt::format("-v {}: copy the image's {} into the empty volume", v, vol.destination),
+            [&] { copy_up(root->lowers, vol.destination, info.mountpoint); });
+    }
     v = info.mountpoint + v.substr(v.find(':'));
     if (std::find(volume_names.begin(), volume_names.end(), info.name) == volume_names.end())
       volume_names.push_back(info.name);

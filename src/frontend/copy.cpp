@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
 #include <optional>
 
 #include "frontend/containers.h"
@@ -25,7 +26,11 @@ namespace {
 struct Owner {
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
-  bool preserve = false;  // keep each entry's own uid/gid (copy-up from an image's layers)
+  // Copy-up from an image's layers: each entry keeps its own uid/gid, xattrs and times, hard
+  // links stay links, device nodes and fifos are made again.
+  bool preserve = false;
+  int dest_root = -1;  // with preserve: the directory copied into, for hard links
+  std::map<std::pair<dev_t, ino_t>, std::string> links;  // source inode -> path under dest_root
 };
 
 // CONTAINER:PATH, docker's rule: a colon before any slash.
@@ -79,10 +84,12 @@ Fd open_dir(int root, const std::string& path, const std::string& shown) {
 }
 
 void copy_entry(int sdir, const std::string& sname, int ddir, const std::string& dname,
-                const Owner& owner, const std::string& shown);
+                Owner& owner, const std::string& shown, const std::string& rel);
 
-void copy_children(int sfd, int dfd, const Owner& owner, const std::string& shown) {
-  for (const auto& n : list_dir(sfd, shown)) copy_entry(sfd, n, dfd, n, owner, shown + "/" + n);
+void copy_children(int sfd, int dfd, Owner& owner, const std::string& shown,
+                   const std::string& rel) {
+  for (const auto& n : list_dir(sfd, shown))
+    copy_entry(sfd, n, dfd, n, owner, shown + "/" + n, rel + "/" + n);
 }
 
 void set_owner(int fd, const char* name, const Owner& owner, int flags, const struct stat& from) {
@@ -94,16 +101,62 @@ void set_owner(int fd, const char* name, const Owner& owner, int flags, const st
   if (::fchownat(fd, name, *owner.uid, *owner.gid, flags) < 0) fail_errno("chown {}", name);
 }
 
+// Every extended attribute of `from` onto `to` (both real fds), but overlayfs' own (an opaque
+// mark is the merge's business, not the copy's).
+void copy_xattrs(int from, int to, const std::string& shown) {
+  std::string names(4096, '\0');
+  ssize_t n;
+  while ((n = ::flistxattr(from, names.data(), names.size())) < 0 && errno == ERANGE)
+    names.resize(names.size() * 4);
+  if (n < 0) {
+    if (errno == ENOTSUP) return;
+    fail_errno("list the xattrs of {}", shown);
+  }
+  for (size_t at = 0; at < static_cast<size_t>(n);) {
+    std::string name(names.c_str() + at);
+    at += name.size() + 1;
+    if (name.rfind("trusted.overlay.", 0) == 0) continue;
+    std::string value(256, '\0');
+    ssize_t v;
+    while ((v = ::fgetxattr(from, name.c_str(), value.data(), value.size())) < 0 && errno == ERANGE)
+      value.resize(value.size() * 4);
+    if (v < 0) fail_errno("read xattr {} of {}", name, shown);
+    if (::fsetxattr(to, name.c_str(), value.data(), static_cast<size_t>(v), 0) < 0)
+      fail_errno("set xattr {} on {}", name, shown);
+  }
+}
+
+// Owner before mode (a chown clears setuid bits and file capabilities), xattrs after both,
+// times last.
+void set_meta(int fd, const Owner& owner, const struct stat& st, int src,
+              const std::string& shown) {
+  set_owner(fd, "", owner, AT_EMPTY_PATH, st);
+  if (::fchmod(fd, st.st_mode & 07777) < 0) fail_errno("chmod {}", shown);
+  if (!owner.preserve) return;
+  copy_xattrs(src, fd, shown);
+  struct timespec times[2] = {st.st_atim, st.st_mtim};
+  if (::futimens(fd, times) < 0) fail_errno("set the times of {}", shown);
+}
+
 void copy_entry(int sdir, const std::string& sname, int ddir, const std::string& dname,
-                const Owner& owner, const std::string& shown) {
+                Owner& owner, const std::string& shown, const std::string& rel) {
   struct stat st;
   if (::fstatat(sdir, sname.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) fail_errno("{}", shown);
   mode_t perm = st.st_mode & 07777;
+  if (owner.preserve && !S_ISDIR(st.st_mode) && st.st_nlink > 1) {
+    auto [it, fresh] = owner.links.try_emplace({st.st_dev, st.st_ino}, rel);
+    if (!fresh) {
+      ::unlinkat(ddir, dname.c_str(), 0);
+      if (::linkat(owner.dest_root, it->second.c_str(), ddir, dname.c_str(), 0) < 0)
+        fail_errno("link {} to {}", rel, it->second);
+      return;
+    }
+  }
   if (S_ISREG(st.st_mode)) {
     Fd in(::openat(sdir, sname.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!in) fail_errno("{}", shown);
-    Fd out(
-        ::openat(ddir, dname.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, perm));
+    Fd out(::openat(ddir, dname.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                    perm & 0777));
     if (!out) fail_errno("create {}", dname);
     char buf[65536];
     for (;;) {
@@ -113,8 +166,7 @@ void copy_entry(int sdir, const std::string& sname, int ddir, const std::string&
       if (n == 0) break;
       write_all(out.get(), std::string_view(buf, static_cast<size_t>(n)), dname.c_str());
     }
-    if (::fchmod(out.get(), perm) < 0) fail_errno("chmod {}", dname);
-    set_owner(out.get(), "", owner, AT_EMPTY_PATH, st);
+    set_meta(out.get(), owner, st, in.get(), shown);
   } else if (S_ISDIR(st.st_mode)) {
     if (::mkdirat(ddir, dname.c_str(), perm | 0700) < 0 && errno != EEXIST)
       fail_errno("create {}", dname);
@@ -122,9 +174,8 @@ void copy_entry(int sdir, const std::string& sname, int ddir, const std::string&
     if (!s) fail_errno("{}", shown);
     Fd d(::openat(ddir, dname.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!d) fail_errno("open {}", dname);
-    copy_children(s.get(), d.get(), owner, shown);
-    if (::fchmod(d.get(), perm) < 0) fail_errno("chmod {}", dname);
-    set_owner(d.get(), "", owner, AT_EMPTY_PATH, st);
+    copy_children(s.get(), d.get(), owner, shown, rel);
+    set_meta(d.get(), owner, st, s.get(), shown);
   } else if (S_ISLNK(st.st_mode)) {
     char target[4096];
     ssize_t n = ::readlinkat(sdir, sname.c_str(), target, sizeof target - 1);
@@ -133,6 +184,19 @@ void copy_entry(int sdir, const std::string& sname, int ddir, const std::string&
     ::unlinkat(ddir, dname.c_str(), 0);
     if (::symlinkat(target, ddir, dname.c_str()) < 0) fail_errno("create {}", dname);
     set_owner(ddir, dname.c_str(), owner, AT_SYMLINK_NOFOLLOW, st);
+    if (owner.preserve) {
+      struct timespec times[2] = {st.st_atim, st.st_mtim};
+      ::utimensat(ddir, dname.c_str(), times, AT_SYMLINK_NOFOLLOW);
+    }
+  } else if (owner.preserve &&
+             (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode))) {
+    ::unlinkat(ddir, dname.c_str(), 0);
+    if (::mknodat(ddir, dname.c_str(), (st.st_mode & S_IFMT) | perm, st.st_rdev) < 0)
+      fail_errno("create {}", dname);
+    Fd made(::openat(ddir, dname.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!made) fail_errno("open {}", dname);
+    set_owner(made.get(), "", owner, AT_EMPTY_PATH, st);
+    if (::fchmodat(ddir, dname.c_str(), perm, 0) < 0) fail_errno("chmod {}", dname);
   } else {
     log::warn("cp: {}: not a file, directory or symlink: skipped", shown);
   }
@@ -150,7 +214,8 @@ bool is_opaque(int dirfd) {
 // One directory of the merged view of layers (top first) into `dest`: a name is decided by the
 // topmost layer that has it (a whiteout hides it), directories merge down to the first opaque
 // one, as overlayfs shows them.
-void merge_dir(const std::vector<int>& layers, int dest, const std::string& shown) {
+void merge_dir(const std::vector<int>& layers, int dest, Owner& owner, const std::string& shown,
+               const std::string& rel) {
   std::vector<std::string> seen;
   for (int layer : layers) {
     for (const auto& n : list_dir(layer, shown)) {
@@ -160,7 +225,7 @@ void merge_dir(const std::vector<int>& layers, int dest, const std::string& show
       if (::fstatat(layer, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) fail_errno("{}/{}", shown, n);
       if (is_whiteout(st)) continue;
       if (!S_ISDIR(st.st_mode)) {
-        copy_entry(layer, n, dest, n, Owner{{}, {}, true}, shown + "/" + n);
+        copy_entry(layer, n, dest, n, owner, shown + "/" + n, rel + "/" + n);
         continue;
       }
       // The same directory in the layers below, down to an opaque one or one that hides it.
@@ -177,14 +242,11 @@ void merge_dir(const std::vector<int>& layers, int dest, const std::string& show
         held.push_back(std::move(sub));
         if (opaque) break;
       }
-      if (::mkdirat(dest, n.c_str(), st.st_mode & 07777) < 0 && errno != EEXIST)
-        fail_errno("create {}", n);
+      if (::mkdirat(dest, n.c_str(), 0700) < 0 && errno != EEXIST) fail_errno("create {}", n);
       Fd out(::openat(dest, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
       if (!out) fail_errno("open {}", n);
-      merge_dir(below, out.get(), shown + "/" + n);
-      if (::fchmod(out.get(), st.st_mode & 07777) < 0 ||
-          ::fchown(out.get(), st.st_uid, st.st_gid) < 0)
-        fail_errno("set the mode and owner of {}", n);
+      merge_dir(below, out.get(), owner, shown + "/" + n, rel + "/" + n);
+      set_meta(out.get(), owner, st, below.front(), shown + "/" + n);
     }
   }
 }
@@ -219,10 +281,11 @@ bool copy_up(const std::vector<std::string>& lowers, const std::string& path,
   if (layers.empty()) return false;
   Fd out(::open(dest.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!out) fail_errno("open {}", dest);
-  merge_dir(layers, out.get(), path);
-  if (top && (::fchmod(out.get(), top->st_mode & 07777) < 0 ||
-              ::fchown(out.get(), top->st_uid, top->st_gid) < 0))
-    fail_errno("set the mode and owner of {}", dest);
+  Owner owner;
+  owner.preserve = true;
+  owner.dest_root = out.get();
+  merge_dir(layers, out.get(), owner, path, ".");
+  if (top) set_meta(out.get(), owner, *top, layers.front(), path);
   return true;
 }
 
@@ -264,7 +327,7 @@ void copy(const Env& env, const std::string& source, const std::string& destinat
     owner.uid = outside_root(st.pid, "uid_map");
     owner.gid = outside_root(st.pid, "gid_map");
   }
-  copy_entry(sdir.get(), name, into.get(), dname, owner, src_shown);
+  copy_entry(sdir.get(), name, into.get(), dname, owner, src_shown, dname);
 }
 
 }  // namespace hull::frontend

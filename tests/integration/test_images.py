@@ -288,3 +288,85 @@ def test_a_new_named_volume_gets_the_images_files_once(loaded):
     # a path the image does not have: an empty volume
     assert loaded.run("-v", "emptyvol:/nothing/here", IMG, "ls", "-A", "/nothing/here").stdout == ""
     loaded("volume", "rm", "etcvol", "emptyvol")
+
+
+def srv_image(friendly, tmp_path, base_layer, tag="hulltest/srv:1"):
+    """An image whose config declares the volume /srv, with content a copy must keep: owners,
+    modes (setuid), an xattr, mtimes, a hard link, a symlink, a fifo, a deleted file."""
+    l1 = (Layer().dir("srv", mode=0o750, uid=1000, gid=1000)
+          .file("srv/app.conf", "conf\n", mode=0o640, uid=1000, gid=1000, xattrs={"user.note": "kept"},
+                mtime=1600000000)
+          .file("srv/tool", "#!/bin/sh\n", mode=0o4755).hardlink("srv/hard", "srv/app.conf")
+          .symlink("srv/link", "app.conf").fifo("srv/fifo").file("srv/gone", "x")
+          .dir("srv/sub", mode=0o700, uid=1000).file("srv/sub/deep", "deep\n", uid=1000))
+    l2 = Layer().dir("srv", mode=0o750, uid=1000, gid=1000).whiteout("srv/gone").file("srv/top", "top\n")
+    arch = tmp_path / "srv.tar"
+    docker_archive(arch, [base_layer, l1.bytes(), l2.bytes()], tags=(tag,), Env=["PATH=/bin"],
+                   Volumes={"/srv": {}}, Cmd=["sh", "-c", "cat /srv/app.conf; echo changed > /srv/app.conf"])
+    friendly("load", "-i", arch)
+    return tag
+
+
+def check_srv_copy(d: Path):
+    assert sorted(p.name for p in d.iterdir()) == ["app.conf", "fifo", "hard", "link", "sub", "tool", "top"]
+    st = d.stat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (1000, 1000, 0o750)
+    conf = (d / "app.conf").stat()
+    assert (conf.st_uid, conf.st_gid, conf.st_mode & 0o7777, conf.st_mtime) == (1000, 1000, 0o640, 1600000000)
+    assert os.getxattr(d / "app.conf", "user.note") == b"kept"
+    assert (d / "hard").stat().st_ino == conf.st_ino and conf.st_nlink == 2
+    assert (d / "tool").stat().st_mode & 0o7777 == 0o4755
+    assert os.readlink(d / "link") == "app.conf"
+    import stat as statmod
+    assert statmod.S_ISFIFO((d / "fifo").lstat().st_mode)
+    assert (d / "sub").stat().st_mode & 0o7777 == 0o700 and (d / "sub" / "deep").read_text() == "deep\n"
+
+
+def test_an_image_volume_starts_with_the_images_files_once(friendly, tmp_path, base_layer):
+    """docker's copy-up for the image's own Volumes: the anonymous volume starts with what the
+    image has there (merged through its layers), owners, modes, xattrs, times and hard links
+    kept; written to, it is not copied over again at the next start; it goes with rm."""
+    img = srv_image(friendly, tmp_path, base_layer)
+    p = friendly.run(img, "sh", "-c", "ls -A /srv; stat -c '%u:%g %a %h' /srv/app.conf /srv/tool")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["app.conf", "fifo", "hard", "link", "sub", "tool", "top",
+                                "1000:1000", "640", "2", "0:0", "4755", "1"]
+    p = friendly.run("--name", "once", img, keep=True)
+    assert (p.returncode, p.stdout) == (0, "conf\n"), p.stderr
+    cid = friendly.inspect("once")["id"]
+    vol = friendly.state / "containers" / cid / "volumes" / "0"
+    assert (vol / "app.conf").read_text() == "changed\n"
+    (vol / "app.conf").write_text("conf\n")
+    os.utime(vol / "app.conf", (1600000000, 1600000000))
+    check_srv_copy(vol)
+    (vol / "app.conf").write_text("mine\n")
+    friendly("start", "once")
+    assert friendly("wait", "once").stdout == "0\n"
+    assert friendly("logs", "once").stdout == "conf\nmine\n"
+    friendly("rm", "once")
+    assert not (friendly.state / "containers" / cid).exists()
+
+
+def test_an_empty_named_volume_gets_the_copy_a_used_one_does_not(friendly, tmp_path, base_layer):
+    img = srv_image(friendly, tmp_path, base_layer)
+    friendly("volume", "create", "pre")
+    mp = Path(json.loads(friendly("volume", "inspect", "pre").stdout)[0]["Mountpoint"])
+    p = friendly.run("-v", "pre:/srv", img)
+    assert (p.returncode, p.stdout) == (0, "conf\n"), p.stderr
+    (mp / "app.conf").write_text("conf\n")
+    os.utime(mp / "app.conf", (1600000000, 1600000000))
+    check_srv_copy(mp)
+    # Two runs at once on one new volume: one copy, both see it whole.
+    procs = [subprocess.Popen([str(HULL), "run", "--rm", "-v", "twice:/srv", img, "ls", "/srv"],
+                              env=friendly.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0 and out.split() == ["app.conf", "fifo", "hard", "link", "sub", "tool", "top"], err
+    # A volume with something in it is left as it is.
+    friendly("volume", "create", "used")
+    used = Path(json.loads(friendly("volume", "inspect", "used").stdout)[0]["Mountpoint"])
+    (used / "mine").write_text("x")
+    assert friendly.run("-v", "used:/srv", img, "ls", "/srv").stdout == "mine\n"
+    friendly("volume", "rm", "pre", "twice", "used")
+    assert not list((friendly.state / "volumes").iterdir())

@@ -10,6 +10,7 @@
 #include "frontend/human.h"
 #include "frontend/registry.h"
 #include "frontend/views.h"
+#include "frontend/volumes.h"
 #include "image/digest.h"
 #include "image/load.h"
 #include "image/reference.h"
@@ -370,18 +371,39 @@ std::string system_df(const Env& env) {
   auto images = store.images();
   auto in_use = layers_in_use(env);
   std::set<std::string> active_images;
-  int64_t containers_size = 0;
-  int containers = 0, running = 0;
+  // Containers: their writable layers (what rm of the stopped ones would give back). Local
+  // volumes: the named ones and each container's anonymous ones (docker's rows).
+  int64_t containers_size = 0, containers_reclaimable = 0, volumes_size = 0, volumes_free = 0;
+  int containers = 0, running = 0, volumes = 0, volumes_used = 0;
   Store cstore(env);
-  for (const auto& id : cstore.list()) {
+  for (const auto& s : list(env, true)) {
     try {
-      Meta m = cstore.load(id);
+      const Meta& m = s.meta;
+      const std::string& id = m.id;
       containers++;
       if (!m.image_manifest.empty()) active_images.insert(m.image_manifest);
-      if (m.monitor_pid > 0) running++;
-      containers_size += image::disk_usage(cstore.dir(id) + "/layer/upper");
+      bool up = s.state == State::running || s.state == State::paused;
+      if (up) running++;
+      int64_t layer = image::disk_usage(cstore.dir(id) + "/layer/upper");
+      containers_size += layer;
+      if (!up) containers_reclaimable += layer;
+      std::string anon = cstore.dir(id) + "/volumes";
+      if (path_exists(anon))
+        for (const auto& v : list_dir(anon)) {
+          volumes++, volumes_used++;
+          volumes_size += image::disk_usage(anon + "/" + v);
+        }
     } catch (const Error&) {
     }
+  }
+  Volumes named(env);
+  for (const auto& v : named.list()) {
+    int64_t n = image::disk_usage(v.mountpoint);
+    volumes++, volumes_size += n;
+    if (named.users(v.name).empty())
+      volumes_free += n;
+    else
+      volumes_used++;
   }
   auto u = store.usage();
   int64_t reclaimable = 0;
@@ -399,7 +421,9 @@ std::string system_df(const Env& env) {
   t.push_back({"Layers", std::to_string(u.layers), "", size_text(u.layers_bytes), ""});
   t.push_back({"Blobs", std::to_string(u.blobs), "", size_text(u.blobs_bytes), ""});
   t.push_back({"Containers", std::to_string(containers), std::to_string(running),
-               size_text(containers_size), ""});
+               size_text(containers_size), size_text(containers_reclaimable)});
+  t.push_back({"Local Volumes", std::to_string(volumes), std::to_string(volumes_used),
+               size_text(volumes_size), size_text(volumes_free)});
   return table(t);
 }
 

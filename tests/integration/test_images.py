@@ -4,6 +4,7 @@ made in the test (imagetest.py) from Debian's busybox-static."""
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import time
@@ -370,3 +371,42 @@ def test_an_empty_named_volume_gets_the_copy_a_used_one_does_not(friendly, tmp_p
     assert friendly.run("-v", "used:/srv", img, "ls", "/srv").stdout == "mine\n"
     friendly("volume", "rm", "pre", "twice", "used")
     assert not list((friendly.state / "volumes").iterdir())
+
+
+def df_rows(friendly):
+    lines = friendly("system", "df").stdout.splitlines()
+    assert lines[0].split() == ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]
+    return {l[:15].strip(): l[15:].split() for l in lines[1:]}
+
+
+def test_stats_and_system_df_count_the_writable_layer(loaded):
+    """What the container writes to its own layer shows in `stats` (WRITABLE, writableSize)
+    and in `system df` (Containers: all of it; reclaimable once it stopped); volumes in the
+    Local Volumes row."""
+    assert df_rows(loaded)["Containers"] == ["0", "0", "0B", "0B"]
+    loaded.detach("--name", "writer", IMG, "sh", "-c",
+                  "head -c 3000000 /dev/urandom > /root/blob; touch /root/done; sleep 1000")
+    loaded.detach("--name", "quiet", IMG, "sleep", "1000")
+    upper = Path(loaded.inspect("writer")["upperDir"])
+    deadline = time.time() + 10
+    while not (upper / "root" / "done").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    rows = {r["name"]: r for r in json.loads(loaded("stats", "--no-stream", "--format", "json").stdout)}
+    assert 3_000_000 <= rows["writer"]["writableSize"] < 3_200_000
+    assert rows["quiet"]["writableSize"] < 100_000
+    table = loaded("stats", "--no-stream", "writer").stdout.splitlines()
+    assert table[0].split()[-1] == "WRITABLE" and re.fullmatch(r"3(\.\d+)?MB", table[1].split()[-1])
+    df = df_rows(loaded)
+    total, active, size, reclaimable = df["Containers"]
+    assert (total, active, reclaimable) == ("2", "2", "0B") and size.endswith("MB") and float(size[:-2]) >= 3
+    assert df["Local Volumes"][:2] == ["2", "2"]  # the image's /data, one per container
+    loaded("stop", "-t", "1", "writer")
+    total, active, _, reclaimable = df_rows(loaded)["Containers"]
+    assert (total, active) == ("2", "1") and re.fullmatch(r"3(\.\d+)?MB", reclaimable), reclaimable
+    loaded("rm", "-f", "writer", "quiet")
+    assert df_rows(loaded)["Containers"] == ["0", "0", "0B", "0B"]
+    # Named volumes: in use or reclaimable.
+    loaded("volume", "create", "spare")
+    total, active, size, reclaimable = df_rows(loaded)["Local Volumes"]
+    assert (total, active) == ("1", "0") and reclaimable == size
+    loaded("volume", "rm", "spare")

@@ -465,7 +465,11 @@ RunResult run(const Env& env, const RunOptions& o) {
                        bridged ? dir + "/resolv.conf" : ""};
   std::optional<ResolvedImage> img;
   std::optional<ImageRoot> root;
+  // Held shared from finding the image until this container's record names its layers:
+  // rmi and prune (exclusive) then see it as a user, or it finds the image gone.
+  Fd image_lock;
   if (o.rootfs.empty() && o.image != "host") {
+    image_lock = image_store(env).writer_lock();
     img = resolve_image(env, o.image, o.pull);
     root = image_root(env, *img, dir);
   }
@@ -531,6 +535,7 @@ RunResult run(const Env& env, const RunOptions& o) {
     m.labels[key] = eq == std::string::npos ? "" : l.substr(eq + 1);
   }
   store.save(m);
+  image_lock.reset();
   record_event(env, "create", m);
   r.lock.reset();
   RunResult result{r.id, r.name, 0};

@@ -200,6 +200,9 @@ std::string images_text(const Env& env, const ImagesOptions& o) {
 std::vector<std::string> remove_images(const Env& env, const std::vector<std::string>& refs,
                                        bool force) {
   image::Store store = image_store(env);
+  // Exclusive: a `hull run` that found one of these images has recorded its layers (and is a
+  // user) before this looks, or finds the image gone.
+  Fd exclusive = store.exclusive_lock();
   std::vector<std::string> lines;
   for (const auto& ref : refs) {
     auto found = store.find(ref);
@@ -231,7 +234,7 @@ std::vector<std::string> remove_images(const Env& env, const std::vector<std::st
     lines.push_back("Deleted: " + found->config_digest);
   }
   // What no image and no container needs any more goes now, as with docker's rmi.
-  store.prune(layers_in_use(env));
+  store.prune_with([&] { return layers_in_use(env); }, true);
   return lines;
 }
 
@@ -360,7 +363,7 @@ std::string image_inspect(const Env& env, const std::string& ref, bool json) {
 
 std::string prune_images(const Env& env) {
   image::Store store = image_store(env);
-  auto r = store.prune(layers_in_use(env));
+  auto r = store.prune_with([&] { return layers_in_use(env); });
   return fmt::format(
       "Deleted {} layers, {} blobs, {} interrupted writes\nTotal reclaimed space: {}\n", r.layers,
       r.blobs, r.temporaries, size_text(r.freed_bytes));

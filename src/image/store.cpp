@@ -281,10 +281,19 @@ void Store::remove_image(std::string_view manifest_digest) {
   if (::unlink(path.c_str()) < 0 && errno != ENOENT) fail_errno("remove {}", path);
 }
 
+Fd Store::exclusive_lock() const {
+  return lock_file("store", LOCK_EX);
+}
+
 Store::PruneResult Store::prune(const std::set<std::string>& in_use) {
-  Fd exclusive = lock_file("store", LOCK_EX);
+  return prune_with([&] { return in_use; });
+}
+
+Store::PruneResult Store::prune_with(const std::function<std::set<std::string>()>& in_use,
+                                     bool held) {
+  Fd exclusive = held ? Fd() : exclusive_lock();
   PruneResult result;
-  std::set<std::string> layers(in_use.begin(), in_use.end()), blobs;
+  std::set<std::string> layers = in_use(), blobs;
   for (const auto& r : images()) {
     blobs.insert(r.manifest_digest);
     blobs.insert(r.config_digest);

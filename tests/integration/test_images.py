@@ -410,3 +410,57 @@ def test_stats_and_system_df_count_the_writable_layer(loaded):
     total, active, size, reclaimable = df_rows(loaded)["Local Volumes"]
     assert (total, active) == ("1", "0") and reclaimable == size
     loaded("volume", "rm", "spare")
+
+
+def test_run_racing_rmi_and_prune_sees_the_image_whole_or_not_at_all(friendly, tmp_path, base_layer):
+    """`hull run` against `rmi -f` + `load` and `image prune` in loops: each run either runs
+    the image whole (every layer there: /etc/added comes from the top one) or fails with one
+    line naming the image; prune never takes a layer a starting container is about to mount."""
+    import threading
+    arch = tmp_path / "race.tar"
+    docker_archive(arch, [base_layer, second_layer()], tags=("race:1",), Env=["PATH=/bin"])
+    friendly("load", "-i", arch)
+    stop = threading.Event()
+    errors = []
+
+    def churn():
+        while not stop.is_set():
+            for args in (("rmi", "-f", "race:1"), ("image", "prune"), ("load", "-i", arch), ("image", "prune")):
+                p = friendly(*args, check=False)
+                if p.returncode != 0 and not (args[0] == "rmi" and "no such image" in p.stderr):
+                    errors.append(f"{args}: {p.returncode} {p.stderr}")
+    t = threading.Thread(target=churn)
+    t.start()
+    outcomes = {"ran": 0, "missing": 0}
+    try:
+        deadline = time.time() + 25
+        runs = 0
+        while (runs < 40 or not all(outcomes.values())) and time.time() < deadline:
+            runs += 1
+            p = friendly.run("--pull", "never", "race:1", "sh", "-c", "cat /etc/added /etc/os-release")
+            if p.returncode == 0:
+                assert p.stdout == "added\nNAME=busybox-test\n", p.stderr
+                outcomes["ran"] += 1
+            else:
+                first = p.stderr.splitlines()[0] if p.stderr else ""
+                assert p.returncode == 125 and first.startswith(
+                    "hull: unable to find image \"race:1\" (docker.io/library/race:1)"), (p.returncode, p.stderr)
+                outcomes["missing"] += 1
+    finally:
+        stop.set()
+        t.join(timeout=120)
+    assert not errors, errors
+    print("outcomes", outcomes)
+    assert outcomes["ran"] > 0, outcomes
+    # A container that started keeps its layers through rmi -f and prune.
+    friendly("load", "-i", arch)
+    friendly.detach("--name", "keeps", "race:1", "sleep", "1000")
+    friendly("rmi", "-f", "race:1")
+    assert "Deleted 0 layers" in friendly("image", "prune").stdout
+    assert friendly("exec", "keeps", "cat", "/etc/added").stdout == "added\n"
+    friendly("rm", "-f", "keeps")
+    # Nothing left: after rmi and prune the store is empty, no container remains.
+    friendly("rmi", "-f", "race:1", check=False)
+    friendly("image", "prune")
+    root = friendly.state / "images"
+    assert list((root / "layers").iterdir()) == [] and list((root / "tmp").iterdir()) == []

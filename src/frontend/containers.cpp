@@ -426,7 +426,8 @@ namespace {
 // The container's own layer (upper/, work/) and a directory per anonymous volume (with the
 // image's files at its path), under its state dir: they outlive stop/start and go with rm. The
 // image's layers are only read.
-ImageRoot image_root(const Env& env, const ResolvedImage& img, const std::string& dir) {
+ImageRoot image_root(const Env& env, const ResolvedImage& img, const std::string& dir,
+                     const std::optional<std::pair<uint32_t, uint32_t>>& owner) {
   image::Store store = image_store(env);
   ImageRoot root;
   for (auto it = img.record.layers.rbegin(); it != img.record.layers.rend(); ++it)
@@ -435,13 +436,20 @@ ImageRoot image_root(const Env& env, const ResolvedImage& img, const std::string
   root.layer_dir = dir + "/layer";
   mkdir_p(root.layer_dir + "/upper", 0755);
   mkdir_p(root.layer_dir + "/work", 0700);
+  // In a user namespace the overlay's / is upper/: its root's.
+  auto chown_to_root = [&](const std::string& path) {
+    if (owner && ::chown(path.c_str(), owner->first, owner->second) < 0)
+      fail_errno("chown {} to the container's root", path);
+  };
+  chown_to_root(root.layer_dir + "/upper");
   root.config = img.config;
   for (size_t i = 0; i < img.config.volumes.size(); i++) {
     std::string source = fmt::format("{}/volumes/{}", dir, i);
     mkdir_p(source, 0755);
+    chown_to_root(source);
     // docker's copy-up: the volume starts with what the image has at that path, once.
     with_context(fmt::format("the image's volume {}: copy its files in", img.config.volumes[i]),
-                 [&] { copy_up(root.lowers, img.config.volumes[i], source); });
+                 [&] { copy_up(root.lowers, img.config.volumes[i], source, owner); });
     root.volumes.push_back({img.config.volumes[i], source});
   }
   return root;
@@ -471,7 +479,7 @@ RunResult run(const Env& env, const RunOptions& o) {
   if (o.rootfs.empty() && o.image != "host") {
     image_lock = image_store(env).writer_lock();
     img = resolve_image(env, o.image, o.pull);
-    root = image_root(env, *img, dir);
+    root = image_root(env, *img, dir, private_root(opts));
   }
   // -v NAME:/path: the named volume, made on first use and then given what the image has at
   // that path (docker's copy-up), bound like a host directory.
@@ -491,7 +499,7 @@ RunResult run(const Env& env, const RunOptions& o) {
       if (list_dir(info.mountpoint).empty())
         with_context(
             fmt::format("-v {}: copy the image's {} into the empty volume", v, vol.destination),
-            [&] { copy_up(root->lowers, vol.destination, info.mountpoint); });
+            [&] { copy_up(root->lowers, vol.destination, info.mountpoint, private_root(opts)); });
     }
     v = info.mountpoint + v.substr(v.find(':'));
     if (std::find(volume_names.begin(), volume_names.end(), info.name) == volume_names.end())

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <map>
 #include <optional>
+#include <tuple>
 
 #include "frontend/containers.h"
 #include "linux/path.h"
@@ -30,6 +31,7 @@ struct Owner {
   // links stay links, device nodes and fifos are made again.
   bool preserve = false;
   int dest_root = -1;  // with preserve: the directory copied into, for hard links
+  uint32_t uid_shift = 0, gid_shift = 0;                 // with preserve: added to each owner
   std::map<std::pair<dev_t, ino_t>, std::string> links;  // source inode -> path under dest_root
 };
 
@@ -94,7 +96,9 @@ void copy_children(int sfd, int dfd, Owner& owner, const std::string& shown,
 
 void set_owner(int fd, const char* name, const Owner& owner, int flags, const struct stat& from) {
   if (owner.preserve) {
-    if (::fchownat(fd, name, from.st_uid, from.st_gid, flags) < 0) fail_errno("chown {}", name);
+    if (::fchownat(fd, name, from.st_uid + owner.uid_shift, from.st_gid + owner.gid_shift, flags) <
+        0)
+      fail_errno("chown {}", name);
     return;
   }
   if (!owner.uid) return;
@@ -254,7 +258,7 @@ void merge_dir(const std::vector<int>& layers, int dest, Owner& owner, const std
 }  // namespace
 
 bool copy_up(const std::vector<std::string>& lowers, const std::string& path,
-             const std::string& dest) {
+             const std::string& dest, const std::optional<std::pair<uint32_t, uint32_t>>& shift) {
   std::vector<Fd> held;
   std::vector<int> layers;
   std::optional<struct stat> top;
@@ -284,6 +288,7 @@ bool copy_up(const std::vector<std::string>& lowers, const std::string& path,
   Owner owner;
   owner.preserve = true;
   owner.dest_root = out.get();
+  if (shift) std::tie(owner.uid_shift, owner.gid_shift) = *shift;
   merge_dir(layers, out.get(), owner, path, ".");
   if (top) set_meta(out.get(), owner, *top, layers.front(), path);
   return true;

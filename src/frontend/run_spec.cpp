@@ -433,6 +433,13 @@ IdRange subordinate_range(const std::string& text, const std::string& user) {
   return {};
 }
 
+std::optional<std::pair<uint32_t, uint32_t>> private_root(const RunOptions& o) {
+  if (o.userns != "private") return std::nullopt;
+  IdRange u = subordinate_range(read_file_if_exists("/etc/subuid").value_or(""), "root");
+  IdRange g = subordinate_range(read_file_if_exists("/etc/subgid").value_or(""), "root");
+  return std::make_pair(u.host, g.host);
+}
+
 BuiltSpec build_run_spec(const RunOptions& o, const ContainerFiles& files, const ImageRoot* image) {
   BuiltSpec out;
   oci::Spec& spec = out.spec;
@@ -462,9 +469,6 @@ BuiltSpec build_run_spec(const RunOptions& o, const ContainerFiles& files, const
         quote(o.userns));
   bool userns = o.userns == "private";
   if (userns && o.privileged) fail("--privileged: cannot be combined with --userns private");
-  // The layers belong to host root: a mapped root would see them as nobody's.
-  if (userns && image)
-    fail("--userns private: not supported with an image yet (only host, --rootfs)");
   if (o.entrypoint && !image) fail("--entrypoint: needs an image (the command is the entrypoint)");
 
   // The process.

@@ -51,6 +51,10 @@ struct ImageRoot {
   std::vector<std::pair<std::string, std::string>> volumes;
 };
 
+// --userns private: the host uid and gid of the container's root (what it owns on the host:
+// its writable layer, its volumes); nullopt without a user namespace.
+std::optional<std::pair<uint32_t, uint32_t>> private_root(const RunOptions& o);
+
 // What the spec refers to outside itself, provided by the friendly store.
 struct ContainerFiles {
   std::string id;

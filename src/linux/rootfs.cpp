@@ -202,6 +202,14 @@ Fd mount_overlay_root(const RootfsPlan& plan) {
     std::string p = path_join(scratch, d);
     if (::mkdir(p.c_str(), 0755) < 0) fail_errno("mkdir {}", p);
   }
+  std::string root = path_join(scratch, "root");
+  if (plan.overlay_root_fd >= 0) {
+    if (sys::move_mount(plan.overlay_root_fd, "", AT_FDCWD, root.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
+      fail_errno("attach the overlay of the image's id-mapped layers on {}", root);
+    int fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) fail_errno("open overlay root {}", root);
+    return Fd(fd);
+  }
   std::string lower_dir = lower;
   std::string upper = path_join(scratch, "upper"), work = path_join(scratch, "work");
   if (!plan.overlay_lowers.empty()) {
@@ -213,7 +221,6 @@ Fd mount_overlay_root(const RootfsPlan& plan) {
     if (sys::move_mount(plan.overlay_lower_fd, "", AT_FDCWD, lower_dir.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
       fail_errno("attach the overlay's lower layer {} on {}", lower, lower_dir);
   }
-  std::string root = path_join(scratch, "root");
   std::string data = fmt::format("lowerdir={},upperdir={},workdir={}{}", lower_dir, upper, work,
                                  plan.overlay_userxattr ? ",userxattr" : "");
   if (data.size() >= 4096) fail("overlay root: {} layers are more than one mount can stack", plan.overlay_lowers.size());
@@ -270,6 +277,35 @@ void idmap_tree(const MountSpec& m) {
     fail_errno("{}: id-map the bind mount of {}", m.what, m.source);
 }
 
+// An image's layers id-mapped (a clone of each, through one user namespace holding the
+// container's maps) and stacked into a detached overlay here, as host root: overlayfs takes
+// each layer by fd (lowerdir+, Linux 6.13+) and keeps its trusted.* whiteouts and opaque dirs.
+Fd idmapped_overlay(const RootfsPlan& plan, std::vector<Fd>& owned) {
+  Fd userns = with_context("the image's layers: id map", [&] {
+    return user_namespace_with_maps(plan.overlay_idmap_uids, plan.overlay_idmap_gids);
+  });
+  Fd fs(sys::fsopen("overlay", FSOPEN_CLOEXEC));
+  if (!fs) fail_errno("fsopen overlay");
+  for (const auto& l : plan.overlay_lowers) {
+    Fd tree(sys::open_tree(AT_FDCWD, l.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+    if (!tree) fail_errno("clone layer {}", l);
+    sys::MountAttr attr{MOUNT_ATTR_IDMAP, 0, 0, static_cast<uint64_t>(userns.get())};
+    if (sys::mount_setattr(tree.get(), "", AT_EMPTY_PATH, &attr) < 0) fail_errno("id-map layer {}", l);
+    if (sys::fsconfig(fs.get(), FSCONFIG_SET_FD, "lowerdir+", nullptr, tree.get()) < 0)
+      fail_errno("overlay: add the id-mapped layer {} (lowerdir+ by fd needs Linux 6.13)", l);
+    owned.push_back(std::move(tree));
+  }
+  std::string upper = path_join(plan.rootfs, "upper"), work = path_join(plan.rootfs, "work");
+  if (sys::fsconfig(fs.get(), FSCONFIG_SET_STRING, "upperdir", upper.c_str(), 0) < 0 ||
+      sys::fsconfig(fs.get(), FSCONFIG_SET_STRING, "workdir", work.c_str(), 0) < 0)
+    fail_errno("overlay: upper and work dirs {}", plan.rootfs);
+  if (sys::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
+    fail_errno("create the overlay of the image's id-mapped layers");
+  Fd mnt(sys::fsmount(fs.get(), FSMOUNT_CLOEXEC, 0));
+  if (!mnt) fail_errno("fsmount the overlay of the image's layers");
+  return mnt;
+}
+
 }  // namespace
 
 std::vector<DeviceNode> default_devices() {
@@ -294,6 +330,10 @@ void open_sources(RootfsPlan& plan, std::vector<Fd>& owned) {
   // An image's layers are reached by path (hull's own store, not the host's mounts).
   if (plan.overlay && plan.overlay_lowers.empty()) plan.overlay_lower_fd = clone(plan.rootfs, false, "root.path");
   else if (!plan.overlay) plan.rootfs_tree = clone(plan.rootfs, true, "root.path");
+  else if (!plan.overlay_idmap_uids.empty()) {
+    owned.push_back(idmapped_overlay(plan, owned));
+    plan.overlay_root_fd = owned.back().get();
+  }
   for (auto& m : plan.mounts) {
     if (!m.options.bind && m.type != "bind") continue;
     m.source_tree = clone(m.source, m.options.recursive, m.what + ".source");

@@ -65,6 +65,13 @@ struct RootfsPlan {
   // An image's layers (top first): then `rootfs` is not a lower layer but holds the writable
   // one, upper/ and work/, which outlive the mount namespace (an image container's own layer).
   std::vector<std::string> overlay_lowers;
+  // With a user namespace of the container's own (as root): the layers are id-mapped with its
+  // maps (mount_setattr MOUNT_ATTR_IDMAP on a clone of each), so files host root owns in the
+  // store are its root's, and the overlay is made from them by the runtime (open_sources,
+  // fsopen with each layer's fd: trusted.* whiteouts and opaque dirs as without one);
+  // overlay_root_fd is that detached overlay, which the init attaches.
+  std::vector<IdRange> overlay_idmap_uids, overlay_idmap_gids;
+  int overlay_root_fd = -1;
 };
 
 // For a container with a user namespace of its own: clones the rootfs and every bind source

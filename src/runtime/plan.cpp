@@ -215,6 +215,10 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
   r.overlay = wants_overlay_root(spec);
   r.overlay_lowers = overlay_lowers(spec);
   r.overlay_userxattr = plan.new_user_ns;
+  if (plan.new_user_ns && !r.overlay_lowers.empty() && ::geteuid() == 0) {
+    r.overlay_idmap_uids = id_ranges(l.uid_mappings);
+    r.overlay_idmap_gids = id_ranges(l.gid_mappings);
+  }
   r.bind_devices = plan.new_user_ns || (user && !user->path.empty());
   for (size_t i = 0; i < spec.mounts.size(); ++i) {
     const auto& m = spec.mounts[i];

@@ -464,3 +464,39 @@ def test_run_racing_rmi_and_prune_sees_the_image_whole_or_not_at_all(friendly, t
     friendly("image", "prune")
     root = friendly.state / "images"
     assert list((root / "layers").iterdir()) == [] and list((root / "tmp").iterdir()) == []
+
+
+def test_userns_private_with_an_image_through_id_mapped_layers(friendly, tmp_path, base_layer):
+    """--userns private with an image: the store's layers (host root's) are id-mapped into the
+    container's range, so its root owns the image's files and writes over them (copy-up into
+    its layer as host uid 100000); whiteouts and opaque dirs as without a user namespace; the
+    anonymous volume's copy is shifted into the range too; the store itself is unchanged."""
+    arch = tmp_path / "u.tar"
+    docker_archive(arch, [base_layer, second_layer()], tags=("mapped:1",), Env=["PATH=/bin"],
+                   Volumes={"/home/app": {}})
+    friendly("load", "-i", arch)
+    p = friendly.run("--name", "m", "--userns", "private", "mapped:1", "sh", "-c",
+                     "cat /proc/self/uid_map; stat -c '%u:%g' / /etc/passwd /home/app; cat /etc/added; "
+                     "ls /etc/conf.d; test -e /etc/remove-me || echo gone; echo me >> /etc/passwd && "
+                     "echo x > /home/app/f && echo wrote; mknod /null c 1 3 2>/dev/null || echo no-mknod",
+                     keep=True)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["0", "100000", "65536", "0:0", "0:0", "1000:1000", "added", "new.conf", "gone",
+                                "wrote", "no-mknod"]
+    cid = friendly.inspect("m")["id"]
+    d = friendly.state / "containers" / cid
+    st = (d / "layer" / "upper" / "etc" / "passwd").stat()
+    assert (st.st_uid, st.st_gid) == (100000, 100000) and (d / "layer" / "upper" / "etc" / "passwd").read_text().endswith("me\n")
+    vol = (d / "volumes" / "0").stat()
+    assert (vol.st_uid, vol.st_gid) == (101000, 101000)
+    assert (d / "volumes" / "0" / "f").stat().st_uid == 100000
+    for layer in (friendly.state / "images" / "layers").iterdir():
+        for f in (layer / "root").rglob("*"):
+            assert f.lstat().st_uid in (0, 1000), f
+    # It starts again from its own layer; --read-only holds in the namespace too.
+    friendly("start", "m")
+    assert friendly("wait", "m").stdout == "0\n"
+    assert friendly("logs", "m").stdout.count("wrote") == 2
+    friendly("rm", "m")
+    p = friendly.run("--userns", "private", "--read-only", "mapped:1", "touch", "/x")
+    assert p.returncode == 1 and "Read-only file system" in p.stderr

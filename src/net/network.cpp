@@ -46,8 +46,8 @@ Network Networks::load_or_fail(const std::string& name) {
 
 std::string Networks::resolv_path(const Network& net) {
   std::string path = path_join(path_join(store_.dir(), net.name), "resolv.conf");
-  std::string want =
-      resolv_content(read_file_if_exists("/etc/resolv.conf").value_or(""), net.internal);
+  std::string want = resolv_content(read_file_if_exists("/etc/resolv.conf").value_or(""),
+                                    net.internal, read_file_if_exists(kSystemdResolvConf));
   if (read_file_if_exists(path) != want) write_in_place(path, want);
   return path;
 }

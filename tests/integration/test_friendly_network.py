@@ -108,7 +108,7 @@ def test_containers_on_a_network_reach_each_other_and_no_one_else(fnet):
     assert "eth0 on web: " + ip_b in h("inspect", "b").stdout
     stats = {s["name"]: s for s in json.loads(h("stats", "--no-stream", "--format", "json", "a", "b").stdout)}
     assert stats["b"]["netRx"] >= net[0]["rxBytes"] and stats["b"]["netTx"] > 0
-    ps = {c["name"]: c for c in json.loads(h("ps", "--format", "json").stdout)}
+    ps = {c["name"]: c for c in json.loads(h("ps", "--json").stdout)}
     assert ps["a"]["networks"] == ["web"]
     h("rm", "-f", "a", "b", "c", "late")
     # Their leases and veths are gone: the networks can go.
@@ -123,7 +123,7 @@ def test_published_port_answers_on_loopback(fnet):
     serve(h, "web", "pub", 80, "published", "-p", "127.0.0.1:18080:80")
     got = h.ns.run_in("busybox", "nc", "-w", "2", "127.0.0.1", "18080", stdin=subprocess.DEVNULL, check=False)
     assert got.stdout.strip() == "published"
-    assert json.loads(h("ps", "--format", "json").stdout)[0]["ports"] == ["127.0.0.1:18080:80"]
+    assert json.loads(h("ps", "--json").stdout)[0]["ports"] == ["127.0.0.1:18080:80"]
     assert h.inspect("web")["networks"][0]["ports"] == ["127.0.0.1:18080->80/tcp"]
     # docker's forms: ps's PORTS, `hull port`, inspect's NetworkSettings
     table = h("ps").stdout.splitlines()
@@ -142,7 +142,7 @@ def test_published_port_answers_on_loopback(fnet):
     # A second container cannot take the port; it leaves nothing behind.
     p = h("run", "-d", "--name", "dup", "--network", "pub", "-p", "127.0.0.1:18080:80", "host", "sleep", "60", check=False)
     assert p.returncode == 125 and "published by container" in p.stderr, p.stderr
-    assert [c["name"] for c in json.loads(h("ps", "-a", "--format", "json").stdout)] == ["web"]
+    assert [c["name"] for c in json.loads(h("ps", "-a", "--json").stdout)] == ["web"]
     h("rm", "-f", "web")
     got = h.ns.run_in("busybox", "nc", "-w", "1", "127.0.0.1", "18080", stdin=subprocess.DEVNULL, check=False)
     assert got.stdout.strip() == ""

@@ -13,7 +13,10 @@
 #include <tuple>
 
 #include "frontend/containers.h"
+#include "frontend/images.h"
 #include "linux/path.h"
+#include "linux/rootfs.h"
+#include "oci/parse.h"
 #include "runtime/runtime.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -294,6 +297,125 @@ bool copy_up(const std::vector<std::string>& lowers, const std::string& path,
   return true;
 }
 
+namespace {
+
+std::optional<oci::State> runtime_state(const Env& env, const std::string& id) {
+  try {
+    return runtime::state(env.ctx(), id);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
+bool alive(const std::optional<oci::State>& s) {
+  return s && s->status != oci::Status::stopped;
+}
+
+// The container's side of a copy: a root to resolve the path in, the path there, and the
+// host ids of the container's root (what is copied in belongs to it).
+struct Side {
+  Fd root;
+  std::string path;
+  uint32_t uid = 0, gid = 0;
+  std::vector<Fd> held;  // the id-mapped layer clones of a stopped container's overlay
+  Fd lock;               // a stopped container's: `start` waits while its root is in use here
+};
+
+uint32_t host_root(const std::vector<oci::IdMapping>& maps) {
+  for (const auto& m : maps)
+    if (m.container_id == 0 && m.size > 0) return m.host_id;
+  return 0;
+}
+
+bool is_dir(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool under(const std::string& path, const std::string& dir) {
+  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+                         (dir == "/" || path[dir.size()] == '/'));
+}
+
+// A stopped container (docker's cp works on one too): an image container's root is its
+// overlay, mounted detached here (its layers id-mapped as the runtime does them, with a user
+// namespace); a --rootfs one's is that directory. A path under one of its directory binds
+// (volumes) goes to the bind's source, as it would be inside. The host sandbox's root was a
+// throw-away overlay: nothing is left to copy from or into.
+Side stopped_side(const Env& env, const std::string& ref, const std::string& id,
+                  const std::string& inner) {
+  Store store(env);
+  Side side;
+  side.lock = store.lock(id);
+  if (alive(runtime_state(env, id))) fail("cp: container {} started meanwhile: copy again", ref);
+  Meta m = store.load(id);
+  oci::Spec spec = with_context("stored config.json",
+                                [&] { return oci::parse_spec(read_file(store.config_path(id))); });
+  side.uid = host_root(spec.linux.uid_mappings);
+  side.gid = host_root(spec.linux.gid_mappings);
+  std::string path = clean_path("/" + inner);
+  const oci::Mount* best = nullptr;
+  for (const auto& mnt : spec.mounts) {
+    bool bind = mnt.type == "bind" ||
+                std::find(mnt.options.begin(), mnt.options.end(), "bind") != mnt.options.end() ||
+                std::find(mnt.options.begin(), mnt.options.end(), "rbind") != mnt.options.end();
+    std::string dest = clean_path("/" + mnt.destination);
+    if (bind && under(path, dest) && is_dir(mnt.source) &&
+        (!best || dest.size() > clean_path("/" + best->destination).size()))
+      best = &mnt;
+  }
+  if (best) {
+    std::string dest = clean_path("/" + best->destination);
+    side.root = Fd(::open(best->source.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!side.root) fail_errno("open {} (container {}'s {})", best->source, ref, dest);
+    side.path = dest == "/" ? path : path.substr(dest.size());
+    if (side.path.empty()) side.path = "/";
+    return side;
+  }
+  side.path = path;
+  if (!m.image_id.empty()) {
+    image::Store images = image_store(env);
+    std::vector<std::string> lowers;
+    for (auto it = m.image_layers.rbegin(); it != m.image_layers.rend(); ++it)
+      lowers.push_back(images.layer_root(*it));
+    std::vector<linux::IdRange> uids, gids;
+    for (const auto& r : spec.linux.uid_mappings)
+      uids.push_back({r.container_id, r.host_id, r.size});
+    for (const auto& r : spec.linux.gid_mappings)
+      gids.push_back({r.container_id, r.host_id, r.size});
+    side.root = linux::detached_overlay(lowers, store.dir(id) + "/layer", uids, gids, side.held);
+    return side;
+  }
+  if (!m.rootfs.empty()) {
+    side.root = Fd(::open(m.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!side.root) fail_errno("open {} (container {}'s root)", m.rootfs, ref);
+    return side;
+  }
+  fail(
+      "cp: container {} is not running, and its root was the host's under an overlay that went "
+      "when it stopped: start it, or copy from the host's own files",
+      ref);
+}
+
+Side container_side_root(const Env& env, const std::string& ref, const std::string& inner) {
+  Store store(env);
+  std::string id = store.resolve(ref);
+  auto st = runtime_state(env, id);
+  if (!alive(st)) return stopped_side(env, ref, id, inner);
+  Side side;
+  side.root =
+      Fd(::open(fmt::format("/proc/{}/root", st->pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!side.root) fail_errno("open the root of container {}", ref);
+  // The PID is still the container's init: not a recycled one.
+  if (!process_matches(st->pid, st->pid_start_time)) fail("container {} is not running", ref);
+  side.path = inner;
+  side.uid = outside_root(st->pid, "uid_map");
+  side.gid = outside_root(st->pid, "gid_map");
+  return side;
+}
+
+}  // namespace
+
 void copy(const Env& env, const std::string& source, const std::string& destination) {
   auto from = container_side(source), to = container_side(destination);
   if (from && to) fail("cp: copying between containers is not supported");
@@ -301,15 +423,12 @@ void copy(const Env& env, const std::string& source, const std::string& destinat
     fail("cp: one side must be CONTAINER:PATH (hull cp CONTAINER:SRC DEST, or SRC CONTAINER:DEST)");
   const auto& [ref, inner] = from ? *from : *to;
   if (inner.empty()) fail("cp: {}: no path after the colon", from ? source : destination);
-  std::string id = running_id(env, ref);
-  oci::State st = runtime::state(env.ctx(), id);
-  Fd root(::open(fmt::format("/proc/{}/root", st.pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root) fail_errno("open the root of container {}", ref);
-  // The PID is still the container's init: not a recycled one.
-  if (!process_matches(st.pid, st.pid_start_time)) fail("container {} is not running", ref);
-  std::string src = from ? inner : source, dst = to ? inner : destination;
-  int sroot = from ? root.get() : -1, droot = to ? root.get() : -1;
-  std::string src_shown = from ? ref + ":" + src : src, dst_shown = to ? ref + ":" + dst : dst;
+  Side side = container_side_root(env, ref, inner);
+  std::string src = from ? side.path : source, dst = to ? side.path : destination;
+  // A trailing slash says "a directory": kept through the bind mapping.
+  if (to && inner.back() == '/' && dst.back() != '/') dst += '/';
+  int sroot = from ? side.root.get() : -1, droot = to ? side.root.get() : -1;
+  std::string src_shown = from ? ref + ":" + inner : src, dst_shown = to ? ref + ":" + inner : dst;
   std::string name = base_of(src);
   if (name == "/" || name == "." || name == "..")
     fail("cp: {}: name a file or directory, not {}", src_shown, quote(name));
@@ -329,8 +448,8 @@ void copy(const Env& env, const std::string& source, const std::string& destinat
   }
   Owner owner;
   if (to) {
-    owner.uid = outside_root(st.pid, "uid_map");
-    owner.gid = outside_root(st.pid, "gid_map");
+    owner.uid = side.uid;
+    owner.gid = side.gid;
   }
   copy_entry(sdir.get(), name, into.get(), dname, owner, src_shown, dname);
 }

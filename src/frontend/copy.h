@@ -3,7 +3,9 @@
 // inside that root (linux/path.h: openat2 RESOLVE_IN_ROOT, each entry below opened with
 // O_NOFOLLOW from its directory's fd): a symlink the container planted never leads out.
 // Files, directories (recursively) and symlinks (as links) are copied with their modes; what
-// goes in belongs to the container's root user (its mapped uid in a user namespace).
+// goes in belongs to the container's root user (its mapped uid in a user namespace). A stopped
+// container's root is its overlay, mounted detached for the copy (linux::detached_overlay), or
+// its --rootfs directory; paths under its directory binds (volumes) go to their sources.
 #pragma once
 
 #include <cstdint>

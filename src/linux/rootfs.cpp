@@ -277,16 +277,22 @@ void idmap_tree(const MountSpec& m) {
     fail_errno("{}: id-map the bind mount of {}", m.what, m.source);
 }
 
-// An image's layers id-mapped (a clone of each, through one user namespace holding the
-// container's maps) and stacked into a detached overlay here, as host root: overlayfs takes
-// each layer by fd (lowerdir+, Linux 6.13+) and keeps its trusted.* whiteouts and opaque dirs.
-Fd idmapped_overlay(const RootfsPlan& plan, std::vector<Fd>& owned) {
-  Fd userns = with_context("the image's layers: id map", [&] {
-    return user_namespace_with_maps(plan.overlay_idmap_uids, plan.overlay_idmap_gids);
-  });
+}  // namespace
+
+Fd detached_overlay(const std::vector<std::string>& lowers, const std::string& layer_dir,
+                    const std::vector<IdRange>& uids, const std::vector<IdRange>& gids,
+                    std::vector<Fd>& owned) {
+  Fd userns;
+  if (!uids.empty())
+    userns = with_context("the image's layers: id map", [&] { return user_namespace_with_maps(uids, gids); });
   Fd fs(sys::fsopen("overlay", FSOPEN_CLOEXEC));
   if (!fs) fail_errno("fsopen overlay");
-  for (const auto& l : plan.overlay_lowers) {
+  for (const auto& l : lowers) {
+    if (!userns) {
+      if (sys::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", l.c_str(), 0) < 0)
+        fail_errno("overlay: add the layer {}", l);
+      continue;
+    }
     Fd tree(sys::open_tree(AT_FDCWD, l.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
     if (!tree) fail_errno("clone layer {}", l);
     sys::MountAttr attr{MOUNT_ATTR_IDMAP, 0, 0, static_cast<uint64_t>(userns.get())};
@@ -295,18 +301,16 @@ Fd idmapped_overlay(const RootfsPlan& plan, std::vector<Fd>& owned) {
       fail_errno("overlay: add the id-mapped layer {} (lowerdir+ by fd needs Linux 6.13)", l);
     owned.push_back(std::move(tree));
   }
-  std::string upper = path_join(plan.rootfs, "upper"), work = path_join(plan.rootfs, "work");
+  std::string upper = path_join(layer_dir, "upper"), work = path_join(layer_dir, "work");
   if (sys::fsconfig(fs.get(), FSCONFIG_SET_STRING, "upperdir", upper.c_str(), 0) < 0 ||
       sys::fsconfig(fs.get(), FSCONFIG_SET_STRING, "workdir", work.c_str(), 0) < 0)
-    fail_errno("overlay: upper and work dirs {}", plan.rootfs);
+    fail_errno("overlay: upper and work dirs {}", layer_dir);
   if (sys::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
-    fail_errno("create the overlay of the image's id-mapped layers");
+    fail_errno("create the overlay of the image's layers on {}", layer_dir);
   Fd mnt(sys::fsmount(fs.get(), FSMOUNT_CLOEXEC, 0));
   if (!mnt) fail_errno("fsmount the overlay of the image's layers");
   return mnt;
 }
-
-}  // namespace
 
 std::vector<DeviceNode> default_devices() {
   return {
@@ -331,7 +335,8 @@ void open_sources(RootfsPlan& plan, std::vector<Fd>& owned) {
   if (plan.overlay && plan.overlay_lowers.empty()) plan.overlay_lower_fd = clone(plan.rootfs, false, "root.path");
   else if (!plan.overlay) plan.rootfs_tree = clone(plan.rootfs, true, "root.path");
   else if (!plan.overlay_idmap_uids.empty()) {
-    owned.push_back(idmapped_overlay(plan, owned));
+    owned.push_back(detached_overlay(plan.overlay_lowers, plan.rootfs, plan.overlay_idmap_uids,
+                                     plan.overlay_idmap_gids, owned));
     plan.overlay_root_fd = owned.back().get();
   }
   for (auto& m : plan.mounts) {

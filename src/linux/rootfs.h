@@ -83,6 +83,14 @@ struct RootfsPlan {
 // An idmap/ridmap bind's clone is id-mapped here too (mount_setattr MOUNT_ATTR_IDMAP).
 void open_sources(RootfsPlan& plan, std::vector<Fd>& owned);
 
+// A detached overlay (fsopen + fsmount: in no mount namespace, gone with its last fd) of
+// `lowers` (top first) with upper/ and work/ of `layer_dir`. With maps, each lower is a clone
+// id-mapped through a user namespace holding them (kept in `owned`), and overlayfs takes it by
+// fd (lowerdir+, Linux 6.13+), so trusted.* whiteouts and opaque dirs work as without. As root.
+Fd detached_overlay(const std::vector<std::string>& lowers, const std::string& layer_dir,
+                    const std::vector<IdRange>& uids, const std::vector<IdRange>& gids,
+                    std::vector<Fd>& owned);
+
 // Step 1: propagation of the copied host tree, the rootfs bound onto itself. The caller's
 // cwd must be the rootfs (the runtime chdirs there before clone3; the new mount namespace
 // translates it). Returns an fd to the rootfs that later steps resolve paths in.

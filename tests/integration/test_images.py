@@ -500,3 +500,43 @@ def test_userns_private_with_an_image_through_id_mapped_layers(friendly, tmp_pat
     friendly("rm", "m")
     p = friendly.run("--userns", "private", "--read-only", "mapped:1", "touch", "/x")
     assert p.returncode == 1 and "Read-only file system" in p.stderr
+
+
+def test_cp_to_and_from_a_stopped_container(loaded, tmp_path):
+    """docker's cp works on a stopped container: hull reaches its root through its overlay,
+    mounted detached (in no mount namespace, gone with the copy), so what goes in lands in its
+    writable layer and is there when it starts; a path under one of its volumes goes to the
+    volume; the host sandbox's root is gone once it stopped, and says so."""
+    p = loaded.run("--name", "s", IMG, "sh", "-c", "cat /root/in /data/v 2>/dev/null || echo none; echo out > /root/f",
+                   keep=True)
+    assert p.stdout == "none\n", p.stderr
+    cid = loaded.inspect("s")["id"]
+    loaded("cp", "s:/root/f", tmp_path / "f")
+    assert (tmp_path / "f").read_text() == "out\n"
+    loaded("cp", "s:/etc/added", tmp_path / "added")  # from the image's top layer
+    assert (tmp_path / "added").read_text() == "added\n"
+    (tmp_path / "in").write_text("in\n")
+    (tmp_path / "v").write_text("v\n")
+    loaded("cp", tmp_path / "in", "s:/root/")
+    loaded("cp", tmp_path / "v", "s:/data/v")
+    d = loaded.state / "containers" / cid
+    assert (d / "layer" / "upper" / "root" / "in").read_text() == "in\n"
+    assert (d / "volumes" / "0" / "v").read_text() == "v\n" and not (d / "layer" / "upper" / "data").exists()
+    loaded("start", "s")
+    assert loaded("wait", "s").stdout == "0\n"
+    assert loaded("logs", "s").stdout == "none\nin\nv\n"
+    p = loaded("cp", "s:/nope", tmp_path / "x", check=False)
+    assert p.returncode == 1 and p.stderr.startswith("hull: cp: s:/nope: "), p.stderr
+    loaded("rm", "s")
+    # The host sandbox: nothing left of its root.
+    loaded.run("--name", "h", "host", "true", keep=True)
+    p = loaded("cp", "h:/etc/hostname", tmp_path / "hn", check=False)
+    assert p.returncode == 1 and p.stderr.startswith("hull: cp: container h is not running, and its root was"), p.stderr
+    loaded("rm", "h")
+    # --userns private: what goes in belongs to the container's root (host 100000).
+    loaded.run("--name", "u", "--userns", "private", IMG, "true", keep=True)
+    loaded("cp", tmp_path / "in", "u:/root/in")
+    uid = loaded.inspect("u")["id"]
+    st = (loaded.state / "containers" / uid / "layer" / "upper" / "root" / "in").stat()
+    assert (st.st_uid, st.st_gid) == (100000, 100000)
+    loaded("rm", "u")

@@ -71,6 +71,8 @@ bool monitor_alive(const Meta& m) {
   return m.monitor_pid > 0 && process_matches(m.monitor_pid, m.monitor_start);
 }
 
+}  // namespace
+
 std::optional<oci::State> oci_state(const Env& env, const std::string& id) {
   try {
     return runtime::state(env.ctx(), id);
@@ -82,6 +84,8 @@ std::optional<oci::State> oci_state(const Env& env, const std::string& id) {
 bool alive(const std::optional<oci::State>& s) {
   return s && s->status != oci::Status::stopped;
 }
+
+namespace {
 
 // The monitor's logger (frontend/logs.h); 0 in any other process.
 pid_t g_logger = 0;

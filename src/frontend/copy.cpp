@@ -299,18 +299,6 @@ bool copy_up(const std::vector<std::string>& lowers, const std::string& path,
 
 namespace {
 
-std::optional<oci::State> runtime_state(const Env& env, const std::string& id) {
-  try {
-    return runtime::state(env.ctx(), id);
-  } catch (const Error&) {
-    return std::nullopt;
-  }
-}
-
-bool alive(const std::optional<oci::State>& s) {
-  return s && s->status != oci::Status::stopped;
-}
-
 // The container's side of a copy: a root to resolve the path in, the path there, and the
 // host ids of the container's root (what is copied in belongs to it).
 struct Side {
@@ -347,7 +335,7 @@ Side stopped_side(const Env& env, const std::string& ref, const std::string& id,
   Store store(env);
   Side side;
   side.lock = store.lock(id);
-  if (alive(runtime_state(env, id))) fail("cp: container {} started meanwhile: copy again", ref);
+  if (alive(oci_state(env, id))) fail("cp: container {} started meanwhile: copy again", ref);
   Meta m = store.load(id);
   oci::Spec spec = with_context("stored config.json",
                                 [&] { return oci::parse_spec(read_file(store.config_path(id))); });
@@ -400,7 +388,7 @@ Side stopped_side(const Env& env, const std::string& ref, const std::string& id,
 Side container_side_root(const Env& env, const std::string& ref, const std::string& inner) {
   Store store(env);
   std::string id = store.resolve(ref);
-  auto st = runtime_state(env, id);
+  auto st = oci_state(env, id);
   if (!alive(st)) return stopped_side(env, ref, id, inner);
   Side side;
   side.root =

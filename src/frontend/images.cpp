@@ -34,6 +34,14 @@ std::pair<std::string, std::string> repo_tag(const std::string& full) {
   return {r.familiar_name(), r.tag.empty() ? "<none>" : r.tag};
 }
 
+// One row per name of an image (REPOSITORY, TAG), or <none> <none> for an image without.
+std::vector<std::pair<std::string, std::string>> repo_tags(const image::ImageRecord& r) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& n : r.names) out.push_back(repo_tag(n));
+  if (out.empty()) out.emplace_back("<none>", "<none>");
+  return out;
+}
+
 int64_t image_size(const image::Store& s, const image::ImageRecord& r) {
   int64_t n = 0;
   for (const auto& l : r.layers)
@@ -149,11 +157,7 @@ std::string images_text(const Env& env, const ImagesOptions& o) {
     if (tmpl.is_table())
       lines.push_back(tmpl.header({{"ID", "IMAGE ID"}, {"CreatedSince", "CREATED"}}));
     for (const auto& r : images) {
-      std::vector<std::string> names = r.names;
-      if (names.empty()) names.push_back("");
-      for (const auto& n : names) {
-        auto [repo, tag] =
-            n.empty() ? std::pair<std::string, std::string>{"<none>", "<none>"} : repo_tag(n);
+      for (const auto& [repo, tag] : repo_tags(r)) {
         ojson j;
         j["ID"] = short_id(r.config_digest);
         j["Repository"] = repo;
@@ -181,11 +185,7 @@ std::string images_text(const Env& env, const ImagesOptions& o) {
   for (const char* h : {"IMAGE ID", "CREATED", "SIZE"}) head.push_back(h);
   t.push_back(head);
   for (const auto& r : images) {
-    std::vector<std::string> names = r.names;
-    if (names.empty()) names.push_back("");
-    for (const auto& n : names) {
-      auto [repo, tag] =
-          n.empty() ? std::pair<std::string, std::string>{"<none>", "<none>"} : repo_tag(n);
+    for (const auto& [repo, tag] : repo_tags(r)) {
       std::vector<std::string> row = {repo, tag};
       if (o.digests) row.push_back(r.manifest_digest);
       row.push_back(short_id(r.config_digest));

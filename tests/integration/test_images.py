@@ -64,7 +64,7 @@ def test_whiteouts_and_opaque_dirs_as_docker_shows_them(loaded):
 
 
 def test_writable_layer_survives_stop_start_and_goes_with_rm(loaded):
-    cid = loaded.detach("--name", "keeper", "--init", IMG, "sh", "-c", "echo kept > /root/f; echo v > /data/v; sleep 1000")
+    loaded.detach("--name", "keeper", "--init", IMG, "sh", "-c", "echo kept > /root/f; echo v > /data/v; sleep 1000")
     loaded.wait_state("keeper", "running")
     info = loaded.inspect("keeper")
     upper = Path(info["upperDir"])

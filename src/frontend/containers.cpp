@@ -491,7 +491,13 @@ RunResult run(const Env& env, const RunOptions& o) {
   for (auto& v : opts.volumes) {
     Volume vol = parse_volume(v);
     if (!vol.named) continue;
-    VolumeInfo info = Volumes(env).create(vol.source, {});
+    bool made = false;
+    VolumeInfo info = Volumes(env).create(vol.source, {}, &made);
+    // A volume this run makes for a user-namespaced container is its root's (the image's
+    // copy below, if any, then sets the owner the image has there).
+    if (auto owner = private_root(opts); made && owner)
+      if (::chown(info.mountpoint.c_str(), owner->first, owner->second) < 0)
+        fail_errno("chown volume {} to the container's root", info.name);
     if (root) {
       // docker's rule: an empty volume (new, or created empty) gets the image's files; under
       // the volume's lock, so two runs at once copy once.

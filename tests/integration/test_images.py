@@ -500,6 +500,12 @@ def test_userns_private_with_an_image_through_id_mapped_layers(friendly, tmp_pat
     friendly("rm", "m")
     p = friendly.run("--userns", "private", "--read-only", "mapped:1", "touch", "/x")
     assert p.returncode == 1 and "Read-only file system" in p.stderr
+    # A named volume it makes is its root's: it can write there.
+    p = friendly.run("--userns", "private", "-v", "mine:/stuff", "mapped:1", "sh", "-c", "touch /stuff/x && stat -c %u /stuff")
+    assert (p.returncode, p.stdout) == (0, "0\n"), p.stderr
+    mp = Path(json.loads(friendly("volume", "inspect", "mine").stdout)[0]["Mountpoint"])
+    assert mp.stat().st_uid == 100000 and (mp / "x").stat().st_uid == 100000
+    friendly("volume", "rm", "mine")
 
 
 def test_cp_to_and_from_a_stopped_container(loaded, tmp_path):

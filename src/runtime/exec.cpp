@@ -71,6 +71,9 @@ struct ExecChild {
   pid_t init_pid = 0;
   int ns_flags = 0;  // every namespace of the container but PID (the clone put us there)
   bool joined = false;  // the intermediate joined them all (the unprivileged path)
+  // The init's root, when the container has no mount namespace of its own (it shares one,
+  // and its root is a chroot there): entered the same way.
+  Fd root;
   std::array<int, 3> stdio{-1, -1, -1};
 };
 
@@ -95,6 +98,12 @@ void run_child(ExecChild& c) {
   // What the process makes before it switches to its user (its pty: `exec -t`) belongs to
   // the container's root, as the init's does, not to an id the namespace does not map.
   if (c.ns_flags & CLONE_NEWUSER) linux::become_user_ns_root();
+  if (c.root) {
+    check_chroot_holds(c.process, c.root.get());
+    if (::fchdir(c.root.get()) < 0 || ::chroot(".") < 0 || ::chdir("/") < 0)
+      fail_errno("enter the container's root");
+    c.root.reset();
+  }
   if (c.console_fd >= 0) {
     setup_terminal(c.console_fd, c.process.process, false);
     ::close(c.console_fd);
@@ -280,6 +289,9 @@ bool plan_child(ExecChild& child, const Context& ctx, const ExecOptions& o, cons
     else
       child.ns_flags |= namespace_flag(ns.type);
   }
+  const oci::Namespace* mnt = spec.linux.find_namespace(oci::NamespaceType::mount);
+  if (!mnt || !mnt->path.empty())
+    child.root = open_or_fail(fmt::format("/proc/{}/root", t.state.pid), O_PATH | O_DIRECTORY);
   child.init_pidfd = t.init.get();
   child.init_pid = t.state.pid;
   child.stdio = o.stdio;

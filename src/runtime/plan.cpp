@@ -129,6 +129,32 @@ void check_mount_label(const oci::Spec& spec) {
     fail("linux.mountLabel: {} asked for, but SELinux is not enabled on this host", quote(spec.linux.mount_label));
 }
 
+// A mount namespace the container shares — joined by path, or the caller's when the spec
+// has none — is used as it is: hull mounts nothing there, makes no node or symlink, and does
+// not pivot_root (that would move the root of every process in it); the init only chroots
+// into root.path as that namespace sees it. What would need a mount is refused, by field.
+void check_shared_mount_namespace(const oci::Spec& spec, const std::string& path) {
+  std::string why = path.empty()
+                        ? "linux.namespaces has none (the container shares the caller's)"
+                        : fmt::format("its mount namespace is joined ({})", path);
+  auto refuse = [&](const std::string& field, const std::string& what) {
+    fail("{}: {} needs a mount namespace of the container's own; {}, and hull mounts nothing "
+         "in a shared one",
+         field, what, why);
+  };
+  const oci::Linux& l = spec.linux;
+  if (!spec.mounts.empty()) refuse("mounts[0]", "a mount on " + spec.mounts[0].destination);
+  if (!l.masked_paths.empty()) refuse("linux.maskedPaths", "masking " + l.masked_paths[0]);
+  if (!l.readonly_paths.empty())
+    refuse("linux.readonlyPaths", "making " + l.readonly_paths[0] + " read-only");
+  if (spec.root.readonly) refuse("root.readonly", "a read-only root");
+  if (!l.rootfs_propagation.empty())
+    refuse("linux.rootfsPropagation", "the root's propagation");
+  if (!l.devices.empty()) refuse("linux.devices", "creating " + l.devices[0].path);
+  if (!l.mount_label.empty()) refuse("linux.mountLabel", "a mount label");
+  if (wants_overlay_root(spec)) refuse("annotations", "an overlay root");
+}
+
 }  // namespace
 
 std::string resolve_rootfs(const oci::Spec& spec, const std::string& bundle) {
@@ -171,10 +197,8 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
   plan.process.pid1_init = wants_pid1_init(spec);
 
   const oci::Namespace* mnt = l.find_namespace(oci::NamespaceType::mount);
-  if (!mnt) fail("linux.namespaces: a mount namespace is required (hull builds the rootfs in it)");
-  if (!mnt->path.empty())
-    fail("linux.namespaces: joining a mount namespace by path ({}) is not supported: hull builds the rootfs in a new one", mnt->path);
-  plan.new_mount_ns = true;
+  plan.new_mount_ns = mnt && mnt->path.empty();
+  if (!plan.new_mount_ns) check_shared_mount_namespace(spec, mnt ? mnt->path : "");
 
   const oci::Namespace* user = l.find_namespace(oci::NamespaceType::user);
   plan.new_user_ns = user && user->path.empty();
@@ -259,7 +283,9 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
       fail("{}: tmpcopyup applies to tmpfs mounts only, not type {:?}", what, m.type);
     r.mounts.push_back(std::move(ms));
   }
-  r.devices = linux::default_devices();
+  // Nothing is made in a shared mount namespace (refused above): no nodes, no host sources.
+  if (plan.new_mount_ns) r.devices = linux::default_devices();
+  else r.bind_devices = false;
   for (const auto& d : l.devices) {
     linux::DeviceNode n{d.type, clean_path(d.path), static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor),
                         static_cast<mode_t>(d.file_mode.value_or(0666)), d.uid.value_or(0), d.gid.value_or(0)};

@@ -289,6 +289,12 @@ bool plan_child(ExecChild& child, const Context& ctx, const ExecOptions& o, cons
     else
       child.ns_flags |= namespace_flag(ns.type);
   }
+  // A user namespace joined by path may be our own (the host's): setns into it says EINVAL.
+  if (child.ns_flags & CLONE_NEWUSER) {
+    Fd theirs =
+        linux::open_namespace(fmt::format("/proc/{}/ns/user", t.state.pid), CLONE_NEWUSER);
+    if (linux::is_own_namespace(theirs.get(), CLONE_NEWUSER)) child.ns_flags &= ~CLONE_NEWUSER;
+  }
   const oci::Namespace* mnt = spec.linux.find_namespace(oci::NamespaceType::mount);
   if (!mnt || !mnt->path.empty())
     child.root = open_or_fail(fmt::format("/proc/{}/root", t.state.pid), O_PATH | O_DIRECTORY);

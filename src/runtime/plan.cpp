@@ -202,17 +202,29 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
 
   const oci::Namespace* user = l.find_namespace(oci::NamespaceType::user);
   plan.new_user_ns = user && user->path.empty();
+  // The user namespace the init ends up in, when it is not a new one: joined, or ours.
+  bool initial_user_ns = false;
   bool any_path = false;
   for (size_t i = 0; i < l.namespaces.size(); ++i) {
     const auto& ns = l.namespaces[i];
     if (ns.path.empty()) continue;
     int flag = namespace_flag(ns.type);
     Fd fd = with_context(fmt::format("linux.namespaces[{}].path", i), [&] { return linux::open_namespace(ns.path, flag); });
+    if (flag == CLONE_NEWUSER) {
+      initial_user_ns = linux::is_initial_user_namespace(fd.get());
+      // Our own user namespace: the init is in it already (setns would say EINVAL).
+      if (linux::is_own_namespace(fd.get(), flag)) continue;
+    }
     // A PID namespace is joined by the parent right before clone3 (it only affects children).
     if (flag != CLONE_NEWPID) any_path = true;
     plan.join.emplace_back(std::move(fd), flag);
   }
-  plan.join_user_first = user && !user->path.empty();
+  if (!user) {
+    Fd own = linux::open_namespace("/proc/self/ns/user", CLONE_NEWUSER);
+    initial_user_ns = linux::is_initial_user_namespace(own.get());
+  }
+  plan.join_user_first = std::any_of(plan.join.begin(), plan.join.end(),
+                                     [](const auto& j) { return j.second == CLONE_NEWUSER; });
   // With a new user namespace, namespaces given by path must be joined before it exists
   // (we would have no privilege over them from inside it): the slow path.
   bool slow = plan.join_user_first || (plan.new_user_ns && any_path);
@@ -239,7 +251,11 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
   r.overlay = wants_overlay_root(spec);
   r.overlay_lowers = overlay_lowers(spec);
   r.overlay_userxattr = plan.new_user_ns;
-  r.bind_devices = plan.new_user_ns || (user && !user->path.empty());
+  // mknod needs CAP_MKNOD in the initial user namespace: in any other — even one that maps 0
+  // to 0 — the kernel refuses it, and a tmpfs mounted from there could not open a node anyway.
+  // There the host's nodes are bound; in the initial one (no user namespace, or the host's
+  // joined by path) they are made with mknod, with the config's mode and owner (crun's rule).
+  r.bind_devices = !initial_user_ns;
   for (size_t i = 0; i < spec.mounts.size(); ++i) {
     const auto& m = spec.mounts[i];
     std::string what = fmt::format("mounts[{}]", i);

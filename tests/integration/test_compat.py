@@ -502,3 +502,41 @@ def test_a_mount_namespace_joined_by_path_is_used_as_it_is(hull, bundle, mount_n
     assert p.returncode == 1
     assert f"mounts[0]: a mount on /proc needs a mount namespace of the container's own; its mount namespace " \
            f"is joined ({mount_ns_file})" in p.stderr
+
+
+# --- linux.devices: mknod where the kernel allows it (the initial user namespace), else binds ---
+
+DEVICES = [{"type": "c", "path": "/dev/fuse", "major": 10, "minor": 229, "fileMode": 0o640, "uid": 1, "gid": 2}]
+SHOW_DEVICES = "stat -c '%n %F %t,%T %a %u:%g' /dev/fuse /dev/null; grep -c ' /dev/fuse \\| /dev/null ' /proc/self/mountinfo; true"
+
+
+def test_devices_are_made_with_mknod_in_a_user_namespace_joined_by_path_that_is_the_hosts(hull, bundle):
+    # The host's user namespace joined by path (the caller's own: joining it is a no-op, where
+    # setns would say EINVAL): mknod works there, so the nodes are made with the config's mode
+    # and owner, as without a user namespace, not bound from the host.
+    b = bundle(["sh", "-c", SHOW_DEVICES])
+    b.add_namespace("user", f"/proc/{os.getpid()}/ns/user")
+    b.linux["devices"] = DEVICES
+    b.save()
+    p = hull.run(b)
+    want = ["/dev/fuse character special file a,e5 640 1:2", "/dev/null character special file 1,3 666 0:0", "0"]
+    assert p.stdout.splitlines() == want, p.stdout + p.stderr
+    # exec into it joins every namespace but that one, which it is in already
+    b.process["args"] = ["sleep", "600"]
+    b.save()
+    cid = hull.create(b)
+    hull.oci("start", cid)
+    assert hull.oci("exec", cid, "sh", "-c", SHOW_DEVICES).stdout.splitlines() == want
+    hull.oci("delete", "--force", cid)
+
+
+def test_devices_are_bound_from_the_host_in_a_new_user_namespace_even_one_mapping_0_to_0(hull, bundle):
+    # A new user namespace has no CAP_MKNOD where it counts (the initial one), whatever it maps:
+    # the host's nodes are bound, their mode and owner the host's.
+    b = userns_bundle(bundle, ["sh", "-c", SHOW_DEVICES], host_id=0)
+    b.linux["devices"] = DEVICES
+    b.save()
+    p = hull.run(b)
+    lines = p.stdout.splitlines()
+    assert lines[0] == "/dev/fuse character special file a,e5 600 0:0", p.stdout + p.stderr
+    assert lines[2] == "2"

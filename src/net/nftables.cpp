@@ -4,6 +4,7 @@
 #include <nftables/libnftables.h>
 
 #include <cctype>
+#include <cstring>
 
 #include "util/error.h"
 #include "util/log.h"
@@ -39,6 +40,19 @@ std::string first_error_line(const char* text) {
   return s.empty() ? "failed" : s;
 }
 
+// libnftables reports a kernel error only as text, ending in the errno's strerror ("Could
+// not process rule: File exists"): this is the one place that turns it back into a kind, so
+// callers switch on Error::kind() as for any other error.
+ErrorKind kind_of_nft_error(const std::string& line) {
+  for (int err : {EEXIST, ENOENT, EBUSY, EPERM, EACCES}) {
+    std::string_view text = ::strerrordesc_np(err);
+    if (line.size() >= text.size() &&
+        line.compare(line.size() - text.size(), text.size(), text) == 0)
+      return kind_of_errno(err);
+  }
+  return ErrorKind::other;
+}
+
 }  // namespace
 
 Nftables& Nftables::get() {
@@ -67,8 +81,10 @@ Nftables::Nftables() {
 std::string Nftables::run(const std::string& commands) {
   auto* ctx = static_cast<nft_ctx*>(ctx_);
   log::debug("nft: {}", commands);
-  if (api_->run(ctx, commands.c_str()) != 0)
-    fail("nftables: {}", first_error_line(api_->error(ctx)));
+  if (api_->run(ctx, commands.c_str()) != 0) {
+    std::string line = first_error_line(api_->error(ctx));
+    throw Error(kind_of_nft_error(line), fmt::format("nftables: {}", line));
+  }
   const char* out = api_->output(ctx);
   return out ? out : "";
 }

@@ -290,7 +290,7 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   log::step("cloned");
 
   auto fail_from_init = [&](const Message& m) -> void {
-    throw Error(m.text, m.value);
+    throw error_from(m);
   };
   auto init_died = [&]() -> void {
     int status = 0;

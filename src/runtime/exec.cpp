@@ -37,6 +37,7 @@
 #include "runtime/process.h"
 #include "runtime/runtime.h"
 #include "runtime/state_store.h"
+#include "runtime/transitions.h"
 #include "runtime/sync.h"
 #include "util/error.h"
 #include "util/fault.h"
@@ -93,7 +94,7 @@ void run_child(ExecChild& c) {
     run_child(c);
   } catch (const Error& e) {
     try {
-      send_msg(c.sync_fd, Msg::kError, e.err(), child_error_message(c.process, e, "process"));
+      send_error(c.sync_fd, e, child_error_message(c.process, e, "process"));
     } catch (...) {
     }
   } catch (const std::exception& e) {
@@ -182,11 +183,8 @@ int exec(const Context& ctx, const ExecOptions& o) {
   // Shared: execs run side by side, but the container is not deleted under us.
   Fd dir = store.open_locked(o.id, false);
   oci::State st = state(ctx, o.id);
-  if (st.status == oci::Status::creating) fail("container {} is still being created", o.id);
-  if (st.status == oci::Status::stopped) fail("cannot exec in a stopped container {}", o.id);
+  require(o.ignore_paused ? Verb::exec_ignore_paused : Verb::exec, st);
   bool paused = st.status == oci::Status::paused;
-  if (paused && !o.ignore_paused)
-    fail("cannot exec in a paused container {} (--ignore-paused starts the process frozen)", o.id);
   Fd init(sys::pidfd_open(st.pid));
   if (!init || !process_matches(st.pid, st.pid_start_time))
     fail("cannot exec in container {}: its init has exited", o.id);
@@ -307,7 +305,7 @@ int exec(const Context& ctx, const ExecOptions& o) {
   // A process joining a frozen cgroup stops before it can answer: it runs on resume.
   if (!paused) {
     auto m = recv_msg(parent_end.get());
-    if (m && m->type == Msg::kError) throw Error(m->text, m->value);
+    if (m && m->type == Msg::kError) throw error_from(*m);
     if (m) fail("unexpected message {} from the exec process", static_cast<int>(m->type));
   }
   // Still unstarted for the guard: a --pid-file that cannot be written ends the process, as

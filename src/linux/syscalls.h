@@ -45,6 +45,12 @@ inline int move_mount(int from_dirfd, const char* from_path, int to_dirfd, const
 inline int fsopen(const char* fsname, unsigned flags) {
   return static_cast<int>(::syscall(SYS_fsopen, fsname, flags));
 }
+inline int fsconfig(int fd, unsigned cmd, const char* key, const void* value, int aux) {
+  return static_cast<int>(::syscall(SYS_fsconfig, fd, cmd, key, value, aux));
+}
+inline int fsmount(int fd, unsigned flags, unsigned attr_flags) {
+  return static_cast<int>(::syscall(SYS_fsmount, fd, flags, attr_flags));
+}
 struct MountAttr {
   uint64_t attr_set;
   uint64_t attr_clr;

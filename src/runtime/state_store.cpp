@@ -136,7 +136,7 @@ std::optional<oci::State> StateStore::load(int dir_fd, const std::string& id) {
       what = what.substr(1);
     else if (what.rfind(": ", 0) == 0)
       what = what.substr(2);
-    throw Error(fmt::format("container {}: {}: {}", id, path, what), e.err());
+    throw Error(e.kind(), fmt::format("container {}: {}: {}", id, path, what), e.err());
   }
 }
 

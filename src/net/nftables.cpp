@@ -40,10 +40,9 @@ std::string first_error_line(const char* text) {
   return s.empty() ? "failed" : s;
 }
 
-// libnftables reports a kernel error only as text, ending in the errno's strerror ("Could
-// not process rule: File exists"): this is the one place that turns it back into a kind, so
-// callers switch on Error::kind() as for any other error.
-ErrorKind kind_of_nft_error(const std::string& line) {
+}  // namespace
+
+ErrorKind nft_error_kind(const std::string& line) {
   for (int err : {EEXIST, ENOENT, EBUSY, EPERM, EACCES}) {
     std::string_view text = ::strerrordesc_np(err);
     if (line.size() >= text.size() &&
@@ -52,8 +51,6 @@ ErrorKind kind_of_nft_error(const std::string& line) {
   }
   return ErrorKind::other;
 }
-
-}  // namespace
 
 Nftables& Nftables::get() {
   static Nftables instance;
@@ -83,7 +80,7 @@ std::string Nftables::run(const std::string& commands) {
   log::debug("nft: {}", commands);
   if (api_->run(ctx, commands.c_str()) != 0) {
     std::string line = first_error_line(api_->error(ctx));
-    throw Error(kind_of_nft_error(line), fmt::format("nftables: {}", line));
+    throw Error(nft_error_kind(line), fmt::format("nftables: {}", line));
   }
   const char* out = api_->output(ctx);
   return out ? out : "";

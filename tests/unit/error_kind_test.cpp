@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "linux/exec_stub/abi.h"
+#include "net/nftables.h"
 #include "oci/parse.h"
 #include "runtime/sync.h"
 #include "runtime/transitions.h"
@@ -118,6 +119,17 @@ TEST(ErrorKind, TheExecStubsPacket) {
   Error e = runtime::error_from(*runtime::recv_msg(p.b.get()));
   EXPECT_EQ(e.kind(), ErrorKind::not_executable);
   EXPECT_STREQ(e.what(), "exec /x: exec format error");
+}
+
+TEST(ErrorKind, FromLibnftablesText) {
+  // nft's first error line, as Nftables::run gets it (lower-cased first letter).
+  EXPECT_EQ(net::nft_error_kind("could not process rule: File exists"), ErrorKind::already_exists);
+  EXPECT_EQ(net::nft_error_kind("could not process rule: No such file or directory"),
+            ErrorKind::not_found);
+  EXPECT_EQ(net::nft_error_kind("could not process rule: Operation not permitted"),
+            ErrorKind::permission);
+  EXPECT_EQ(net::nft_error_kind("syntax error, unexpected string"), ErrorKind::other);
+  EXPECT_EQ(net::nft_error_kind(""), ErrorKind::other);
 }
 
 TEST(StateTable, VerbsByStatus) {

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -28,6 +27,7 @@
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/lock.h"
 #include "util/log.h"
 #include "util/proc.h"
 #include "util/strings.h"
@@ -514,8 +514,7 @@ RunResult run(const Env& env, const RunOptions& o) {
       std::string vdir = info.mountpoint.substr(0, info.mountpoint.rfind('/'));
       Fd lock(::open(vdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       if (!lock) fail_errno("open volume {}", info.name);
-      while (::flock(lock.get(), LOCK_EX) < 0)
-        if (errno != EINTR) fail_errno("lock volume {}", info.name);
+      lock_fd(lock.get(), LockMode::exclusive, fmt::format("volume {}", info.name));
       if (list_dir(info.mountpoint).empty())
         with_context(
             fmt::format("-v {}: copy the image's {} into the empty volume", v, vol.destination),

@@ -429,9 +429,9 @@ IdRange userns_range(const std::string& subid_text) {
 
 std::optional<std::pair<uint32_t, uint32_t>> private_root(const RunOptions& o) {
   if (o.userns != "private") return std::nullopt;
-  IdRange u = subordinate_range(read_file_if_exists("/etc/subuid").value_or(""), "root");
-  IdRange g = subordinate_range(read_file_if_exists("/etc/subgid").value_or(""), "root");
-  return std::make_pair(u.host, g.host);
+  IdRange u = userns_range(read_file_if_exists("/etc/subuid").value_or(""));
+  IdRange g = userns_range(read_file_if_exists("/etc/subgid").value_or(""));
+  return std::make_pair(u.outside, g.outside);
 }
 
 BuiltSpec build_run_spec(const RunOptions& o, const ContainerFiles& files, const ImageRoot* image) {

@@ -370,14 +370,17 @@ void settle(const Env& env, const Store& store, const std::string& id, int timeo
   int64_t deadline = monotonic_ms() + timeout_ms;
   for (;;) {
     auto st = oci_state(env, id);
-    if (!st) return;
     Meta m;
     try {
       m = store.load(id);
     } catch (const Error&) {
       return;  // --rm: gone entirely
     }
-    if (!alive(st) && !monitor_alive(m)) {
+    // The runtime state gone, the monitor may still be recording the exit and ending: the
+    // container is settled only once it has (rm -f must not return with it still there).
+    if (!st) {
+      if (!monitor_alive(m)) return;
+    } else if (!alive(st) && !monitor_alive(m)) {
       leave_networks(env, m);
       try {
         runtime::remove(env.ctx(), id, true);

@@ -55,6 +55,8 @@ struct ExecChild {
   int console_fd = -1;
   int init_pidfd = -1;
   int cgroup_fd = -1;  // a host directory: closed before anything else happens
+  // v1 `tasks` files (cgroup::self_join): the process joins them itself after kGo.
+  std::vector<std::pair<int, std::string>> cgroup_tasks;
   pid_t init_pid = 0;
   int ns_flags = 0;  // every namespace of the container but PID (the clone put us there)
   std::array<int, 3> stdio{-1, -1, -1};
@@ -76,6 +78,7 @@ void run_child(ExecChild& c) {
   if (!m) ::_exit(1);  // the parent gave up on us
   if (m->type != Msg::kGo)
     fail("exec: unexpected message {} from the runtime", static_cast<int>(m->type));
+  join_own_cgroups(c.cgroup_tasks);
   linux::join_namespaces_of(c.init_pidfd, c.init_pid, c.ns_flags);
   ::close(c.init_pidfd);
   if (c.console_fd >= 0) {
@@ -224,12 +227,18 @@ int exec(const Context& ctx, const ExecOptions& o) {
   if (!has_cgroup && !o.cgroups.empty())
     fail("--cgroup: container {} runs without a cgroup", o.id);
   cgroup::Placement place;
+  cgroup::SelfJoin self_join;
   Fd cgroup_fd;
   if (has_cgroup) {
     auto cg = cgroup::Manager::open(st.cgroup_path);
     place = cgroup::placement(*cg, o.cgroups);
     if (place.single_v2) cgroup_fd = open_or_fail(place.dirs[0], O_RDONLY | O_DIRECTORY);
+    // cgroupfs v1 as root: the process joins itself (no wait for the kernel's lock).
+    else if (st.cgroup_unit.empty() && ::geteuid() == 0) self_join = cgroup::self_join(place);
+    if (self_join.clone_dir) cgroup_fd = std::move(self_join.clone_dir);
   }
+  bool self_joins = !self_join.tasks.empty();
+  for (auto& [fd, path] : self_join.tasks) child.cgroup_tasks.emplace_back(fd.get(), path);
 
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) fail_errno("socketpair");
@@ -297,7 +306,11 @@ int exec(const Context& ctx, const ExecOptions& o) {
   console.reset();
   init.reset();
 
-  if (has_cgroup && !cr.into_cgroup) cgroup::join(place, pid);
+  self_join.tasks.clear();  // the child has its copies
+  if (has_cgroup && self_joins)
+    cgroup::join_rest(place, pid, cr.into_cgroup);
+  else if (has_cgroup && !cr.into_cgroup)
+    cgroup::join(place, pid);
   if (proc.oom_score_adj) linux::set_oom_score_adj(pid, *proc.oom_score_adj);
   if (affinity && !affinity->final.empty())
     with_context("process.execCPUAffinity.final",

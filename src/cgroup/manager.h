@@ -82,7 +82,7 @@ class Manager {
   // cgroup, systemd starts a scope).
   struct SelfJoin {
     std::vector<std::pair<Fd, std::string>> tasks;  // (fd, path for errors)
-    int clone_fd = -1;  // owned by the manager
+    int clone_fd = -1;                              // owned by the manager
   };
   virtual SelfJoin self_join() { return {}; }
   // After a clone with self_join(): joins pid to what the child did not join itself (the

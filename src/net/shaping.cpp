@@ -5,8 +5,8 @@
 
 #include <fmt/format.h>
 
-#include "util/strings.h"
 #include "util/rounding.h"
+#include "util/strings.h"
 
 namespace hull::net {
 
@@ -48,7 +48,7 @@ std::string format_rate(uint64_t bps) {
   auto fmt1 = [](double v, const char* unit) {
     return std::fabs(v - static_cast<double>(round_to_ll(v))) < 0.05
                ? fmt::format("{}{}", round_to_ll(v), unit)
-                                               : fmt::format("{:.1f}{}", v, unit);
+               : fmt::format("{:.1f}{}", v, unit);
   };
   if (bits >= 1e9) return fmt1(bits / 1e9, "gbit");
   if (bits >= 1e6) return fmt1(bits / 1e6, "mbit");

@@ -374,7 +374,9 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   fault_point("create.ready");
   state.status = oci::Status::created;
   store.save_config(dir.get(), config_json);
-  store.save(dir.get(), state);
+  // `run` starts it at once and saves "running" then: one state.json (new file and rename)
+  // fewer per container; until then it reads "creating", with the init's pid.
+  if (!opts.for_run) store.save(dir.get(), state);
   if (!opts.pid_file.empty()) write_pid_file(opts.pid_file, init_pid);
   committed = true;
   log::step("state saved");

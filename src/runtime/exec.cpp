@@ -233,8 +233,11 @@ int exec(const Context& ctx, const ExecOptions& o) {
     auto cg = cgroup::Manager::open(st.cgroup_path);
     place = cgroup::placement(*cg, o.cgroups);
     if (place.single_v2) cgroup_fd = open_or_fail(place.dirs[0], O_RDONLY | O_DIRECTORY);
-    // cgroupfs v1 as root: the process joins itself (no wait for the kernel's lock).
-    else if (st.cgroup_unit.empty() && ::geteuid() == 0) self_join = cgroup::self_join(place);
+    // cgroupfs v1 as root: the process joins itself (no wait for the kernel's lock), before it
+    // answers. Not into a paused container: we return without an answer there, and the
+    // process must be in its cgroups by then.
+    else if (st.cgroup_unit.empty() && ::geteuid() == 0 && !paused)
+      self_join = cgroup::self_join(place);
     if (self_join.clone_dir) cgroup_fd = std::move(self_join.clone_dir);
   }
   bool self_joins = !self_join.tasks.empty();

@@ -6,8 +6,11 @@
 //   pidfd of the init; join its PID namespace for
 //   our children only; clone3 (CLONE_INTO_CGROUP
 //   on cgroup v2); back to our own PID namespace ----->  non-dumpable (CVE-2019-5736)
-//   join the v1 cgroups, oomScoreAdj
-//   ---------------------------------- kGo ----------->  setns(pidfd, every other namespace),
+//   join the v1 cgroups (paused container only),
+//   oomScoreAdj
+//   ---------------------------------- kGo ----------->  join own v1 cgroups (`tasks` files
+//                                                        the parent opened: cgroup/placement.h),
+//                                                        setns(pidfd, every other namespace),
 //                                                        terminal, rlimits, user, caps, cwd,
 //                                                        no_new_privs, seccomp, execve
 //                 <------------ EOF (exec'd) or kError

@@ -23,7 +23,8 @@ CloneResult clone_process(int flags, int cgroup_fd) {
     struct clone_args args = {};
     args.flags = static_cast<uint64_t>(flags) | CLONE_PIDFD;
     args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
-    args.exit_signal = SIGCHLD;
+    // A sibling (CLONE_PARENT) signals our parent as we do: clone3 wants no signal of its own.
+    args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
     if (cgroup_fd >= 0) {
       args.flags |= CLONE_INTO_CGROUP;
       args.cgroup = static_cast<uint64_t>(cgroup_fd);

@@ -15,7 +15,8 @@ struct CloneResult {
 
 // clone3 with CLONE_PIDFD (and CLONE_INTO_CGROUP when given a cgroup fd); falls back to
 // clone() + pidfd_open on kernels without clone3, and to a later cgroup join without
-// CLONE_INTO_CGROUP (check into_cgroup). `flags` are CLONE_NEW* flags; SIGCHLD on exit.
+// CLONE_INTO_CGROUP (check into_cgroup). `flags` are CLONE_NEW* flags, or CLONE_PARENT for a
+// sibling of the caller; SIGCHLD on exit.
 CloneResult clone_process(int flags, int cgroup_fd);
 
 }  // namespace hull::linux

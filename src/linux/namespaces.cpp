@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/nsfs.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -57,6 +58,22 @@ Fd open_namespace(const std::string& path, int flag) {
 
 void join_namespace(int fd, int flag, const std::string& path) {
   if (::setns(fd, flag) < 0) fail_errno("join {} namespace {}", ns_proc_name(flag), path);
+}
+
+bool is_own_namespace(int fd, int flag) {
+  struct stat a, b;
+  std::string own = fmt::format("/proc/self/ns/{}", ns_proc_name(flag));
+  if (::fstat(fd, &a) < 0) fail_errno("inspect namespace");
+  if (::stat(own.c_str(), &b) < 0) fail_errno("inspect {}", own);
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+bool is_initial_user_namespace(int fd) {
+  // The kernel's fixed inode number of the initial user namespace (PROC_USER_INIT_INO).
+  constexpr ino_t kInitialUserNsInode = 0xEFFFFFFDU;
+  struct stat st;
+  if (::fstat(fd, &st) < 0) fail_errno("inspect user namespace");
+  return st.st_ino == kInitialUserNsInode;
 }
 
 // -1 unknown, 0 no, 1 yes: detected once, then cached.

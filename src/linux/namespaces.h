@@ -24,6 +24,13 @@ const char* ns_description(int clone_flag);
 Fd open_namespace(const std::string& path, int clone_flag);
 void join_namespace(int fd, int clone_flag, const std::string& path);
 
+// Whether a namespace file names the caller's own namespace of that kind (setns into its own
+// user namespace says EINVAL: joining it is a no-op to skip).
+bool is_own_namespace(int fd, int clone_flag);
+// Whether a user namespace file names the initial user namespace (the host's), the only one
+// in which mknod of a device node is allowed (CAP_MKNOD there).
+bool is_initial_user_namespace(int fd);
+
 // Joins the namespaces `flags` (CLONE_NEW*) of a running process: one setns on its pidfd
 // (Linux 5.8+), else one setns per /proc/PID/ns file, the user namespace first.
 void join_namespaces_of(int pidfd, pid_t pid, int flags);

@@ -69,6 +69,11 @@ void switch_user(uid_t uid, gid_t gid, const std::vector<gid_t>& groups, bool se
   if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) fail_errno("reset keep capabilities");
 }
 
+void become_user_ns_root() {
+  if (::setresgid(0, 0, 0) < 0 && errno != EINVAL) fail_errno("setgid 0 in user namespace");
+  if (::setresuid(0, 0, 0) < 0 && errno != EINVAL) fail_errno("setuid 0 in user namespace");
+}
+
 void apply_sysctl(const std::map<std::string, std::string>& sysctl) {
   for (const auto& [key, value] : sysctl) {
     std::string path = "/proc/sys/" + key;

@@ -26,6 +26,11 @@ void apply_rlimits_to(pid_t pid, const std::vector<Rlimit>& limits);
 // set exactly afterwards. `set_groups` is false in a user namespace where setgroups is denied.
 void switch_user(uid_t uid, gid_t gid, const std::vector<gid_t>& groups, bool set_groups);
 
+// In a user namespace just entered: become its root (uid and gid 0, where mapped), so what
+// the process makes before it switches to its user (a pty, files) belongs to the container's
+// root rather than to an id the namespace does not map. Nothing changes where 0 is unmapped.
+void become_user_ns_root();
+
 // Writes /proc/sys/<key with dots as slashes>.
 void apply_sysctl(const std::map<std::string, std::string>& sysctl);
 

@@ -323,15 +323,42 @@ Fd prepare_rootfs(const RootfsPlan& plan) {
   return Fd(fd);
 }
 
+namespace {
+
+// Only a missing cwd is made: anything else that is not a directory stays the error the
+// process's chdir reports.
+void make_missing_cwd(const RootfsPlan& plan, int root_fd) {
+  if (!plan.cwd.empty() && !open_in_root(root_fd, plan.cwd, O_PATH) && errno == ENOENT)
+    with_context("process.cwd", [&] { mkdir_all_in_root(root_fd, plan.cwd); });
+}
+
+}  // namespace
+
 void mount_all(const RootfsPlan& plan, int root_fd) {
   for (const auto& m : plan.mounts) mount_one(root_fd, m);
   for (const auto& d : plan.devices)
     with_context(fmt::format("create device {}", d.path), [&] { make_device(root_fd, d, plan.bind_devices); });
   make_dev_symlinks(root_fd);
-  // Only a missing cwd is made: anything else that is not a directory stays the error the
-  // process's chdir reports.
-  if (!plan.cwd.empty() && !open_in_root(root_fd, plan.cwd, O_PATH) && errno == ENOENT)
-    with_context("process.cwd", [&] { mkdir_all_in_root(root_fd, plan.cwd); });
+  make_missing_cwd(plan, root_fd);
+}
+
+Fd open_shared_root(const RootfsPlan& plan) {
+  Fd root(::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) fail_errno("root.path {} in the container's mount namespace", plan.rootfs);
+  make_missing_cwd(plan, root.get());
+  return root;
+}
+
+bool is_current_root(int root_fd) {
+  struct stat a = stat_fd(root_fd, "root.path"), b;
+  if (::stat("/", &b) < 0) fail_errno("stat /");
+  return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+void enter_shared_root(const RootfsPlan& plan, int root_fd) {
+  if (::fchdir(root_fd) < 0) fail_errno("chdir to rootfs {}", plan.rootfs);
+  if (!is_current_root(root_fd) && ::chroot(".") < 0) fail_errno("chroot {}", plan.rootfs);
+  if (::chdir("/") < 0) fail_errno("chdir /");
 }
 
 void mount_console(int root_fd, int pty_fd) {

@@ -91,4 +91,13 @@ void finish_rootfs(const RootfsPlan& plan);
 // Last, after the console is bound: a read-only /dev becomes read-only (dev_remount_flags).
 void make_dev_read_only(const RootfsPlan& plan);
 
+// A mount namespace the container shares (joined by path, or the caller's): nothing is
+// mounted or made there but a missing cwd. Opens root.path as this namespace sees it.
+Fd open_shared_root(const RootfsPlan& plan);
+// Whether `root_fd` is the current root: then the container's root is the namespace's own.
+bool is_current_root(int root_fd);
+// chroot into it (no pivot_root: that would move every process of the namespace). A chroot
+// holds only a process without CAP_SYS_CHROOT: the caller checks that.
+void enter_shared_root(const RootfsPlan& plan, int root_fd);
+
 }  // namespace hull::linux

@@ -131,8 +131,9 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   build_plan(plan, spec, opts, rootfs, cg.get(), seccomp_cache_dir(ctx.root));
   bool overlay = plan.rootfs.overlay;
   // The host's own root cannot be pivoted away from (pivot_root: EBUSY); only a throw-away
-  // overlay on top of it (the friendly face's default) makes it a container's root.
-  if (!overlay && same_file(rootfs, "/"))
+  // overlay on top of it (the friendly face's default) makes it a container's root. In the
+  // caller's own mount namespace there is no pivot_root: the host's root is then the root.
+  if (!overlay && plan.new_mount_ns && same_file(rootfs, "/"))
     fail("root.path: {} is the host's root; a container needs a root file system of its own",
          rootfs);
   if (overlay) plan.rootfs.overlay_scratch = path_join(store.dir(opts.id), kOverlayScratchDir);

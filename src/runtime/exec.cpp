@@ -6,15 +6,28 @@
 //   pidfd of the init; join its PID namespace for
 //   our children only; clone3 (CLONE_INTO_CGROUP
 //   on cgroup v2); back to our own PID namespace ----->  non-dumpable (CVE-2019-5736)
-//   join the v1 cgroups (paused container only),
+//   join the v1 cgroups (unless the child does),
 //   oomScoreAdj
 //   ---------------------------------- kGo ----------->  join own v1 cgroups (`tasks` files
 //                                                        the parent opened: cgroup/placement.h),
 //                                                        setns(pidfd, every other namespace),
-//                                                        terminal, rlimits, user, caps, cwd,
+//                                                        root of its user namespace, terminal,
+//                                                        rlimits, user, caps, cwd,
 //                                                        no_new_privs, seccomp, execve
 //                 <------------ EOF (exec'd) or kError
 //   --pid-file; -d: return; else forward signals (relay the pty), wait, exit code
+//
+// An unprivileged caller (rootless) may not join the PID namespace from the host: only from
+// inside the container's user namespace does it hold CAP_SYS_ADMIN over it. Then, as runc
+// does, a plain fork (setns into a user namespace refuses a shared mm) joins every namespace,
+// the user one first, and clones the exec child with CLONE_PARENT, so that it is hull's own
+// child as on the fast path; it reports the child's pid (kChildPid) and exits:
+//
+//   clone ---------------------------------------------> intermediate: non-dumpable,
+//                                                        setns(pidfd, user + all others),
+//                                                        clone(CLONE_PARENT) -> exec child
+//                 <------------ kChildPid (or kError) --  exit
+//   reap it, pidfd_open the child; on as above (the child has joined already)
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -62,6 +75,10 @@ struct ExecChild {
   std::vector<std::pair<int, std::string>> cgroup_tasks;
   pid_t init_pid = 0;
   int ns_flags = 0;  // every namespace of the container but PID (the clone put us there)
+  bool joined = false;  // the intermediate joined them all (the unprivileged path)
+  // The init's root, when the container has no mount namespace of its own (it shares one,
+  // and its root is a chroot there): entered the same way.
+  Fd root;
   std::array<int, 3> stdio{-1, -1, -1};
 };
 
@@ -82,8 +99,17 @@ void run_child(ExecChild& c) {
   if (m->type != Msg::kGo)
     fail("exec: unexpected message {} from the runtime", static_cast<int>(m->type));
   join_own_cgroups(c.cgroup_tasks);
-  linux::join_namespaces_of(c.init_pidfd, c.init_pid, c.ns_flags);
+  if (!c.joined) linux::join_namespaces_of(c.init_pidfd, c.init_pid, c.ns_flags);
   ::close(c.init_pidfd);
+  // What the process makes before it switches to its user (its pty: `exec -t`) belongs to
+  // the container's root, as the init's does, not to an id the namespace does not map.
+  if (c.ns_flags & CLONE_NEWUSER) linux::become_user_ns_root();
+  if (c.root) {
+    check_chroot_holds(c.process, c.root.get());
+    if (::fchdir(c.root.get()) < 0 || ::chroot(".") < 0 || ::chdir("/") < 0)
+      fail_errno("enter the container's root");
+    c.root.reset();
+  }
   if (c.console_fd >= 0) {
     setup_terminal(c.console_fd, c.process.process, false);
     ::close(c.console_fd);
@@ -94,9 +120,11 @@ void run_child(ExecChild& c) {
   exec_process(c.process, exe, c.sync_fd, stub.get());
 }
 
-[[noreturn]] void exec_child(ExecChild& c) {
+// Reports a failure of the child (or of the intermediate) to the parent and exits.
+template <typename F>
+[[noreturn]] void child_main(ExecChild& c, F&& body) {
   try {
-    run_child(c);
+    body();
   } catch (const Error& e) {
     try {
       send_msg(c.sync_fd, Msg::kError, e.err(), child_error_message(c.process, e, "process"));
@@ -109,6 +137,33 @@ void run_child(ExecChild& c) {
     }
   }
   ::_exit(1);
+}
+
+[[noreturn]] void exec_child(ExecChild& c) {
+  child_main(c, [&] { run_child(c); });
+}
+
+// The unprivileged path's intermediate (diagram above): joins the user namespace with the
+// others, so that it may join the PID one, then clones the exec child as a sibling.
+[[noreturn]] void join_then_clone_child(ExecChild& c, int pid_ns_flag) {
+  child_main(c, [&] {
+    if (c.cgroup_fd >= 0) ::close(c.cgroup_fd);
+    c.cgroup_fd = -1;
+    // Host files too; here the parent joins the exec child to its cgroups.
+    for (auto& task : c.cgroup_tasks) ::close(task.first);
+    c.cgroup_tasks.clear();
+    // From setns on, the container's root could trace us: not before we are non-dumpable.
+    linux::make_undumpable();
+    // One setns on the pidfd enters the user namespace first and checks the others with its
+    // privileges; the per-file fallback joins it first.
+    linux::join_namespaces_of(c.init_pidfd, c.init_pid, c.ns_flags | pid_ns_flag);
+    c.joined = true;
+    auto cr = with_context("start the exec process",
+                           [&] { return linux::clone_process(CLONE_PARENT, -1); });
+    if (cr.pid == 0) exec_child(c);
+    send_msg(c.sync_fd, Msg::kChildPid, cr.pid);
+    ::_exit(0);
+  });
 }
 
 void set_env(std::vector<std::string>& env, const std::string& entry) {
@@ -181,43 +236,61 @@ bool setgroups_allowed(pid_t init) {
   return !v || trim(*v) != "deny";
 }
 
-}  // namespace
+// The container as exec finds it, locked shared: execs run side by side, but the container is
+// not deleted under us.
+struct Target {
+  Fd dir;
+  oci::State state;
+  Fd init;  // pidfd of the init, trusted with its start time
+  oci::Spec spec;
+  bool paused = false;
+};
 
-int exec(const Context& ctx, const ExecOptions& o) {
+Target open_target(const Context& ctx, const ExecOptions& o) {
   StateStore store(ctx.root);
-  // Shared: execs run side by side, but the container is not deleted under us.
-  Fd dir = store.open_locked(o.id, false);
-  oci::State st = state(ctx, o.id);
+  Target t;
+  t.dir = store.open_locked(o.id, false);
+  t.state = state(ctx, o.id);
+  const oci::State& st = t.state;
   if (st.status == oci::Status::creating) fail("container {} is still being created", o.id);
   if (st.status == oci::Status::stopped) fail("cannot exec in a stopped container {}", o.id);
-  bool paused = st.status == oci::Status::paused;
-  if (paused && !o.ignore_paused)
+  t.paused = st.status == oci::Status::paused;
+  if (t.paused && !o.ignore_paused)
     fail("cannot exec in a paused container {} (--ignore-paused starts the process frozen)", o.id);
-  Fd init(sys::pidfd_open(st.pid));
-  if (!init || !process_matches(st.pid, st.pid_start_time))
+  t.init.reset(sys::pidfd_open(st.pid));
+  if (!t.init || !process_matches(st.pid, st.pid_start_time))
     fail("cannot exec in container {}: its init has exited", o.id);
+  t.spec = oci::parse_spec(store.load_config(t.dir.get()));
+  return t;
+}
 
-  auto spec = oci::parse_spec(store.load_config(dir.get()));
+// The process and how its terminal is reached: the console socket, hull's relay, or none.
+oci::Process plan_process(const oci::Spec& spec, const ExecOptions& o, bool& relay) {
   oci::Process proc = process_for_exec(spec, o);
   if (proc.terminal && o.console_socket.empty() && o.detach)
     fail("a terminal for a detached process needs --console-socket");
   if (!proc.terminal && !o.console_socket.empty())
     fail("--console-socket given but the process has no terminal (process.terminal or --tty)");
-
-  bool relay = proc.terminal && o.console_socket.empty();
+  relay = proc.terminal && o.console_socket.empty();
   struct winsize ws;
   // The relayed pty starts with the caller's size, before the process can ask for it.
   if (relay && !proc.console_size && ::ioctl(0, TIOCGWINSZ, &ws) == 0)
     proc.console_size = oci::ConsoleSize{ws.ws_row, ws.ws_col};
+  return proc;
+}
 
-  ExecChild child;
+// The child's plan, built before the clone. Returns whether the container has a PID
+// namespace (joined by the parent for its children, or by the intermediate).
+bool plan_child(ExecChild& child, const Context& ctx, const ExecOptions& o, const Target& t,
+                const oci::Process& proc) {
+  const oci::Spec& spec = t.spec;
   build_process_plan(child.process, proc, spec, seccomp_cache_dir(ctx.root),
                      o.process ? "process.json" : "process");
   child.process.preserve_fds = o.preserve_fds;
   if (child.process.seccomp.notify)
     child.process.listener_state = oci::container_process_state_json(
-        oci::state_to_public_json(st, false), st.pid, spec.linux.seccomp->listener_metadata);
-  child.process.set_groups = setgroups_allowed(st.pid);
+        oci::state_to_public_json(t.state, false), t.state.pid, spec.linux.seccomp->listener_metadata);
+  child.process.set_groups = setgroups_allowed(t.state.pid);
   bool pid_ns = false;
   for (const auto& ns : spec.linux.namespaces) {
     if (ns.type == oci::NamespaceType::pid)
@@ -225,45 +298,175 @@ int exec(const Context& ctx, const ExecOptions& o) {
     else
       child.ns_flags |= namespace_flag(ns.type);
   }
-  // No cgroup path: the container has none (an unprivileged create without delegation).
-  bool has_cgroup = !st.cgroup_path.empty();
-  if (!has_cgroup && !o.cgroups.empty())
-    fail("--cgroup: container {} runs without a cgroup", o.id);
+  // A user namespace joined by path may be our own (the host's): setns into it says EINVAL.
+  if (child.ns_flags & CLONE_NEWUSER) {
+    Fd theirs =
+        linux::open_namespace(fmt::format("/proc/{}/ns/user", t.state.pid), CLONE_NEWUSER);
+    if (linux::is_own_namespace(theirs.get(), CLONE_NEWUSER)) child.ns_flags &= ~CLONE_NEWUSER;
+  }
+  const oci::Namespace* mnt = spec.linux.find_namespace(oci::NamespaceType::mount);
+  if (!mnt || !mnt->path.empty())
+    child.root = open_or_fail(fmt::format("/proc/{}/root", t.state.pid), O_PATH | O_DIRECTORY);
+  child.init_pidfd = t.init.get();
+  child.init_pid = t.state.pid;
+  child.stdio = o.stdio;
+  return pid_ns;
+}
+
+// Where the process goes: the container's cgroup (or --cgroup's sub-cgroup), if it has one.
+struct CgroupTarget {
+  bool has = false;
   cgroup::Placement place;
-  cgroup::SelfJoin self_join;
-  Fd cgroup_fd;
-  if (has_cgroup) {
-    auto cg = cgroup::Manager::open(st.cgroup_path);
-    place = cgroup::placement(*cg, o.cgroups);
-    if (place.single_v2) cgroup_fd = open_or_fail(place.dirs[0], O_RDONLY | O_DIRECTORY);
-    // cgroupfs v1 as root: the process joins itself (no wait for the kernel's lock), before it
+  Fd fd;  // the single v2 directory (or a hybrid host's cgroup2 one), for CLONE_INTO_CGROUP
+  cgroup::SelfJoin self_join;  // cgroupfs v1 as root: for the process to join itself
+};
+
+CgroupTarget open_cgroup_target(const ExecOptions& o, const oci::State& st, bool paused) {
+  CgroupTarget c;
+  // No cgroup path: the container has none (an unprivileged create without delegation).
+  c.has = !st.cgroup_path.empty();
+  if (!c.has && !o.cgroups.empty()) fail("--cgroup: container {} runs without a cgroup", o.id);
+  if (!c.has) return c;
+  auto cg = cgroup::Manager::open(st.cgroup_path);
+  c.place = cgroup::placement(*cg, o.cgroups);
+  if (c.place.single_v2) {
+    c.fd = open_or_fail(c.place.dirs[0], O_RDONLY | O_DIRECTORY);
+  } else if (st.cgroup_unit.empty() && ::geteuid() == 0 && !paused) {
+    // The process joins itself (no wait for the kernel's lock, cgroup/manager.h), before it
     // answers. Not into a paused container: we return without an answer there, and the
     // process must be in its cgroups by then.
-    else if (st.cgroup_unit.empty() && ::geteuid() == 0 && !paused)
-      self_join = cgroup::self_join(place);
-    if (self_join.clone_dir) cgroup_fd = std::move(self_join.clone_dir);
+    c.self_join = cgroup::self_join(c.place);
+    c.fd = std::move(c.self_join.clone_dir);
   }
-  bool self_joins = !self_join.tasks.empty();
-  for (auto& [fd, path] : self_join.tasks) child.cgroup_tasks.emplace_back(fd.get(), path);
+  return c;
+}
 
+// The sync socketpair, and the console: --console-socket, or a socketpair over which hull
+// receives the master to relay it in the foreground.
+struct Channels {
+  Fd parent_end, child_end;
+  Fd console, console_peer;
+};
+
+Channels open_channels(const ExecOptions& o, bool relay) {
+  Channels ch;
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) fail_errno("socketpair");
-  Fd parent_end(sv[0]), child_end(sv[1]);
-  Fd console, console_peer, master;
+  ch.parent_end.reset(sv[0]);
+  ch.child_end.reset(sv[1]);
   if (!o.console_socket.empty()) {
-    console = linux::connect_unix(o.console_socket, "--console-socket");
+    ch.console = linux::connect_unix(o.console_socket, "--console-socket");
   } else if (relay) {
-    // Foreground without a console socket: hull receives the master and relays it.
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) fail_errno("socketpair");
-    console.reset(sv[0]);
-    console_peer.reset(sv[1]);
+    ch.console.reset(sv[0]);
+    ch.console_peer.reset(sv[1]);
   }
-  child.sync_fd = child_end.get();
-  child.console_fd = console.get();
-  child.init_pidfd = init.get();
-  child.init_pid = st.pid;
-  child.cgroup_fd = cgroup_fd.get();
-  child.stdio = o.stdio;
+  return ch;
+}
+
+struct Started {
+  pid_t pid = -1;
+  Fd pidfd;
+  bool into_cgroup = false;
+  bool self_joined = false;  // the child joins its v1 cgroups itself (ExecChild::cgroup_tasks)
+};
+
+// The unprivileged path (diagram at the top): the intermediate's report, then its exit.
+Started start_through_user_ns(ExecChild& child, Channels& ch, Target& t, int cgroup_fd) {
+  linux::CloneResult cr =
+      with_context("start the exec process", [&] { return linux::clone_process(0, -1); });
+  if (cr.pid == 0) {
+    ch.parent_end.reset();
+    ch.console_peer.reset();
+    t.dir.reset();
+    child.cgroup_fd = cgroup_fd;
+    join_then_clone_child(child, CLONE_NEWPID);
+  }
+  // Our end of the child's socket goes first: EOF then means the intermediate died.
+  ch.child_end.reset();
+  auto m = recv_msg(ch.parent_end.get());
+  int status = 0;
+  while (::waitpid(cr.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (m && m->type == Msg::kError) throw Error(m->text, m->value);
+  if (!m || m->type != Msg::kChildPid || m->value <= 0)
+    fail("exec: the process joining the container's namespaces ended without starting the "
+         "exec process (status {:#x})",
+         status);
+  Started s;
+  s.pid = m->value;
+  // Our child (CLONE_PARENT) and not reaped: its pid cannot be reused under us.
+  s.pidfd.reset(sys::pidfd_open(s.pid));
+  if (!s.pidfd) fail_errno("pidfd_open exec process {}", s.pid);
+  return s;
+}
+
+// Clones the exec child into the container's PID namespace (and cgroup, on v2).
+Started start_child(ExecChild& child, Channels& ch, Target& t, bool pid_ns, int cgroup_fd) {
+  child.sync_fd = ch.child_end.get();
+  child.console_fd = ch.console.get();
+  Fd own_pidns;
+  if (pid_ns) {
+    own_pidns = open_or_fail("/proc/self/ns/pid", O_RDONLY);
+    // Outside the container's user namespace an unprivileged caller has no privilege over
+    // its PID namespace: it goes through that user namespace first.
+    try {
+      linux::join_namespaces_of(t.init.get(), t.state.pid, CLONE_NEWPID);
+    } catch (const Error& e) {
+      if (e.err() != EPERM || !(child.ns_flags & CLONE_NEWUSER)) throw;
+      return start_through_user_ns(child, ch, t, cgroup_fd);
+    }
+  }
+  ScopeGuard back([&] {
+    if (own_pidns) ::setns(own_pidns.get(), CLONE_NEWPID);
+  });
+  linux::CloneResult cr =
+      with_context("start the exec process", [&] { return linux::clone_process(0, cgroup_fd); });
+  if (cr.pid == 0) {
+    back.dismiss();
+    ch.parent_end.reset();
+    ch.console_peer.reset();
+    t.dir.reset();
+    child.cgroup_fd = cgroup_fd;
+    exec_child(child);
+  }
+  ch.child_end.reset();
+  return Started{cr.pid, std::move(cr.pidfd), cr.into_cgroup, !child.cgroup_tasks.empty()};
+}
+
+// From the host, before the process may go on: its cgroup, OOM score, final CPU affinity and
+// rlimits; then kGo, and its answer.
+void release_child(const Started& s, const ExecChild& child, const oci::Process& proc,
+                   const CgroupTarget& cgt, Channels& ch, bool paused) {
+  if (cgt.has && s.self_joined)
+    cgroup::join_rest(cgt.place, s.pid, s.into_cgroup);
+  else if (cgt.has && !s.into_cgroup)
+    cgroup::join(cgt.place, s.pid);
+  if (proc.oom_score_adj) linux::set_oom_score_adj(s.pid, *proc.oom_score_adj);
+  const auto& affinity = proc.exec_cpu_affinity;
+  if (affinity && !affinity->final.empty())
+    with_context("process.execCPUAffinity.final",
+                 [&] { linux::set_cpu_affinity(s.pid, affinity->final); });
+  linux::apply_rlimits_to(s.pid, child.process.rlimits);  // as create does, for the same reason
+  send_msg(ch.parent_end.get(), Msg::kGo);
+  // A process joining a frozen cgroup stops before it can answer: it runs on resume.
+  if (paused) return;
+  auto m = recv_msg(ch.parent_end.get());
+  if (m && m->type == Msg::kError) throw Error(m->text, m->value);
+  if (m) fail("unexpected message {} from the exec process", static_cast<int>(m->type));
+}
+
+}  // namespace
+
+int exec(const Context& ctx, const ExecOptions& o) {
+  Target t = open_target(ctx, o);
+  bool relay = false;
+  oci::Process proc = plan_process(t.spec, o, relay);
+  ExecChild child;
+  bool pid_ns = plan_child(child, ctx, o, t, proc);
+  CgroupTarget cgt = open_cgroup_target(o, t.state, t.paused);
+  for (auto& [fd, path] : cgt.self_join.tasks) child.cgroup_tasks.emplace_back(fd.get(), path);
+  Channels ch = open_channels(o, relay);
 
   sigset_t fwd = forwarded_signals(), old;
   if (!o.detach) ::sigprocmask(SIG_BLOCK, &fwd, &old);
@@ -278,69 +481,32 @@ int exec(const Context& ctx, const ExecOptions& o) {
     with_context("process.execCPUAffinity.initial",
                  [&] { linux::set_cpu_affinity(0, affinity->initial); });
 
-  linux::CloneResult cr;
-  {
-    Fd own_pidns;
-    if (pid_ns) {
-      own_pidns = open_or_fail("/proc/self/ns/pid", O_RDONLY);
-      linux::join_namespaces_of(init.get(), st.pid, CLONE_NEWPID);
-    }
-    ScopeGuard back([&] {
-      if (own_pidns) ::setns(own_pidns.get(), CLONE_NEWPID);
-    });
-    cr = with_context("start the exec process",
-                      [&] { return linux::clone_process(0, cgroup_fd.get()); });
-    if (cr.pid == 0) {
-      back.dismiss();
-      parent_end.reset();
-      console_peer.reset();
-      dir.reset();
-      exec_child(child);
-    }
-  }
-  pid_t pid = cr.pid;
-  Fd pidfd = std::move(cr.pidfd);
+  Started s = start_child(child, ch, t, pid_ns, cgt.fd.get());
   fault_point("exec.cloned");
   bool started = false;
   ScopeGuard reap([&] {
     if (started) return;
-    sys::pidfd_send_signal(pidfd.get(), SIGKILL);
-    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    sys::pidfd_send_signal(s.pidfd.get(), SIGKILL);
+    while (::waitpid(s.pid, nullptr, 0) < 0 && errno == EINTR) {
     }
   });
-  child_end.reset();
-  console.reset();
-  init.reset();
+  ch.console.reset();
+  t.init.reset();
 
-  self_join.tasks.clear();  // the child has its copies
-  if (has_cgroup && self_joins)
-    cgroup::join_rest(place, pid, cr.into_cgroup);
-  else if (has_cgroup && !cr.into_cgroup)
-    cgroup::join(place, pid);
-  if (proc.oom_score_adj) linux::set_oom_score_adj(pid, *proc.oom_score_adj);
-  if (affinity && !affinity->final.empty())
-    with_context("process.execCPUAffinity.final",
-                 [&] { linux::set_cpu_affinity(pid, affinity->final); });
-  linux::apply_rlimits_to(pid, child.process.rlimits);  // as create does, for the same reason
-  send_msg(parent_end.get(), Msg::kGo);
-  // A process joining a frozen cgroup stops before it can answer: it runs on resume.
-  if (!paused) {
-    auto m = recv_msg(parent_end.get());
-    if (m && m->type == Msg::kError) throw Error(m->text, m->value);
-    if (m) fail("unexpected message {} from the exec process", static_cast<int>(m->type));
-  }
+  release_child(s, child, proc, cgt, ch, t.paused);
   // Still unstarted for the guard: a --pid-file that cannot be written ends the process, as
   // with runc. The lock goes first: a frozen (--ignore-paused) process sends its pty master
   // only after `resume`, which needs the lock.
-  dir.reset();
+  t.dir.reset();
   if (!o.pid_file.empty())
-    with_context("write --pid-file", [&] { atomic_write(o.pid_file, std::to_string(pid), 0644); });
+    with_context("write --pid-file", [&] { atomic_write(o.pid_file, std::to_string(s.pid), 0644); });
   started = true;
-  if (console_peer) master = linux::recv_fd(console_peer.get(), "terminal master");
+  Fd master;
+  if (ch.console_peer) master = linux::recv_fd(ch.console_peer.get(), "terminal master");
   if (o.detach) return 0;
 
-  relay_until_exit(pidfd.get(), master.get(), fwd);
-  return wait_child(pid);
+  relay_until_exit(s.pidfd.get(), master.get(), fwd);
+  return wait_child(s.pid);
 }
 
 }  // namespace hull::runtime

@@ -133,20 +133,30 @@ void run_init(InitPlan& plan) {
     fail_errno("set domainname {}", spec.domainname);
   if (!plan.no_new_keyring) linux::join_session_keyring(plan.id);
 
-  Fd root = linux::prepare_rootfs(plan.rootfs);
-  linux::mount_all(plan.rootfs, root.get());
+  Fd root;
+  if (plan.new_mount_ns) {
+    root = linux::prepare_rootfs(plan.rootfs);
+    linux::mount_all(plan.rootfs, root.get());
+  } else {
+    root = linux::open_shared_root(plan.rootfs);
+    check_chroot_holds(plan.process, root.get());
+  }
   if (!spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty()) {
     send_msg(plan.sync_fd, Msg::kHooks);
     expect(plan.sync_fd, Msg::kHooksDone, "hooks");
   }
   run_hooks(spec.hooks.create_container, "createContainer", plan.state_json, root.get());
-  linux::enter_rootfs(plan.rootfs, root.get());
+  if (plan.new_mount_ns)
+    linux::enter_rootfs(plan.rootfs, root.get());
+  else
+    linux::enter_shared_root(plan.rootfs, root.get());
   root.reset();
   // sysctl before finish_rootfs: it makes /proc/sys read-only (runc's order too).
   linux::apply_sysctl(spec.linux.sysctl);
-  linux::finish_rootfs(plan.rootfs);
+  if (plan.new_mount_ns) linux::finish_rootfs(plan.rootfs);
   if (proc.terminal) {
-    setup_terminal(plan.console_fd, proc, true);
+    // No /dev/console bind in a mount namespace the container shares.
+    setup_terminal(plan.console_fd, proc, plan.new_mount_ns);
     ::close(plan.console_fd);
     plan.console_fd = -1;
   }

@@ -129,6 +129,32 @@ void check_mount_label(const oci::Spec& spec) {
     fail("linux.mountLabel: {} asked for, but SELinux is not enabled on this host", quote(spec.linux.mount_label));
 }
 
+// A mount namespace the container shares — joined by path, or the caller's when the spec
+// has none — is used as it is: hull mounts nothing there, makes no node or symlink, and does
+// not pivot_root (that would move the root of every process in it); the init only chroots
+// into root.path as that namespace sees it. What would need a mount is refused, by field.
+void check_shared_mount_namespace(const oci::Spec& spec, const std::string& path) {
+  std::string why = path.empty()
+                        ? "linux.namespaces has none (the container shares the caller's)"
+                        : fmt::format("its mount namespace is joined ({})", path);
+  auto refuse = [&](const std::string& field, const std::string& what) {
+    fail("{}: {} needs a mount namespace of the container's own; {}, and hull mounts nothing "
+         "in a shared one",
+         field, what, why);
+  };
+  const oci::Linux& l = spec.linux;
+  if (!spec.mounts.empty()) refuse("mounts[0]", "a mount on " + spec.mounts[0].destination);
+  if (!l.masked_paths.empty()) refuse("linux.maskedPaths", "masking " + l.masked_paths[0]);
+  if (!l.readonly_paths.empty())
+    refuse("linux.readonlyPaths", "making " + l.readonly_paths[0] + " read-only");
+  if (spec.root.readonly) refuse("root.readonly", "a read-only root");
+  if (!l.rootfs_propagation.empty())
+    refuse("linux.rootfsPropagation", "the root's propagation");
+  if (!l.devices.empty()) refuse("linux.devices", "creating " + l.devices[0].path);
+  if (!l.mount_label.empty()) refuse("linux.mountLabel", "a mount label");
+  if (wants_overlay_root(spec)) refuse("annotations", "an overlay root");
+}
+
 }  // namespace
 
 std::string resolve_rootfs(const oci::Spec& spec, const std::string& bundle) {
@@ -171,24 +197,34 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
   plan.process.pid1_init = wants_pid1_init(spec);
 
   const oci::Namespace* mnt = l.find_namespace(oci::NamespaceType::mount);
-  if (!mnt) fail("linux.namespaces: a mount namespace is required (hull builds the rootfs in it)");
-  if (!mnt->path.empty())
-    fail("linux.namespaces: joining a mount namespace by path ({}) is not supported: hull builds the rootfs in a new one", mnt->path);
-  plan.new_mount_ns = true;
+  plan.new_mount_ns = mnt && mnt->path.empty();
+  if (!plan.new_mount_ns) check_shared_mount_namespace(spec, mnt ? mnt->path : "");
 
   const oci::Namespace* user = l.find_namespace(oci::NamespaceType::user);
   plan.new_user_ns = user && user->path.empty();
+  // The user namespace the init ends up in, when it is not a new one: joined, or ours.
+  bool initial_user_ns = false;
   bool any_path = false;
   for (size_t i = 0; i < l.namespaces.size(); ++i) {
     const auto& ns = l.namespaces[i];
     if (ns.path.empty()) continue;
     int flag = namespace_flag(ns.type);
     Fd fd = with_context(fmt::format("linux.namespaces[{}].path", i), [&] { return linux::open_namespace(ns.path, flag); });
+    if (flag == CLONE_NEWUSER) {
+      initial_user_ns = linux::is_initial_user_namespace(fd.get());
+      // Our own user namespace: the init is in it already (setns would say EINVAL).
+      if (linux::is_own_namespace(fd.get(), flag)) continue;
+    }
     // A PID namespace is joined by the parent right before clone3 (it only affects children).
     if (flag != CLONE_NEWPID) any_path = true;
     plan.join.emplace_back(std::move(fd), flag);
   }
-  plan.join_user_first = user && !user->path.empty();
+  if (!user) {
+    Fd own = linux::open_namespace("/proc/self/ns/user", CLONE_NEWUSER);
+    initial_user_ns = linux::is_initial_user_namespace(own.get());
+  }
+  plan.join_user_first = std::any_of(plan.join.begin(), plan.join.end(),
+                                     [](const auto& j) { return j.second == CLONE_NEWUSER; });
   // With a new user namespace, namespaces given by path must be joined before it exists
   // (we would have no privilege over them from inside it): the slow path.
   bool slow = plan.join_user_first || (plan.new_user_ns && any_path);
@@ -215,7 +251,11 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
   r.overlay = wants_overlay_root(spec);
   r.overlay_lowers = overlay_lowers(spec);
   r.overlay_userxattr = plan.new_user_ns;
-  r.bind_devices = plan.new_user_ns || (user && !user->path.empty());
+  // mknod needs CAP_MKNOD in the initial user namespace: in any other — even one that maps 0
+  // to 0 — the kernel refuses it, and a tmpfs mounted from there could not open a node anyway.
+  // There the host's nodes are bound; in the initial one (no user namespace, or the host's
+  // joined by path) they are made with mknod, with the config's mode and owner (crun's rule).
+  r.bind_devices = !initial_user_ns;
   for (size_t i = 0; i < spec.mounts.size(); ++i) {
     const auto& m = spec.mounts[i];
     std::string what = fmt::format("mounts[{}]", i);
@@ -259,7 +299,9 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
       fail("{}: tmpcopyup applies to tmpfs mounts only, not type {:?}", what, m.type);
     r.mounts.push_back(std::move(ms));
   }
-  r.devices = linux::default_devices();
+  // Nothing is made in a shared mount namespace (refused above): no nodes, no host sources.
+  if (plan.new_mount_ns) r.devices = linux::default_devices();
+  else r.bind_devices = false;
   for (const auto& d : l.devices) {
     linux::DeviceNode n{d.type, clean_path(d.path), static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor),
                         static_cast<mode_t>(d.file_mode.value_or(0666)), d.uid.value_or(0), d.gid.value_or(0)};

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "linux/lsm.h"
@@ -131,6 +132,16 @@ void setup_terminal(int console_fd, const oci::Process& proc, bool mount_console
     Fd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
     linux::mount_console(root.get(), pty.slave.get());
   }
+}
+
+void check_chroot_holds(const ProcessPlan& plan, int root_fd) {
+  if (linux::is_current_root(root_fd)) return;
+  int chroot_cap = linux::capability_from_name("CAP_SYS_CHROOT");
+  const auto& b = plan.caps.bounding;
+  if (plan.has_caps && std::find(b.begin(), b.end(), chroot_cap) == b.end()) return;
+  fail("process.capabilities.bounding: CAP_SYS_CHROOT would let the process leave its root: "
+       "without a mount namespace of its own the container's root is a chroot (drop the "
+       "capability, or give the container a mount namespace)");
 }
 
 std::string prepare_process(ProcessPlan& plan) {

@@ -44,6 +44,11 @@ void build_process_plan(ProcessPlan& plan, const oci::Process& process, const oc
 // (SCM_RIGHTS), the slave as controlling terminal and stdio; also on /dev/console for the init.
 void setup_terminal(int console_fd, const oci::Process& process, bool mount_console);
 
+// Without a mount namespace of its own the container's root is a chroot (linux/rootfs.h
+// enter_shared_root), which a process keeping CAP_SYS_CHROOT could leave: refused then,
+// unless `root_fd` is the namespace's root itself (no chroot to leave).
+void check_chroot_holds(const ProcessPlan& plan, int root_fd);
+
 // In the child: rlimits, personality, scheduler, I/O priority, HOME (when the environment has
 // none), user and groups, capabilities, umask, cwd (checked to be inside the root). Returns the
 // executable's path. Open the exec stub (linux::open_exec_stub) before: a seccomp filter may

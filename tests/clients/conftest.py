@@ -3,7 +3,6 @@ Each daemon is started by these fixtures with config and state under a temp dir 
 afterwards; after every test nothing of it may be left (containers, hull state, processes)."""
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 

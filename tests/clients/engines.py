@@ -16,6 +16,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from hulltest import BUILD, HULL, HULL_OCI, make_base_rootfs  # noqa: E402
 
 IMAGE = "localhost/busybox:latest"
+# The host's cgroup layout, for the systemd driver's tests: pure v2, or hybrid (the systemd VM
+# boots both: tests/vm/run-suite --systemd, --systemd-hybrid).
+CG = Path("/sys/fs/cgroup")
+CGROUP_V2 = (CG / "cgroup.controllers").exists()
+MEMORY_PROP = "MemoryMax" if CGROUP_V2 else "MemoryLimit"  # systemd's property for the limit
+
+
+def memory_limit(cgroup):
+    """The memory limit file's content for the cgroup path (memory.max, or v1's limit_in_bytes)."""
+    rel = cgroup.lstrip("/")
+    f = CG / rel / "memory.max" if CGROUP_V2 else CG / "memory" / rel / "memory.limit_in_bytes"
+    return f.read_text().strip()
+
+
+def cpu_max(cgroup):
+    """'QUOTA PERIOD' as v2's cpu.max says it, from v1's two files on a v1 or hybrid host."""
+    rel = cgroup.lstrip("/")
+    if CGROUP_V2:
+        return (CG / rel / "cpu.max").read_text().strip()
+    d = CG / "cpu,cpuacct" / rel
+    return f"{(d / 'cpu.cfs_quota_us').read_text().strip()} {(d / 'cpu.cfs_period_us').read_text().strip()}"
 # Engines run with a PATH of their own: the one the tests inherit may hold anything.
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from cri.client import CRI
-from engines import HULL_OCI, build_pause_archive, containerd_cri_setup, processes_rooted_under, unmount_under
+from engines import (HULL_OCI, MEMORY_PROP, build_pause_archive, containerd_cri_setup, memory_limit,
+                     processes_rooted_under, unmount_under)
 from hulltest import require_systemd_init
 
 pytestmark = pytest.mark.systemd
@@ -86,11 +87,10 @@ def test_pod_with_systemd_cgroups_as_kubeadm_sets_it_up(node):
         unit = f"cri-containerd-{cid}.scope"
         cgroup = [l[3:] for l in Path(f"/proc/{pid}/cgroup").read_text().splitlines() if l.startswith("0::")][0]
         assert cgroup == f"/hulltest.slice/{slice_}/{unit}", cgroup
-        props = show(unit, "MemoryMax", "CPUQuotaPerSecUSec", "Delegate", "ActiveState")
-        assert props == {"MemoryMax": str(64 * MiB), "CPUQuotaPerSecUSec": "500ms", "Delegate": "yes",
+        props = show(unit, MEMORY_PROP, "CPUQuotaPerSecUSec", "Delegate", "ActiveState")
+        assert props == {MEMORY_PROP: str(64 * MiB), "CPUQuotaPerSecUSec": "500ms", "Delegate": "yes",
                          "ActiveState": "active"}, props
-        d = Path("/sys/fs/cgroup") / cgroup.lstrip("/")
-        assert (d / "memory.max").read_text().strip() == str(64 * MiB)
+        assert memory_limit(cgroup) == str(64 * MiB)
         r = node("ExecSync", container_id=cid, cmd=["sh", "-c", "echo out"], timeout=30)
         assert (r.stdout, r.exit_code) == (b"out\n", 0)
         stats = node("ContainerStats", container_id=cid).stats
@@ -98,8 +98,8 @@ def test_pod_with_systemd_cgroups_as_kubeadm_sets_it_up(node):
         node("UpdateContainerResources", container_id=cid,
              linux=pb.LinuxContainerResources(memory_limit_in_bytes=96 * MiB, cpu_period=100000, cpu_quota=30000,
                                               cpu_shares=256))
-        assert show(unit, "MemoryMax")["MemoryMax"] == str(96 * MiB)
-        assert (d / "memory.max").read_text().strip() == str(96 * MiB)
+        assert show(unit, MEMORY_PROP)[MEMORY_PROP] == str(96 * MiB)
+        assert memory_limit(cgroup) == str(96 * MiB)
         node("StopContainer", container_id=cid, timeout=2)
         node("RemoveContainer", container_id=cid)
         node("StopPodSandbox", pod_sandbox_id=pod_id)

@@ -1,11 +1,9 @@
 """docker (dockerd on the tests' containerd) with hull registered and the default runtime:
 run on docker's default bridge (its network comes from a prestart hook), exec, pause, top,
 update. dockerd lives in a network namespace of its own: the bridge reaches nothing else."""
-import json
-import time
 from pathlib import Path
 
-from engines import IMAGE, sh
+from engines import IMAGE
 
 
 def inspect(docker, name, fmt):

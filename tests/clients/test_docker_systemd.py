@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engines import IMAGE, dockerd_setup, processes_rooted_under, sh, unmount_under
+from engines import IMAGE, MEMORY_PROP, dockerd_setup, memory_limit, processes_rooted_under, sh, unmount_under
 from hulltest import require_systemd_init, systemd_is_init
 
 MiB = 1 << 20
@@ -58,12 +58,12 @@ def test_docker_with_systemd_cgroups_runs_a_limited_container_in_a_scope(docker_
     unit = f"docker-{cid}.scope"
     cgroup = [l[3:] for l in Path(f"/proc/{pid}/cgroup").read_text().splitlines() if l.startswith("0::")][0]
     assert cgroup == f"/system.slice/{unit}", cgroup
-    props = show(unit, "MemoryMax", "CPUQuotaPerSecUSec", "TasksMax", "Delegate", "ActiveState")
-    assert props == {"MemoryMax": str(48 * MiB), "CPUQuotaPerSecUSec": "500ms", "TasksMax": "30",
+    props = show(unit, MEMORY_PROP, "CPUQuotaPerSecUSec", "TasksMax", "Delegate", "ActiveState")
+    assert props == {MEMORY_PROP: str(48 * MiB), "CPUQuotaPerSecUSec": "500ms", "TasksMax": "30",
                      "Delegate": "yes", "ActiveState": "active"}, props
-    assert (Path("/sys/fs/cgroup") / cgroup.lstrip("/") / "memory.max").read_text().strip() == str(48 * MiB)
+    assert memory_limit(cgroup) == str(48 * MiB)
     docker("update", "--memory", "64m", "--memory-swap", "128m", cid)
-    assert show(unit, "MemoryMax")["MemoryMax"] == str(64 * MiB)
+    assert show(unit, MEMORY_PROP)[MEMORY_PROP] == str(64 * MiB)
     assert docker("exec", cid, "echo", "in").stdout == "in\n"
     docker("rm", "--force", cid)
     out = subprocess.run(["systemctl", "show", unit, "-p", "LoadState"], capture_output=True, text=True).stdout

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from engines import IMAGE, build_oci_archive, podman_setup, processes_rooted_under, unmount_under
+from engines import (IMAGE, MEMORY_PROP, build_oci_archive, cpu_max, memory_limit, podman_setup,
+                     processes_rooted_under, unmount_under)
 from hulltest import require_systemd_init
 
 pytestmark = pytest.mark.systemd
@@ -51,16 +52,15 @@ def test_podman_with_systemd_cgroups_runs_a_limited_container_in_a_scope(podman_
     unit = f"libpod-{cid}.scope"
     cgroup = [l[3:] for l in Path(f"/proc/{pid}/cgroup").read_text().splitlines() if l.startswith("0::")][0]
     assert cgroup == f"/machine.slice/{unit}", cgroup
-    props = show(unit, "MemoryMax", "CPUQuotaPerSecUSec", "TasksMax", "Delegate", "ActiveState")
-    assert props == {"MemoryMax": str(48 * MiB), "CPUQuotaPerSecUSec": "500ms", "TasksMax": "30",
+    props = show(unit, MEMORY_PROP, "CPUQuotaPerSecUSec", "TasksMax", "Delegate", "ActiveState")
+    assert props == {MEMORY_PROP: str(48 * MiB), "CPUQuotaPerSecUSec": "500ms", "TasksMax": "30",
                      "Delegate": "yes", "ActiveState": "active"}, props
-    d = Path("/sys/fs/cgroup") / cgroup.lstrip("/")
-    assert (d / "memory.max").read_text().strip() == str(48 * MiB)
-    assert (d / "cpu.max").read_text().strip() == "50000 100000"
+    assert memory_limit(cgroup) == str(48 * MiB)
+    assert cpu_max(cgroup) == "50000 100000"
     # update through podman: systemd's property and the file.
     podman("update", "--memory", "64m", name)
-    assert show(unit, "MemoryMax")["MemoryMax"] == str(64 * MiB)
-    assert (d / "memory.max").read_text().strip() == str(64 * MiB)
+    assert show(unit, MEMORY_PROP)[MEMORY_PROP] == str(64 * MiB)
+    assert memory_limit(cgroup) == str(64 * MiB)
     podman("rm", "--force", "--time", "0", name)
     out = subprocess.run(["systemctl", "show", unit, "-p", "LoadState"], capture_output=True, text=True).stdout
     assert out.strip() in ("LoadState=not-found", ""), out

@@ -1,16 +1,13 @@
 """Integration tests: real containers as root against the real kernel, driving the built
 `hull` like a user. After every test a check that nothing is left: state dirs, cgroups,
 mounts, processes."""
-import json
 import os
-import shutil
-import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 
-from hulltest import BUILD, HELPER, Bundle, Friendly, Hull, cgroup_layout, leftovers, make_base_rootfs
+from hulltest import Bundle, Friendly, Hull, cgroup_layout, leftovers, make_base_rootfs
 from nettest import NetNS
 
 if os.geteuid() != 0:

@@ -4,7 +4,6 @@ HTTP proxy in front of it that logs every request and can cut a blob's body half
 layouts (images and multi-platform indexes) that skopeo copies into it."""
 import base64
 import gzip
-import hashlib
 import http.client
 import json
 import os

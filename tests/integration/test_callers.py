@@ -1,6 +1,5 @@
 """Robustness toward callers (engines): signals reach the container, stray fds do not, no
 PATH or HOME is needed, `state` answers in every state, delete --force is harmless."""
-import os
 import signal
 import subprocess
 import threading

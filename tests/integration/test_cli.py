@@ -3,7 +3,7 @@ import json
 import re
 import subprocess
 
-from hulltest import cgroup_layout, HULL, HULL_OCI
+from hulltest import cgroup_layout, HULL
 
 
 def test_version_is_in_runcs_layout_under_the_name_it_was_called(hull, tmp_path):

@@ -1,7 +1,7 @@
 """Where engines and runc's and crun's own tests look (issue 18): hull behaves as runc does
 for the cgroup namespace of `spec`, HOME, unknown capabilities, a missing cwd, mount
 destinations that are symlinks, the hooks' moments and environment, a read-only /dev,
---no-pivot, and the host name sysctls. Each test fails on the behaviour hull had before."""
+--no-pivot, the host name sysctls, and a mount namespace that is joined or the caller's. Each test fails on the behaviour hull had before."""
 import json
 import os
 import subprocess
@@ -371,3 +371,172 @@ def test_idmap_without_a_user_namespace_is_refused(hull, bundle, tmp_path):
     b.save()
     p = hull.run(b)
     assert p.returncode != 0 and "user namespace" in p.stderr and "mounts[" in p.stderr, p.stderr
+
+
+# --- a mount namespace the container shares: joined by path, or the caller's (none given) ---
+
+def host_mounts_under(path):
+    with open("/proc/self/mountinfo") as f:
+        return [l.split()[4] for l in f if l.split()[4].startswith(str(path))]
+
+
+def shared_mount_bundle(bundle, args, path=None):
+    """No mount namespace of its own (or one joined by path): nothing that needs a mount."""
+    b = bundle(args)
+    b.remove_namespace("mount")
+    if path:
+        b.add_namespace("mount", path)
+    b.config["mounts"] = []
+    b.linux["maskedPaths"] = []
+    b.linux["readonlyPaths"] = []
+    b.config["root"]["readonly"] = False
+    b.save()
+    return b
+
+
+def test_without_a_mount_namespace_the_container_runs_chrooted_in_the_callers(hull, bundle):
+    b = shared_mount_bundle(bundle, ["sleep", "600"])
+    (b.rootfs / "etc" / "marker").write_text("in the rootfs\n")
+    cid = hull.create(b)
+    hull.oci("start", cid)
+    pid = hull.state(cid)["pid"]
+    # the caller's mount namespace, the rootfs as root, and nothing mounted on the host for it
+    assert os.readlink(f"/proc/{pid}/ns/mnt") == os.readlink("/proc/self/ns/mnt")
+    assert os.readlink(f"/proc/{pid}/root") == str(b.rootfs)
+    assert host_mounts_under(b.path) == []
+    # exec enters the same root (its /proc is the rootfs's empty directory: nothing mounted)
+    p = hull.oci("exec", "--cwd", "/tmp", cid, "sh", "-c", "cat /etc/marker; pwd; ls /proc | wc -l")
+    assert p.stdout.split("\n")[:3] == ["in the rootfs", "/tmp", "0"], p.stdout
+    hull.oci("delete", "--force", cid)
+    assert host_mounts_under(b.path) == []
+
+
+def test_without_a_mount_namespace_the_hosts_root_may_be_the_root(hull, bundle):
+    # No chroot then, and nothing to leave: CAP_SYS_CHROOT may stay.
+    b = shared_mount_bundle(bundle, ["readlink", "/proc/self/ns/mnt"])
+    b.config["root"]["path"] = "/"
+    b.process["capabilities"]["bounding"].append("CAP_SYS_CHROOT")
+    b.save()
+    p = hull.run(b)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == os.readlink("/proc/self/ns/mnt")
+
+
+@pytest.mark.parametrize("change,field", [
+    (lambda b: b.config.update(mounts=[{"destination": "/proc", "type": "proc", "source": "proc"}]), "mounts[0]"),
+    (lambda b: b.linux.update(maskedPaths=["/proc/kcore"]), "linux.maskedPaths"),
+    (lambda b: b.linux.update(readonlyPaths=["/proc/sys"]), "linux.readonlyPaths"),
+    (lambda b: b.config["root"].update(readonly=True), "root.readonly"),
+    (lambda b: b.linux.update(rootfsPropagation="rslave"), "linux.rootfsPropagation"),
+    (lambda b: b.linux.update(devices=[{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]),
+     "linux.devices"),
+])
+def test_without_a_mount_namespace_what_needs_a_mount_is_refused(hull, bundle, change, field):
+    b = shared_mount_bundle(bundle, ["true"])
+    change(b)
+    b.save()
+    p = hull.run(b)
+    assert p.returncode == 1, p.stderr
+    assert f": {field}: " in p.stderr, p.stderr
+    assert "needs a mount namespace of the container's own; linux.namespaces has none" in p.stderr
+    assert len(p.stderr.splitlines()) == 1, p.stderr
+    assert host_mounts_under(b.path) == []
+
+
+def test_without_a_mount_namespace_a_chroot_with_cap_sys_chroot_is_refused(hull, bundle):
+    # A chroot is no boundary for a process that may chroot again (mkdir x; chroot x; cd ..).
+    b = shared_mount_bundle(bundle, ["true"])
+    b.process["capabilities"]["bounding"].append("CAP_SYS_CHROOT")
+    b.save()
+    p = hull.run(b)
+    assert p.returncode == 1
+    assert "process.capabilities.bounding: CAP_SYS_CHROOT would let the process leave its root" in p.stderr
+    # exec --cap into a container without one is refused the same way
+    b = shared_mount_bundle(bundle, ["sleep", "600"])
+    cid = hull.create(b)
+    hull.oci("start", cid)
+    p = hull.oci("exec", "--cap", "CAP_SYS_CHROOT", cid, "true", check=False)
+    assert p.returncode != 0 and "CAP_SYS_CHROOT would let the process leave its root" in p.stderr
+    hull.oci("delete", "--force", cid)
+
+
+@pytest.fixture
+def mount_ns_file(tmp_path):
+    """A mount namespace of its own kept by a bind of its nsfs file (unshare --mount=FILE),
+    with a tmpfs that only it has on ROOTFS/mnt of a bundle made later."""
+    d = tmp_path / "ns"
+    d.mkdir()
+    subprocess.run(["mount", "--bind", str(d), str(d)], check=True)
+    subprocess.run(["mount", "--make-private", str(d)], check=True)
+    f = d / "mnt"
+    f.touch()
+    yield f
+    subprocess.run(["umount", "--lazy", str(f)], check=False)
+    subprocess.run(["umount", "--lazy", str(d)], check=True)
+
+
+def test_a_mount_namespace_joined_by_path_is_used_as_it_is(hull, bundle, mount_ns_file):
+    b = shared_mount_bundle(bundle, ["sleep", "600"], path=str(mount_ns_file))
+    # made in that namespace only: a tmpfs on the rootfs's /mnt, with a file in it
+    script = f"mount -t tmpfs joined {b.rootfs}/mnt && echo only-in-the-joined-namespace > {b.rootfs}/mnt/f"
+    subprocess.run(["unshare", f"--mount={mount_ns_file}", "--propagation", "private", "sh", "-c", script],
+                   check=True)
+    assert not (b.rootfs / "mnt" / "f").exists()
+    cid = hull.create(b)
+    hull.oci("start", cid)
+    pid = hull.state(cid)["pid"]
+    assert os.stat(f"/proc/{pid}/ns/mnt").st_ino == os.stat(mount_ns_file).st_ino
+    p = hull.oci("exec", cid, "cat", "/mnt/f")
+    assert p.stdout == "only-in-the-joined-namespace\n"
+    # nothing mounted in it by hull: its table is the tmpfs plus what it was made with
+    ns_mounts = subprocess.run(["nsenter", f"--mount={mount_ns_file}", "cat", "/proc/self/mountinfo"],
+                               capture_output=True, text=True, check=True).stdout
+    assert [l.split()[4] for l in ns_mounts.splitlines() if l.split()[4].startswith(str(b.path))] == \
+        [str(b.rootfs / "mnt")]
+    hull.oci("delete", "--force", cid)
+    # the default spec's mounts are refused, naming the path
+    b2 = bundle(["true"])
+    b2.add_namespace("mount", str(mount_ns_file))
+    b2.save()
+    p = hull.run(b2)
+    assert p.returncode == 1
+    assert f"mounts[0]: a mount on /proc needs a mount namespace of the container's own; its mount namespace " \
+           f"is joined ({mount_ns_file})" in p.stderr
+
+
+# --- linux.devices: mknod where the kernel allows it (the initial user namespace), else binds ---
+
+DEVICES = [{"type": "c", "path": "/dev/fuse", "major": 10, "minor": 229, "fileMode": 0o640, "uid": 1, "gid": 2}]
+SHOW_DEVICES = "stat -c '%n %F %t,%T %a %u:%g' /dev/fuse /dev/null; grep -c ' /dev/fuse \\| /dev/null ' /proc/self/mountinfo; true"
+
+
+def test_devices_are_made_with_mknod_in_a_user_namespace_joined_by_path_that_is_the_hosts(hull, bundle):
+    # The host's user namespace joined by path (the caller's own: joining it is a no-op, where
+    # setns would say EINVAL): mknod works there, so the nodes are made with the config's mode
+    # and owner, as without a user namespace, not bound from the host.
+    b = bundle(["sh", "-c", SHOW_DEVICES])
+    b.add_namespace("user", f"/proc/{os.getpid()}/ns/user")
+    b.linux["devices"] = DEVICES
+    b.save()
+    p = hull.run(b)
+    want = ["/dev/fuse character special file a,e5 640 1:2", "/dev/null character special file 1,3 666 0:0", "0"]
+    assert p.stdout.splitlines() == want, p.stdout + p.stderr
+    # exec into it joins every namespace but that one, which it is in already
+    b.process["args"] = ["sleep", "600"]
+    b.save()
+    cid = hull.create(b)
+    hull.oci("start", cid)
+    assert hull.oci("exec", cid, "sh", "-c", SHOW_DEVICES).stdout.splitlines() == want
+    hull.oci("delete", "--force", cid)
+
+
+def test_devices_are_bound_from_the_host_in_a_new_user_namespace_even_one_mapping_0_to_0(hull, bundle):
+    # A new user namespace has no CAP_MKNOD where it counts (the initial one), whatever it maps:
+    # the host's nodes are bound, their mode and owner the host's.
+    b = userns_bundle(bundle, ["sh", "-c", SHOW_DEVICES], host_id=0)
+    b.linux["devices"] = DEVICES
+    b.save()
+    p = hull.run(b)
+    lines = p.stdout.splitlines()
+    assert lines[0] == "/dev/fuse character special file a,e5 600 0:0", p.stdout + p.stderr
+    assert lines[2] == "2"

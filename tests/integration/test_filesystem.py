@@ -1,10 +1,8 @@
 """The container's file system: rootfs, mounts and their options, /dev, masked and read-only
 paths, pivot_root and --no-pivot."""
 import os
-import stat
 import subprocess
 
-import pytest
 
 
 def mountinfo_of(output, point):

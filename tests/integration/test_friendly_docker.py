@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hulltest import HULL, HULL_OCI
+from hulltest import HULL
 
 
 # 1. `hull`, `hull --version`, `hull version`, unknown verbs.

@@ -141,6 +141,25 @@ def test_stdin_only_with_i_and_a_terminal_with_t(friendly):
     friendly("rm", "-f", "box")
 
 
+def test_exec_tty_in_a_private_user_namespace_belongs_to_the_containers_root(friendly):
+    # Issue 15 item 14: the pty of `exec -t` is the container's root's, as run -t's is (0:0
+    # inside), not the host's root, which the namespace does not map (65534 inside).
+    def in_terminal(*args):
+        cmd = " ".join(shlex.quote(str(a)) for a in ["env", f"HULL_STATE={friendly.state}",
+                                                      f"HULL_ROOT={friendly.root}", HULL, *args])
+        p = subprocess.run(["script", "-eqc", cmd, "/dev/null"], capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL, timeout=30)
+        assert p.returncode == 3, p
+        return [l.strip() for l in p.stdout.splitlines() if l.startswith("owner=")]
+
+    script = "stat -c owner=%u:%g $(tty); exit 3"
+    box(friendly, "--userns", "private")
+    assert in_terminal("exec", "-t", "box", "sh", "-c", script) == ["owner=0:0"]
+    assert in_terminal("exec", "-t", "-u", "65534", "box", "sh", "-c", script) == ["owner=65534:0"]
+    friendly("rm", "-f", "box")
+    assert in_terminal("run", "--rm", "-t", "--userns", "private", "host", "sh", "-c", script) == ["owner=0:0"]
+
+
 def test_user_groups_replace_the_containers(friendly, base_rootfs, tmp_path):
     import shutil
     root = tmp_path / "rootfs"

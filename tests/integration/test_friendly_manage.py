@@ -6,7 +6,6 @@ import signal
 import time
 from pathlib import Path
 
-import pytest
 
 
 def test_ps_shows_running_and_with_a_the_exited_with_their_code(friendly):

@@ -3,7 +3,6 @@ import os
 import socket
 import subprocess
 
-import pytest
 
 from hulltest import userns_bundle
 

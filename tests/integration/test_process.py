@@ -1,13 +1,11 @@
 """process.* and the per-process parts of linux.*: user, groups, umask, cwd, env, rlimits,
 oomScoreAdj, sysctl, noNewPrivileges, fds, terminal."""
-import json
 import os
 import resource
 import socket
 import subprocess
 import threading
 
-import pytest
 
 
 def test_user_groups_and_umask(hull, bundle):

@@ -5,7 +5,6 @@ import json
 import os
 import stat
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -215,7 +214,7 @@ def test_rate_limit_redirects_and_tampered_manifest(hull, registry):
         proxy.tamper = True
         p = hull("pull", ref, check=False)
         assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
-        assert f"repository bb/oci: manifest \"v1\": digest mismatch: expected sha256:" in p.stderr, p.stderr
+        assert "repository bb/oci: manifest \"v1\": digest mismatch: expected sha256:" in p.stderr, p.stderr
         assert store_content(hull) == {"blobs/sha256": [], "layers": [], "images": [], "tmp": []}
     finally:
         proxy.close()
@@ -253,7 +252,7 @@ def test_interrupted_pull_keeps_finished_layers(hull, registry, tmp_path):
         big_digest = sha256(gzip_of(big))
         proxy.cut.add(big_digest)
         p = hull("pull", ref, check=False)
-        assert p.returncode == 1 and f"repository bb/interrupted: " in p.stderr, p.stderr
+        assert p.returncode == 1 and "repository bb/interrupted: " in p.stderr, p.stderr
         c = store_content(hull)
         assert len(c["layers"]) == 1 and c["images"] == [] and c["tmp"] == []
         proxy.cut.clear()

@@ -153,7 +153,6 @@ def test_rootless_with_subordinate_ids_maps_several_ranges(hull, user, home, bas
 
 def test_rootless_exec_knows_the_container_has_no_cgroup(hull, user, home, base_rootfs):
     # Without delegation the container has no cgroup: exec must not look for /hull/<id>.
-    # (exec itself stops at joining the PID namespace unprivileged: README, open work.)
     b, _ = rootless_bundle(user, home, base_rootfs, ["sleep", "1000"])
     cid = hull.new_id()
     state = home / "state"
@@ -164,6 +163,95 @@ def test_rootless_exec_knows_the_container_has_no_cgroup(hull, user, home, base_
         assert p.returncode != 0, p.stderr
         assert p.stderr.strip().endswith(f"--cgroup: container {cid} runs without a cgroup"), p.stderr
     finally:
+        p = as_user(user, HULL_OCI, "--root", state, "delete", "--force", cid)
+        assert p.returncode == 0, p.stderr
+
+
+NAMESPACES = ("user", "pid", "mnt", "ipc", "uts", "net", "cgroup")
+
+
+def test_rootless_exec_joins_the_user_namespace_first_then_every_other(hull, user, home, base_rootfs):
+    # Issue 15 item 14: unprivileged, the PID namespace can only be joined from inside the
+    # container's user namespace. The exec'd process is root inside, the user outside, in
+    # each of the init's namespaces, and its exit code comes back.
+    b, _ = rootless_bundle(user, home, base_rootfs, ["sleep", "1000"])
+    cid = hull.new_id()
+    state = home / "state"
+    p = as_user(user, HULL_OCI, "--root", state, "run", "-d", "--bundle", b, cid, detached=True)
+    assert p.returncode == 0, p.stderr
+    try:
+        init = json.loads(as_user(user, HULL_OCI, "--root", state, "state", cid).stdout)["pid"]
+        script = "id -u; echo $$; " + "; ".join(f"readlink /proc/self/ns/{n}" for n in NAMESPACES) + "; exit 7"
+        p = as_user(user, HULL_OCI, "--root", state, "exec", cid, "sh", "-c", script)
+        assert p.returncode == 7, p.stderr
+        out = p.stdout.split()
+        assert out[0] == "0" and out[1] != "1" and int(out[1]) < 100, p.stdout  # a PID of the container's
+        assert out[2:] == [os.readlink(f"/proc/{init}/ns/{n}") for n in NAMESPACES]
+        # Detached, with --pid-file: the pid is the exec'd process on the host, running as the
+        # user there, a child of no leftover hull (the intermediate is reaped).
+        pidfile = home / "exec.pid"
+        p = as_user(user, HULL_OCI, "--root", state, "exec", "-d", "--pid-file", pidfile, cid, "sleep", "300",
+                    detached=True)
+        assert p.returncode == 0, p.stderr
+        pid = int(pidfile.read_text())
+        status = Path(f"/proc/{pid}/status").read_text()
+        assert status.split("Uid:")[1].split()[:4] == [str(user.pw_uid)] * 4
+        assert Path(f"/proc/{pid}/cmdline").read_bytes() == b"sleep\x00300\x00"
+        assert os.readlink(f"/proc/{pid}/ns/pid") == os.readlink(f"/proc/{init}/ns/pid")
+        # In the foreground the exec'd process is hull's own child (CLONE_PARENT), its only
+        # one: the intermediate that joined the namespaces is gone and reaped.
+        argv = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups", "--",
+                str(HULL_OCI), "--root", str(state), "exec", cid, "sh", "-c", "echo ready; exec sleep 30"]
+        fg = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env={"PATH": "/usr/bin:/bin"})
+        try:
+            assert fg.stdout.readline() == "ready\n"
+            children = Path(f"/proc/{fg.pid}/task/{fg.pid}/children").read_text().split()
+            assert len(children) == 1, children
+            assert os.readlink(f"/proc/{children[0]}/ns/pid") == os.readlink(f"/proc/{init}/ns/pid")
+        finally:
+            fg.kill()
+            fg.wait()
+        # Errors of the exec process come back through the intermediate's child as with root.
+        p = as_user(user, HULL_OCI, "--root", state, "exec", cid, "/no/such/program")
+        assert p.returncode != 0 and "/no/such/program" in p.stderr, p.stderr
+        assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+    finally:
+        p = as_user(user, HULL_OCI, "--root", state, "delete", "--force", cid)
+        assert p.returncode == 0, p.stderr
+
+
+def test_rootless_exec_tty_is_owned_by_the_containers_root(hull, user, home, base_rootfs):
+    # exec -t, relayed by hull in the foreground: the pty is made by the container's root
+    # (the user outside), as run -t's is.
+    b, _ = rootless_bundle(user, home, base_rootfs, ["sleep", "1000"])
+    cid = hull.new_id()
+    state = home / "state"
+    p = as_user(user, HULL_OCI, "--root", state, "run", "-d", "--bundle", b, cid, detached=True)
+    assert p.returncode == 0, p.stderr
+    master, slave = os.openpty()
+    try:
+        argv = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups", "--",
+                str(HULL_OCI), "--root", str(state), "exec", "-t", cid, "sh", "-c",
+                "stat -c 'owner=%u:%g' $(tty); exit 4"]
+        proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/"})
+        assert proc.wait(30) == 4
+        os.close(slave)
+        slave = -1
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        assert b"owner=0:0" in out, out
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
         p = as_user(user, HULL_OCI, "--root", state, "delete", "--force", cid)
         assert p.returncode == 0, p.stderr
 

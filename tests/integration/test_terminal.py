@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from hulltest import HULL_OCI
+from hulltest import HULL_OCI, userns_bundle
 
 
 def listen(path):
@@ -112,6 +112,35 @@ def test_exec_tty_sends_the_master_over_the_console_socket(hull, bundle, tmp_pat
         sock.close()
     p = hull.oci("exec", "-t", "-d", cid, "true", check=False)
     assert p.returncode == 255 and "needs --console-socket" in p.stderr
+    hull.oci("delete", "--force", cid)
+
+
+def test_exec_tty_in_a_user_namespace_is_owned_by_the_containers_root(hull, bundle, tmp_path):
+    # As create's: the pty is made by the container's root, so on the host it belongs to the
+    # id root maps to (100000), inside to 0 — not to the host's root, unmapped there.
+    b = userns_bundle(bundle, ["sleep", "1000"])
+    cid = hull.create(b)
+    hull.oci("start", cid)
+    init = hull.state(cid)["pid"]
+    sock = listen(tmp_path / "exec.sock")
+    proc = {"args": ["sh", "-c", "echo tty=$(tty); stat -c owner=%u:%g $(tty); echo done; sleep 100"], "cwd": "/",
+            "terminal": True, "env": ["PATH=/bin"]}
+    (tmp_path / "p.json").write_text(json.dumps(proc))
+    pidfile = tmp_path / "exec.pid"
+    hull.oci("exec", "--detach", "--console-socket", tmp_path / "exec.sock", "--pid-file", pidfile,
+             "--process", tmp_path / "p.json", cid)
+    hull.pids.add(int(pidfile.read_text()))
+    master = receive_master(sock)
+    try:
+        out = read_until(master, "done")
+        lines = {l.split("=")[0]: l.split("=")[1] for l in (x.strip() for x in out.split("\n")) if "=" in l}
+        # the spec's devpts has gid=5: the group is tty's, as for run -t
+        assert lines["owner"] == "0:5", out
+        st = os.stat(f"/proc/{init}/root{lines['tty']}")
+        assert (st.st_uid, st.st_gid) == (100000, 100005)
+    finally:
+        os.close(master)
+        sock.close()
     hull.oci("delete", "--force", cid)
 
 

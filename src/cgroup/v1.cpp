@@ -11,6 +11,7 @@
 
 #include "cgroup/controller.h"
 #include "cgroup/drivers.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -226,8 +227,7 @@ class V1Manager : public Manager {
       std::string text = read_file(file);
       if (trim(text) == state) return;
       if (std::string_view(state) == "FROZEN" && i % 50 == 49) write_existing(file, state);
-      struct timespec ts = {0, 1000000L};
-      ::nanosleep(&ts, nullptr);
+      sleep_ms(1);
     }
     fail("cgroup {} did not reach {}", dir(*h), state);
   }

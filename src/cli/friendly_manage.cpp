@@ -56,9 +56,12 @@ void register_manage_verbs(CLI::App& app, FriendlyEnv& env) {
                "name=NAME, id=PREFIX, status=created|running|paused|exited, label=KEY[=VALUE], "
                "network=NET");
   ps->add_option("--format", format,
-                 "table, json, or a Go template over docker's fields: {{.ID}} {{.Names}} "
-                 "{{.Image}} {{.Status}} {{.Ports}} {{.Labels}} ... (table TEMPLATE: with a "
-                 "header)");
+                 "table, json (docker's: one object per line), or a Go template over docker's "
+                 "fields: {{.ID}} {{.Names}} {{.Image}} {{.Status}} {{.Ports}} {{.Labels}} ... "
+                 "(table TEMPLATE: with a header)");
+  static bool hull_json = false;
+  ps->add_flag("--json", hull_json,
+               "hull's own JSON array: full ids, commands as lists, pids, exit codes, networks");
   env.add(ps, [&env] {
     if (last >= 0) ps_opts.last = static_cast<size_t>(last);
     std::optional<frontend::Template> tmpl;
@@ -74,8 +77,10 @@ void register_manage_verbs(CLI::App& app, FriendlyEnv& env) {
       for (const auto& s : rows)
         lines.push_back(tmpl->render(frontend::ps_fields(env.env, s, ps_opts.size)));
       std::fputs(frontend::format_lines(lines, tmpl->is_table()).c_str(), stdout);
-    } else if (format == "json") {
+    } else if (hull_json) {
       std::fputs(frontend::ps_json(env.env, rows).c_str(), stdout);
+    } else if (format == "json") {
+      std::fputs(frontend::ps_json_lines(env.env, rows, ps_opts.size).c_str(), stdout);
     } else {
       std::fputs(frontend::ps_table(env.env, rows, ps_opts.size).c_str(), stdout);
     }

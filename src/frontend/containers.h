@@ -66,6 +66,11 @@ struct Status {
 Status status(const Env& env, const std::string& id);
 std::vector<Status> list(const Env& env, bool all);
 
+// The runtime's state of a container; nullopt when the runtime does not know it.
+std::optional<oci::State> oci_state(const Env& env, const std::string& id);
+// Its processes are there (created, running or paused).
+bool alive(const std::optional<oci::State>& s);
+
 // The id of a container that must be running (for inspect, top, stats, exec).
 std::string running_id(const Env& env, const std::string& ref);
 

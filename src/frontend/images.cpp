@@ -10,6 +10,7 @@
 #include "frontend/human.h"
 #include "frontend/registry.h"
 #include "frontend/views.h"
+#include "frontend/volumes.h"
 #include "image/digest.h"
 #include "image/load.h"
 #include "image/reference.h"
@@ -31,6 +32,14 @@ std::string short_id(const std::string& digest) {
 std::pair<std::string, std::string> repo_tag(const std::string& full) {
   image::Reference r = image::parse_reference(full);
   return {r.familiar_name(), r.tag.empty() ? "<none>" : r.tag};
+}
+
+// One row per name of an image (REPOSITORY, TAG), or <none> <none> for an image without.
+std::vector<std::pair<std::string, std::string>> repo_tags(const image::ImageRecord& r) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& n : r.names) out.push_back(repo_tag(n));
+  if (out.empty()) out.emplace_back("<none>", "<none>");
+  return out;
 }
 
 int64_t image_size(const image::Store& s, const image::ImageRecord& r) {
@@ -148,11 +157,7 @@ std::string images_text(const Env& env, const ImagesOptions& o) {
     if (tmpl.is_table())
       lines.push_back(tmpl.header({{"ID", "IMAGE ID"}, {"CreatedSince", "CREATED"}}));
     for (const auto& r : images) {
-      std::vector<std::string> names = r.names;
-      if (names.empty()) names.push_back("");
-      for (const auto& n : names) {
-        auto [repo, tag] =
-            n.empty() ? std::pair<std::string, std::string>{"<none>", "<none>"} : repo_tag(n);
+      for (const auto& [repo, tag] : repo_tags(r)) {
         ojson j;
         j["ID"] = short_id(r.config_digest);
         j["Repository"] = repo;
@@ -180,11 +185,7 @@ std::string images_text(const Env& env, const ImagesOptions& o) {
   for (const char* h : {"IMAGE ID", "CREATED", "SIZE"}) head.push_back(h);
   t.push_back(head);
   for (const auto& r : images) {
-    std::vector<std::string> names = r.names;
-    if (names.empty()) names.push_back("");
-    for (const auto& n : names) {
-      auto [repo, tag] =
-          n.empty() ? std::pair<std::string, std::string>{"<none>", "<none>"} : repo_tag(n);
+    for (const auto& [repo, tag] : repo_tags(r)) {
       std::vector<std::string> row = {repo, tag};
       if (o.digests) row.push_back(r.manifest_digest);
       row.push_back(short_id(r.config_digest));
@@ -199,6 +200,9 @@ std::string images_text(const Env& env, const ImagesOptions& o) {
 std::vector<std::string> remove_images(const Env& env, const std::vector<std::string>& refs,
                                        bool force) {
   image::Store store = image_store(env);
+  // Exclusive: a `hull run` that found one of these images has recorded its layers (and is a
+  // user) before this looks, or finds the image gone.
+  Fd exclusive = store.exclusive_lock();
   std::vector<std::string> lines;
   for (const auto& ref : refs) {
     auto found = store.find(ref);
@@ -230,7 +234,7 @@ std::vector<std::string> remove_images(const Env& env, const std::vector<std::st
     lines.push_back("Deleted: " + found->config_digest);
   }
   // What no image and no container needs any more goes now, as with docker's rmi.
-  store.prune(layers_in_use(env));
+  store.prune_with([&] { return layers_in_use(env); }, true);
   return lines;
 }
 
@@ -359,7 +363,7 @@ std::string image_inspect(const Env& env, const std::string& ref, bool json) {
 
 std::string prune_images(const Env& env) {
   image::Store store = image_store(env);
-  auto r = store.prune(layers_in_use(env));
+  auto r = store.prune_with([&] { return layers_in_use(env); });
   return fmt::format(
       "Deleted {} layers, {} blobs, {} interrupted writes\nTotal reclaimed space: {}\n", r.layers,
       r.blobs, r.temporaries, size_text(r.freed_bytes));
@@ -370,18 +374,39 @@ std::string system_df(const Env& env) {
   auto images = store.images();
   auto in_use = layers_in_use(env);
   std::set<std::string> active_images;
-  int64_t containers_size = 0;
-  int containers = 0, running = 0;
+  // Containers: their writable layers (what rm of the stopped ones would give back). Local
+  // volumes: the named ones and each container's anonymous ones (docker's rows).
+  int64_t containers_size = 0, containers_reclaimable = 0, volumes_size = 0, volumes_free = 0;
+  int containers = 0, running = 0, volumes = 0, volumes_used = 0;
   Store cstore(env);
-  for (const auto& id : cstore.list()) {
+  for (const auto& s : list(env, true)) {
     try {
-      Meta m = cstore.load(id);
+      const Meta& m = s.meta;
+      const std::string& id = m.id;
       containers++;
       if (!m.image_manifest.empty()) active_images.insert(m.image_manifest);
-      if (m.monitor_pid > 0) running++;
-      containers_size += image::disk_usage(cstore.dir(id) + "/layer/upper");
+      bool up = s.state == State::running || s.state == State::paused;
+      if (up) running++;
+      int64_t layer = image::disk_usage(cstore.dir(id) + "/layer/upper");
+      containers_size += layer;
+      if (!up) containers_reclaimable += layer;
+      std::string anon = cstore.dir(id) + "/volumes";
+      if (path_exists(anon))
+        for (const auto& v : list_dir(anon)) {
+          volumes++, volumes_used++;
+          volumes_size += image::disk_usage(anon + "/" + v);
+        }
     } catch (const Error&) {
     }
+  }
+  Volumes named(env);
+  for (const auto& v : named.list()) {
+    int64_t n = image::disk_usage(v.mountpoint);
+    volumes++, volumes_size += n;
+    if (named.users(v.name).empty())
+      volumes_free += n;
+    else
+      volumes_used++;
   }
   auto u = store.usage();
   int64_t reclaimable = 0;
@@ -399,7 +424,9 @@ std::string system_df(const Env& env) {
   t.push_back({"Layers", std::to_string(u.layers), "", size_text(u.layers_bytes), ""});
   t.push_back({"Blobs", std::to_string(u.blobs), "", size_text(u.blobs_bytes), ""});
   t.push_back({"Containers", std::to_string(containers), std::to_string(running),
-               size_text(containers_size), ""});
+               size_text(containers_size), size_text(containers_reclaimable)});
+  t.push_back({"Local Volumes", std::to_string(volumes), std::to_string(volumes_used),
+               size_text(volumes_size), size_text(volumes_free)});
   return table(t);
 }
 

@@ -11,6 +11,7 @@
 #include "frontend/containers.h"
 #include "frontend/human.h"
 #include "frontend/views.h"
+#include "image/store.h"
 #include "runtime/inspect.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -21,21 +22,23 @@ namespace {
 
 struct Target {
   std::string id, name;
+  std::string upper;  // the writable layer of a container run from an image
 };
+
+Target target(const Store& store, const Meta& m) {
+  return {m.id, m.name, m.image_id.empty() ? "" : store.dir(m.id) + "/layer/upper"};
+}
 
 std::vector<Target> targets(const Env& env, const std::vector<std::string>& refs) {
   std::vector<Target> out;
+  Store store(env);
   if (refs.empty()) {
     for (const auto& s : list(env, false))
       if (s.state == State::running || s.state == State::paused)
-        out.push_back({s.meta.id, s.meta.name});
+        out.push_back(target(store, s.meta));
     return out;
   }
-  Store store(env);
-  for (const auto& r : refs) {
-    std::string id = running_id(env, r);
-    out.push_back({id, store.load(id).name});
-  }
+  for (const auto& r : refs) out.push_back(target(store, store.load(running_id(env, r))));
   return out;
 }
 
@@ -55,11 +58,6 @@ std::string bar(double percent, int width) {
   int filled = static_cast<int>(std::clamp(percent, 0.0, 100.0) / 100.0 * width + 0.5);
   return "[" + std::string(static_cast<size_t>(filled), '#') +
          std::string(static_cast<size_t>(width - filled), '.') + "]";
-}
-
-void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  ::nanosleep(&ts, nullptr);
 }
 
 }  // namespace
@@ -116,6 +114,7 @@ std::vector<StatsRow> sample_stats(const Env& env, const std::vector<std::string
     } catch (const Error& e) {
       log::debug("stats {}: network: {}", t.name, e.what());
     }
+    if (!t.upper.empty()) r.writable_size = static_cast<uint64_t>(image::disk_usage(t.upper));
     rows.push_back(r);
   }
   return rows;
@@ -123,7 +122,8 @@ std::vector<StatsRow> sample_stats(const Env& env, const std::vector<std::string
 
 std::string stats_table(const std::vector<StatsRow>& rows) {
   std::vector<std::vector<std::string>> t = {{"CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT",
-                                              "MEM %", "", "PIDS", "NET I/O", "BLOCK I/O"}};
+                                              "MEM %", "", "PIDS", "NET I/O", "BLOCK I/O",
+                                              "WRITABLE"}};
   for (const auto& r : rows)
     t.push_back(
         {r.id.substr(0, 12), r.name, fmt::format("{:.2f}%", r.cpu_percent),
@@ -134,7 +134,8 @@ std::string stats_table(const std::vector<StatsRow>& rows) {
          fmt::format("{} / {}", human_bytes_decimal(static_cast<double>(r.net_rx)),
                      human_bytes_decimal(static_cast<double>(r.net_tx))),
          fmt::format("{} / {}", human_bytes_decimal(static_cast<double>(r.block_read)),
-                     human_bytes_decimal(static_cast<double>(r.block_write)))});
+                     human_bytes_decimal(static_cast<double>(r.block_write))),
+         r.writable_size ? human_bytes_decimal(static_cast<double>(*r.writable_size)) : "-"});
   return table(t);
 }
 
@@ -154,7 +155,9 @@ std::string stats_json(const std::vector<StatsRow>& rows) {
                    {"netRx", r.net_rx},
                    {"netTx", r.net_tx},
                    {"blockRead", r.block_read},
-                   {"blockWrite", r.block_write}});
+                   {"blockWrite", r.block_write},
+                   {"writableSize", r.writable_size ? nlohmann::ordered_json(*r.writable_size)
+                                                    : nlohmann::ordered_json()}});
   return arr.dump() + "\n";
 }
 

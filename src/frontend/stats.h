@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,8 @@ struct StatsRow {
   double mem_percent = 0;
   uint64_t pids = 0, pids_limit = 0;  // 0: no limit
   uint64_t block_read = 0, block_write = 0;
-  uint64_t net_rx = 0, net_tx = 0;  // over its interfaces on hull networks
+  uint64_t net_rx = 0, net_tx = 0;        // over its interfaces on hull networks
+  std::optional<uint64_t> writable_size;  // its own layer's bytes on disk (run from an image)
 };
 
 // Samples the containers (all running ones when refs is empty) twice, interval_ms apart.

@@ -12,6 +12,7 @@
 #include "net/options.h"
 #include "runtime/inspect.h"
 #include "util/error.h"
+#include "util/fs.h"
 #include "util/strings.h"
 
 namespace hull::frontend {
@@ -165,7 +166,11 @@ nlohmann::ordered_json ps_fields(const Env& env, const Status& s, bool size) {
   j["Size"] = size ? size_column(env, m) : "";
   j["Names"] = m.name;
   j["Labels"] = labels_column(m);
-  j["Mounts"] = "";
+  // docker's: the volumes' names (here the named ones), and how many volumes it has.
+  j["Mounts"] = join(m.volumes, ",");
+  std::string anon = Store(env).dir(m.id) + "/volumes";
+  size_t anonymous = path_exists(anon) ? list_dir(anon).size() : 0;
+  j["LocalVolumes"] = std::to_string(m.volumes.size() + anonymous);
   j["Networks"] = m.network;
   return j;
 }
@@ -181,6 +186,12 @@ std::string ps_table(const Env& env, const std::vector<Status>& rows, bool size)
     if (size) t.back().push_back(size_column(env, s.meta));
   }
   return table(t);
+}
+
+std::string ps_json_lines(const Env& env, const std::vector<Status>& rows, bool size) {
+  std::string out;
+  for (const auto& s : rows) out += ps_fields(env, s, size).dump() + "\n";
+  return out;
 }
 
 std::string ps_json(const Env& /*env*/, const std::vector<Status>& rows) {

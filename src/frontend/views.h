@@ -35,6 +35,8 @@ nlohmann::ordered_json ps_fields(const Env& env, const Status& s, bool size);
 
 std::string ps_table(const Env& env, const std::vector<Status>& rows, bool size);
 std::string ps_json(const Env& env, const std::vector<Status>& rows);
+// docker's `ps --format json`: one object of ps_fields per line.
+std::string ps_json_lines(const Env& env, const std::vector<Status>& rows, bool size);
 std::string top_table(const Env& env, const std::string& ref);
 
 // The image as given ("busybox", "host"), or the --rootfs directory.

@@ -12,6 +12,7 @@
 #include "image/reference.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/lock.h"
 
 namespace hull::image {
 
@@ -68,10 +69,8 @@ std::string Store::tmp_dir() const {
 
 Fd Store::lock_file(const std::string& name, int how) const {
   std::string path = root_ + "/locks/" + name;
-  Fd fd = open_or_fail(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  while (::flock(fd.get(), how) < 0)
-    if (errno != EINTR) fail_errno("lock {}", path);
-  return fd;
+  return open_locked(path, O_RDWR | O_CREAT | O_NOFOLLOW, 0600,
+                     how == LOCK_SH ? LockMode::shared : LockMode::exclusive);
 }
 
 Fd Store::writer_lock() const {
@@ -281,10 +280,19 @@ void Store::remove_image(std::string_view manifest_digest) {
   if (::unlink(path.c_str()) < 0 && errno != ENOENT) fail_errno("remove {}", path);
 }
 
+Fd Store::exclusive_lock() const {
+  return lock_file("store", LOCK_EX);
+}
+
 Store::PruneResult Store::prune(const std::set<std::string>& in_use) {
-  Fd exclusive = lock_file("store", LOCK_EX);
+  return prune_with([&] { return in_use; });
+}
+
+Store::PruneResult Store::prune_with(const std::function<std::set<std::string>()>& in_use,
+                                     bool held) {
+  Fd exclusive = held ? Fd() : exclusive_lock();
   PruneResult result;
-  std::set<std::string> layers(in_use.begin(), in_use.end()), blobs;
+  std::set<std::string> layers = in_use(), blobs;
   for (const auto& r : images()) {
     blobs.insert(r.manifest_digest);
     blobs.insert(r.config_digest);

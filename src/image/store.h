@@ -19,6 +19,9 @@
 // Concurrency: writers hold the "store" lock shared for the whole of an operation (a load, a
 // pull: layers are published before the image record that names them); prune and image removal
 // take it exclusive, so they never collect a layer a writer has published but not yet recorded.
+// A starting container (hull run) holds it shared too, from finding its image until its own
+// record names the layers; prune asks who uses which layer only once it holds the lock, so a
+// layer a container is about to mount is never collected, and rmi sees every such user.
 // Two writers of one layer or blob serialise on its own lock: one unpacks, the other finds it
 // present. No lock is global while a layer unpacks.
 #pragma once
@@ -60,8 +63,10 @@ class Store {
   static std::string root_for(const std::string& state_dir) { return state_dir + "/images"; }
   const std::string& root() const { return root_; }
 
-  // Held (shared) by a writer for the whole of a load or pull; see the top of this file.
+  // Held (shared) by a writer for the whole of a load or pull, and by a starting container;
+  // exclusive by prune and image removal. See the top of this file.
   Fd writer_lock() const;
+  Fd exclusive_lock() const;
 
   // --- blobs ---
   bool has_blob(std::string_view digest) const;
@@ -116,6 +121,9 @@ class Store {
   // Removes layers and blobs no image names and no chain id in `in_use` (containers) needs,
   // and whatever interrupted writers left in tmp/. Takes the store lock exclusively.
   PruneResult prune(const std::set<std::string>& in_use);
+  // The same, with `in_use` asked for under the exclusive lock (the caller's, when `held` is
+  // true: it holds exclusive_lock()).
+  PruneResult prune_with(const std::function<std::set<std::string>()>& in_use, bool held = false);
 
   struct Usage {
     int64_t layers_bytes = 0, blobs_bytes = 0;

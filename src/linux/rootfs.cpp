@@ -202,6 +202,14 @@ Fd mount_overlay_root(const RootfsPlan& plan) {
     std::string p = path_join(scratch, d);
     if (::mkdir(p.c_str(), 0755) < 0) fail_errno("mkdir {}", p);
   }
+  std::string root = path_join(scratch, "root");
+  if (plan.overlay_root_fd >= 0) {
+    if (sys::move_mount(plan.overlay_root_fd, "", AT_FDCWD, root.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
+      fail_errno("attach the overlay of the image's id-mapped layers on {}", root);
+    int fd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) fail_errno("open overlay root {}", root);
+    return Fd(fd);
+  }
   std::string lower_dir = lower;
   std::string upper = path_join(scratch, "upper"), work = path_join(scratch, "work");
   if (!plan.overlay_lowers.empty()) {
@@ -213,7 +221,6 @@ Fd mount_overlay_root(const RootfsPlan& plan) {
     if (sys::move_mount(plan.overlay_lower_fd, "", AT_FDCWD, lower_dir.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
       fail_errno("attach the overlay's lower layer {} on {}", lower, lower_dir);
   }
-  std::string root = path_join(scratch, "root");
   std::string data = fmt::format("lowerdir={},upperdir={},workdir={}{}", lower_dir, upper, work,
                                  plan.overlay_userxattr ? ",userxattr" : "");
   if (data.size() >= 4096) fail("overlay root: {} layers are more than one mount can stack", plan.overlay_lowers.size());
@@ -272,6 +279,39 @@ void idmap_tree(const MountSpec& m) {
 
 }  // namespace
 
+Fd detached_overlay(const std::vector<std::string>& lowers, const std::string& layer_dir,
+                    const std::vector<IdRange>& uids, const std::vector<IdRange>& gids,
+                    std::vector<Fd>& owned) {
+  Fd userns;
+  if (!uids.empty())
+    userns = with_context("the image's layers: id map", [&] { return user_namespace_with_maps(uids, gids); });
+  Fd fs(sys::fsopen("overlay", FSOPEN_CLOEXEC));
+  if (!fs) fail_errno("fsopen overlay");
+  for (const auto& l : lowers) {
+    if (!userns) {
+      if (sys::fsconfig(fs.get(), FSCONFIG_SET_STRING, "lowerdir+", l.c_str(), 0) < 0)
+        fail_errno("overlay: add the layer {}", l);
+      continue;
+    }
+    Fd tree(sys::open_tree(AT_FDCWD, l.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+    if (!tree) fail_errno("clone layer {}", l);
+    sys::MountAttr attr{MOUNT_ATTR_IDMAP, 0, 0, static_cast<uint64_t>(userns.get())};
+    if (sys::mount_setattr(tree.get(), "", AT_EMPTY_PATH, &attr) < 0) fail_errno("id-map layer {}", l);
+    if (sys::fsconfig(fs.get(), FSCONFIG_SET_FD, "lowerdir+", nullptr, tree.get()) < 0)
+      fail_errno("overlay: add the id-mapped layer {} (lowerdir+ by fd needs Linux 6.13)", l);
+    owned.push_back(std::move(tree));
+  }
+  std::string upper = path_join(layer_dir, "upper"), work = path_join(layer_dir, "work");
+  if (sys::fsconfig(fs.get(), FSCONFIG_SET_STRING, "upperdir", upper.c_str(), 0) < 0 ||
+      sys::fsconfig(fs.get(), FSCONFIG_SET_STRING, "workdir", work.c_str(), 0) < 0)
+    fail_errno("overlay: upper and work dirs {}", layer_dir);
+  if (sys::fsconfig(fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
+    fail_errno("create the overlay of the image's layers on {}", layer_dir);
+  Fd mnt(sys::fsmount(fs.get(), FSMOUNT_CLOEXEC, 0));
+  if (!mnt) fail_errno("fsmount the overlay of the image's layers");
+  return mnt;
+}
+
 std::vector<DeviceNode> default_devices() {
   return {
       {'c', "/dev/null", 1, 3, 0666, 0, 0},    {'c', "/dev/zero", 1, 5, 0666, 0, 0},
@@ -294,6 +334,11 @@ void open_sources(RootfsPlan& plan, std::vector<Fd>& owned) {
   // An image's layers are reached by path (hull's own store, not the host's mounts).
   if (plan.overlay && plan.overlay_lowers.empty()) plan.overlay_lower_fd = clone(plan.rootfs, false, "root.path");
   else if (!plan.overlay) plan.rootfs_tree = clone(plan.rootfs, true, "root.path");
+  else if (!plan.overlay_idmap_uids.empty()) {
+    owned.push_back(detached_overlay(plan.overlay_lowers, plan.rootfs, plan.overlay_idmap_uids,
+                                     plan.overlay_idmap_gids, owned));
+    plan.overlay_root_fd = owned.back().get();
+  }
   for (auto& m : plan.mounts) {
     if (!m.options.bind && m.type != "bind") continue;
     m.source_tree = clone(m.source, m.options.recursive, m.what + ".source");

@@ -65,6 +65,13 @@ struct RootfsPlan {
   // An image's layers (top first): then `rootfs` is not a lower layer but holds the writable
   // one, upper/ and work/, which outlive the mount namespace (an image container's own layer).
   std::vector<std::string> overlay_lowers;
+  // With a user namespace of the container's own (as root): the layers are id-mapped with its
+  // maps (mount_setattr MOUNT_ATTR_IDMAP on a clone of each), so files host root owns in the
+  // store are its root's, and the overlay is made from them by the runtime (open_sources,
+  // fsopen with each layer's fd: trusted.* whiteouts and opaque dirs as without one);
+  // overlay_root_fd is that detached overlay, which the init attaches.
+  std::vector<IdRange> overlay_idmap_uids, overlay_idmap_gids;
+  int overlay_root_fd = -1;
 };
 
 // For a container with a user namespace of its own: clones the rootfs and every bind source
@@ -75,6 +82,14 @@ struct RootfsPlan {
 // is private, and binds must keep their propagation (rslave volumes receive host mounts).
 // An idmap/ridmap bind's clone is id-mapped here too (mount_setattr MOUNT_ATTR_IDMAP).
 void open_sources(RootfsPlan& plan, std::vector<Fd>& owned);
+
+// A detached overlay (fsopen + fsmount: in no mount namespace, gone with its last fd) of
+// `lowers` (top first) with upper/ and work/ of `layer_dir`. With maps, each lower is a clone
+// id-mapped through a user namespace holding them (kept in `owned`), and overlayfs takes it by
+// fd (lowerdir+, Linux 6.13+), so trusted.* whiteouts and opaque dirs work as without. As root.
+Fd detached_overlay(const std::vector<std::string>& lowers, const std::string& layer_dir,
+                    const std::vector<IdRange>& uids, const std::vector<IdRange>& gids,
+                    std::vector<Fd>& owned);
 
 // Step 1: propagation of the copied host tree, the rootfs bound onto itself. The caller's
 // cwd must be the rootfs (the runtime chdirs there before clone3; the new mount namespace

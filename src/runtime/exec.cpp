@@ -53,6 +53,7 @@
 #include "runtime/process.h"
 #include "runtime/runtime.h"
 #include "runtime/state_store.h"
+#include "runtime/transitions.h"
 #include "runtime/sync.h"
 #include "util/error.h"
 #include "util/fault.h"
@@ -127,7 +128,7 @@ template <typename F>
     body();
   } catch (const Error& e) {
     try {
-      send_msg(c.sync_fd, Msg::kError, e.err(), child_error_message(c.process, e, "process"));
+      send_error(c.sync_fd, e, child_error_message(c.process, e, "process"));
     } catch (...) {
     }
   } catch (const std::exception& e) {
@@ -252,11 +253,8 @@ Target open_target(const Context& ctx, const ExecOptions& o) {
   t.dir = store.open_locked(o.id, false);
   t.state = state(ctx, o.id);
   const oci::State& st = t.state;
-  if (st.status == oci::Status::creating) fail("container {} is still being created", o.id);
-  if (st.status == oci::Status::stopped) fail("cannot exec in a stopped container {}", o.id);
+  require(o.ignore_paused ? Verb::exec_ignore_paused : Verb::exec, st);
   t.paused = st.status == oci::Status::paused;
-  if (t.paused && !o.ignore_paused)
-    fail("cannot exec in a paused container {} (--ignore-paused starts the process frozen)", o.id);
   t.init.reset(sys::pidfd_open(st.pid));
   if (!t.init || !process_matches(st.pid, st.pid_start_time))
     fail("cannot exec in container {}: its init has exited", o.id);
@@ -388,7 +386,7 @@ Started start_through_user_ns(ExecChild& child, Channels& ch, Target& t, int cgr
   int status = 0;
   while (::waitpid(cr.pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (m && m->type == Msg::kError) throw Error(m->text, m->value);
+  if (m && m->type == Msg::kError) throw error_from(*m);
   if (!m || m->type != Msg::kChildPid || m->value <= 0)
     fail("exec: the process joining the container's namespaces ended without starting the "
          "exec process (status {:#x})",
@@ -452,7 +450,7 @@ void release_child(const Started& s, const ExecChild& child, const oci::Process&
   // A process joining a frozen cgroup stops before it can answer: it runs on resume.
   if (paused) return;
   auto m = recv_msg(ch.parent_end.get());
-  if (m && m->type == Msg::kError) throw Error(m->text, m->value);
+  if (m && m->type == Msg::kError) throw error_from(*m);
   if (m) fail("unexpected message {} from the exec process", static_cast<int>(m->type));
 }
 

@@ -251,6 +251,10 @@ void build_plan(InitPlan& plan, const oci::Spec& spec, const CreateOptions& opts
   r.overlay = wants_overlay_root(spec);
   r.overlay_lowers = overlay_lowers(spec);
   r.overlay_userxattr = plan.new_user_ns;
+  if (plan.new_user_ns && !r.overlay_lowers.empty() && ::geteuid() == 0) {
+    r.overlay_idmap_uids = id_ranges(l.uid_mappings);
+    r.overlay_idmap_gids = id_ranges(l.gid_mappings);
+  }
   // mknod needs CAP_MKNOD in the initial user namespace: in any other — even one that maps 0
   // to 0 — the kernel refuses it, and a tmpfs mounted from there could not open a node anyway.
   // There the host's nodes are bound; in the initial one (no user namespace, or the host's

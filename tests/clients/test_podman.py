@@ -159,10 +159,10 @@ def test_user_namespace_from_uidmap(podman):
     assert Path(f"/proc/{pid}").stat().st_uid == 100000
     assert podman("exec", name, "id", "-u").stdout == "0\n"
     assert "memory" in podman("exec", name, "ls", "/sys/fs/cgroup").stdout.split()
-    # KNOWN ISSUE (README, open work): with a user namespace, podman's removal of its
-    # userdata/shm fails with EBUSY in ~1 of 3 runs right after the container died, and succeeds
-    # moments later (never without --uidmap). Until hull's share of that race is found, the
-    # removal is retried for a bounded time; it must succeed.
+    # podman's own race (README, "Known issue, podman's"): with a user namespace its rmdir of
+    # userdata/shm fails with EBUSY now and then right after the container died, because the
+    # shm is still mounted in podman's own namespace; runc as the runtime fails as often. The
+    # removal is retried for a bounded time, as a podman user would; it must succeed.
     deadline = time.time() + 5
     while (p := podman("rm", "--force", "--time", "0", name, check=False)).returncode != 0:
         assert "device or resource busy" in p.stderr and time.time() < deadline, p.stderr

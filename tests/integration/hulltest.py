@@ -299,7 +299,7 @@ class Friendly:
         return found[0]
 
     def ps(self, *args):
-        return json.loads(self("ps", "--format", "json", *args).stdout)
+        return json.loads(self("ps", "--json", *args).stdout)
 
     def pid(self, ref):
         return self.inspect(ref)["pid"]

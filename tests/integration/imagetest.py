@@ -6,7 +6,6 @@ import hashlib
 import io
 import json
 import os
-import shutil
 import tarfile
 from pathlib import Path
 
@@ -36,11 +35,19 @@ class Layer:
         i.type, i.mode, i.uid, i.gid = tarfile.DIRTYPE, mode, uid, gid
         return self._add(i)
 
-    def file(self, name, data=b"", mode=0o644, uid=0, gid=0):
+    def file(self, name, data=b"", mode=0o644, uid=0, gid=0, xattrs=None, mtime=None):
         data = data.encode() if isinstance(data, str) else data
         i = tarfile.TarInfo(name)
         i.size, i.mode, i.uid, i.gid = len(data), mode, uid, gid
+        i.mtime = mtime or 0
+        if xattrs:
+            i.pax_headers = {f"SCHILY.xattr.{k}": v for k, v in xattrs.items()}
         return self._add(i, data)
+
+    def fifo(self, name, mode=0o600):
+        i = tarfile.TarInfo(name)
+        i.type, i.mode = tarfile.FIFOTYPE, mode
+        return self._add(i)
 
     def symlink(self, name, target):
         i = tarfile.TarInfo(name)

@@ -300,6 +300,18 @@ def test_ps_filter_format_last_latest_size(friendly):
         f'{web[:12]} host "sleep 600" running\n'
     table = friendly("ps", "-s").stdout.splitlines()
     assert table[0].split()[-1] == "SIZE" and table[1].split()[-1] == "0B"
+    # --format json: docker's, one object per line with docker's keys.
+    lines = friendly("ps", "-a", "--format", "json").stdout.splitlines()
+    rows = [json.loads(l) for l in lines]
+    assert len(rows) == 2 and {"ID", "Image", "Command", "CreatedAt", "RunningFor", "Ports", "State", "Status",
+                               "Size", "Names", "Labels", "Mounts", "LocalVolumes", "Networks"} == set(rows[1])
+    assert (rows[1]["ID"], rows[1]["Names"], rows[1]["Image"], rows[1]["Command"], rows[1]["State"],
+            rows[1]["Labels"], rows[1]["LocalVolumes"]) == (web[:12], "web", "host", '"sleep 600"', "running",
+                                                            "tier=front", "0")
+    assert rows[0]["Names"] == "done" and rows[0]["State"] == "exited" and rows[0]["Status"].startswith("Exited (0)")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000 UTC", rows[1]["CreatedAt"])
+    # hull's own array, as before, under --json.
+    assert [c["id"] for c in json.loads(friendly("ps", "--json").stdout)] == [web]
     p = friendly("ps", "--filter", "colour=red", check=False)
     assert p.returncode == 1 and p.stderr.startswith('hull: --filter: "colour=red" is not a filter')
     p = friendly("ps", "--format", "{{.Nope}}", check=False)

@@ -108,7 +108,7 @@ def test_containers_on_a_network_reach_each_other_and_no_one_else(fnet):
     assert "eth0 on web: " + ip_b in h("inspect", "b").stdout
     stats = {s["name"]: s for s in json.loads(h("stats", "--no-stream", "--format", "json", "a", "b").stdout)}
     assert stats["b"]["netRx"] >= net[0]["rxBytes"] and stats["b"]["netTx"] > 0
-    ps = {c["name"]: c for c in json.loads(h("ps", "--format", "json").stdout)}
+    ps = {c["name"]: c for c in json.loads(h("ps", "--json").stdout)}
     assert ps["a"]["networks"] == ["web"]
     h("rm", "-f", "a", "b", "c", "late")
     # Their leases and veths are gone: the networks can go.
@@ -123,7 +123,7 @@ def test_published_port_answers_on_loopback(fnet):
     serve(h, "web", "pub", 80, "published", "-p", "127.0.0.1:18080:80")
     got = h.ns.run_in("busybox", "nc", "-w", "2", "127.0.0.1", "18080", stdin=subprocess.DEVNULL, check=False)
     assert got.stdout.strip() == "published"
-    assert json.loads(h("ps", "--format", "json").stdout)[0]["ports"] == ["127.0.0.1:18080:80"]
+    assert json.loads(h("ps", "--json").stdout)[0]["ports"] == ["127.0.0.1:18080:80"]
     assert h.inspect("web")["networks"][0]["ports"] == ["127.0.0.1:18080->80/tcp"]
     # docker's forms: ps's PORTS, `hull port`, inspect's NetworkSettings
     table = h("ps").stdout.splitlines()
@@ -142,7 +142,7 @@ def test_published_port_answers_on_loopback(fnet):
     # A second container cannot take the port; it leaves nothing behind.
     p = h("run", "-d", "--name", "dup", "--network", "pub", "-p", "127.0.0.1:18080:80", "host", "sleep", "60", check=False)
     assert p.returncode == 125 and "published by container" in p.stderr, p.stderr
-    assert [c["name"] for c in json.loads(h("ps", "-a", "--format", "json").stdout)] == ["web"]
+    assert [c["name"] for c in json.loads(h("ps", "-a", "--json").stdout)] == ["web"]
     h("rm", "-f", "web")
     got = h.ns.run_in("busybox", "nc", "-w", "1", "127.0.0.1", "18080", stdin=subprocess.DEVNULL, check=False)
     assert got.stdout.strip() == ""
@@ -253,3 +253,38 @@ def test_two_networks_in_order_with_the_default_route_on_the_first_not_internal(
     assert h.ns.links() == {"lo"} | bridges
     assert h.ns.inspect("a")["containers"] == [] and h.ns.inspect("b")["containers"] == []
     h("network", "rm", "a", "b")
+
+
+def test_resolv_conf_on_a_host_with_a_loopback_resolver(fnet, tmp_path):
+    """A host whose /etc/resolv.conf names only systemd-resolved's stub (127.0.0.53): containers
+    on a network get the upstream servers of /run/systemd/resolve/resolv.conf (docker's rule);
+    without that file, docker's defaults 8.8.8.8 and 8.8.4.4, said so in a comment; an
+    --internal network none. The host's files are faked in a private mount namespace."""
+    h = fnet
+    h("network", "create", "web")
+    h("network", "create", "--internal", "closed")
+    stub = tmp_path / "stub-resolv.conf"
+    stub.write_text("nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch lan\n")
+    upper, work = tmp_path / "run-upper", tmp_path / "run-work"
+    (upper / "systemd" / "resolve").mkdir(parents=True)
+    work.mkdir()
+    (upper / "systemd" / "resolve" / "resolv.conf").write_text("nameserver 192.0.2.7\nnameserver 192.0.2.8\nsearch lan\n")
+
+    def resolv_in_container(network, systemd):
+        script = f"set -e; mount --bind {stub} /etc/resolv.conf; "
+        if systemd:
+            script += f"mount -t overlay overlay -o lowerdir=/run,upperdir={upper},workdir={work} /run; "
+        script += f"exec {HULL} run --rm --network {network} host cat /etc/resolv.conf"
+        cmd = ["nsenter", f"--net=/run/netns/{h.ns.name}", "unshare", "--mount", "--propagation", "private",
+               "sh", "-c", script]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=h.f.env, stdin=subprocess.DEVNULL)
+        assert p.returncode == 0, p.stderr
+        return [l for l in p.stdout.splitlines() if not l.startswith("#")], p.stdout
+
+    lines, _ = resolv_in_container("web", True)
+    assert lines == ["nameserver 192.0.2.7", "nameserver 192.0.2.8", "search lan"]
+    lines, text = resolv_in_container("web", False)
+    assert lines == ["options edns0 trust-ad", "search lan", "nameserver 8.8.8.8", "nameserver 8.8.4.4"]
+    assert "docker's defaults" in text
+    lines, _ = resolv_in_container("closed", True)
+    assert not [l for l in lines if l.startswith("nameserver")]

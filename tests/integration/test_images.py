@@ -4,6 +4,7 @@ made in the test (imagetest.py) from Debian's busybox-static."""
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import time
@@ -63,7 +64,7 @@ def test_whiteouts_and_opaque_dirs_as_docker_shows_them(loaded):
 
 
 def test_writable_layer_survives_stop_start_and_goes_with_rm(loaded):
-    cid = loaded.detach("--name", "keeper", "--init", IMG, "sh", "-c", "echo kept > /root/f; echo v > /data/v; sleep 1000")
+    loaded.detach("--name", "keeper", "--init", IMG, "sh", "-c", "echo kept > /root/f; echo v > /data/v; sleep 1000")
     loaded.wait_state("keeper", "running")
     info = loaded.inspect("keeper")
     upper = Path(info["upperDir"])
@@ -288,3 +289,260 @@ def test_a_new_named_volume_gets_the_images_files_once(loaded):
     # a path the image does not have: an empty volume
     assert loaded.run("-v", "emptyvol:/nothing/here", IMG, "ls", "-A", "/nothing/here").stdout == ""
     loaded("volume", "rm", "etcvol", "emptyvol")
+
+
+def srv_image(friendly, tmp_path, base_layer, tag="hulltest/srv:1"):
+    """An image whose config declares the volume /srv, with content a copy must keep: owners,
+    modes (setuid), an xattr, mtimes, a hard link, a symlink, a fifo, a deleted file."""
+    l1 = (Layer().dir("srv", mode=0o750, uid=1000, gid=1000)
+          .file("srv/app.conf", "conf\n", mode=0o640, uid=1000, gid=1000, xattrs={"user.note": "kept"},
+                mtime=1600000000)
+          .file("srv/tool", "#!/bin/sh\n", mode=0o4755).hardlink("srv/hard", "srv/app.conf")
+          .symlink("srv/link", "app.conf").fifo("srv/fifo").file("srv/gone", "x")
+          .dir("srv/sub", mode=0o700, uid=1000).file("srv/sub/deep", "deep\n", uid=1000))
+    l2 = Layer().dir("srv", mode=0o750, uid=1000, gid=1000).whiteout("srv/gone").file("srv/top", "top\n")
+    arch = tmp_path / "srv.tar"
+    docker_archive(arch, [base_layer, l1.bytes(), l2.bytes()], tags=(tag,), Env=["PATH=/bin"],
+                   Volumes={"/srv": {}}, Cmd=["sh", "-c", "cat /srv/app.conf; echo changed > /srv/app.conf"])
+    friendly("load", "-i", arch)
+    return tag
+
+
+def check_srv_copy(d: Path):
+    assert sorted(p.name for p in d.iterdir()) == ["app.conf", "fifo", "hard", "link", "sub", "tool", "top"]
+    st = d.stat()
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (1000, 1000, 0o750)
+    conf = (d / "app.conf").stat()
+    assert (conf.st_uid, conf.st_gid, conf.st_mode & 0o7777, conf.st_mtime) == (1000, 1000, 0o640, 1600000000)
+    assert os.getxattr(d / "app.conf", "user.note") == b"kept"
+    assert (d / "hard").stat().st_ino == conf.st_ino and conf.st_nlink == 2
+    assert (d / "tool").stat().st_mode & 0o7777 == 0o4755
+    assert os.readlink(d / "link") == "app.conf"
+    import stat as statmod
+    assert statmod.S_ISFIFO((d / "fifo").lstat().st_mode)
+    assert (d / "sub").stat().st_mode & 0o7777 == 0o700 and (d / "sub" / "deep").read_text() == "deep\n"
+
+
+def test_an_image_volume_starts_with_the_images_files_once(friendly, tmp_path, base_layer):
+    """docker's copy-up for the image's own Volumes: the anonymous volume starts with what the
+    image has there (merged through its layers), owners, modes, xattrs, times and hard links
+    kept; written to, it is not copied over again at the next start; it goes with rm."""
+    img = srv_image(friendly, tmp_path, base_layer)
+    p = friendly.run(img, "sh", "-c", "ls -A /srv; stat -c '%u:%g %a %h' /srv/app.conf /srv/tool")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["app.conf", "fifo", "hard", "link", "sub", "tool", "top",
+                                "1000:1000", "640", "2", "0:0", "4755", "1"]
+    p = friendly.run("--name", "once", img, keep=True)
+    assert (p.returncode, p.stdout) == (0, "conf\n"), p.stderr
+    cid = friendly.inspect("once")["id"]
+    vol = friendly.state / "containers" / cid / "volumes" / "0"
+    assert (vol / "app.conf").read_text() == "changed\n"
+    (vol / "app.conf").write_text("conf\n")
+    os.utime(vol / "app.conf", (1600000000, 1600000000))
+    check_srv_copy(vol)
+    (vol / "app.conf").write_text("mine\n")
+    friendly("start", "once")
+    assert friendly("wait", "once").stdout == "0\n"
+    assert friendly("logs", "once").stdout == "conf\nmine\n"
+    friendly("rm", "once")
+    assert not (friendly.state / "containers" / cid).exists()
+
+
+def test_an_empty_named_volume_gets_the_copy_a_used_one_does_not(friendly, tmp_path, base_layer):
+    img = srv_image(friendly, tmp_path, base_layer)
+    friendly("volume", "create", "pre")
+    mp = Path(json.loads(friendly("volume", "inspect", "pre").stdout)[0]["Mountpoint"])
+    p = friendly.run("-v", "pre:/srv", img)
+    assert (p.returncode, p.stdout) == (0, "conf\n"), p.stderr
+    (mp / "app.conf").write_text("conf\n")
+    os.utime(mp / "app.conf", (1600000000, 1600000000))
+    check_srv_copy(mp)
+    # Two runs at once on one new volume: one copy, both see it whole.
+    procs = [subprocess.Popen([str(HULL), "run", "--rm", "-v", "twice:/srv", img, "ls", "/srv"],
+                              env=friendly.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0 and out.split() == ["app.conf", "fifo", "hard", "link", "sub", "tool", "top"], err
+    # A volume with something in it is left as it is.
+    friendly("volume", "create", "used")
+    used = Path(json.loads(friendly("volume", "inspect", "used").stdout)[0]["Mountpoint"])
+    (used / "mine").write_text("x")
+    assert friendly.run("-v", "used:/srv", img, "ls", "/srv").stdout == "mine\n"
+    friendly("volume", "rm", "pre", "twice", "used")
+    assert not list((friendly.state / "volumes").iterdir())
+
+
+def df_rows(friendly):
+    lines = friendly("system", "df").stdout.splitlines()
+    assert lines[0].split() == ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]
+    return {l[:15].strip(): l[15:].split() for l in lines[1:]}
+
+
+def test_stats_and_system_df_count_the_writable_layer(loaded):
+    """What the container writes to its own layer shows in `stats` (WRITABLE, writableSize)
+    and in `system df` (Containers: all of it; reclaimable once it stopped); volumes in the
+    Local Volumes row."""
+    assert df_rows(loaded)["Containers"] == ["0", "0", "0B", "0B"]
+    loaded.detach("--name", "writer", IMG, "sh", "-c",
+                  "head -c 3000000 /dev/urandom > /root/blob; touch /root/done; sleep 1000")
+    loaded.detach("--name", "quiet", IMG, "sleep", "1000")
+    upper = Path(loaded.inspect("writer")["upperDir"])
+    deadline = time.time() + 10
+    while not (upper / "root" / "done").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    rows = {r["name"]: r for r in json.loads(loaded("stats", "--no-stream", "--format", "json").stdout)}
+    assert 3_000_000 <= rows["writer"]["writableSize"] < 3_200_000
+    assert rows["quiet"]["writableSize"] < 100_000
+    table = loaded("stats", "--no-stream", "writer").stdout.splitlines()
+    assert table[0].split()[-1] == "WRITABLE" and re.fullmatch(r"3(\.\d+)?MB", table[1].split()[-1])
+    df = df_rows(loaded)
+    total, active, size, reclaimable = df["Containers"]
+    assert (total, active, reclaimable) == ("2", "2", "0B") and size.endswith("MB") and float(size[:-2]) >= 3
+    assert df["Local Volumes"][:2] == ["2", "2"]  # the image's /data, one per container
+    loaded("stop", "-t", "1", "writer")
+    total, active, _, reclaimable = df_rows(loaded)["Containers"]
+    assert (total, active) == ("2", "1") and re.fullmatch(r"3(\.\d+)?MB", reclaimable), reclaimable
+    loaded("rm", "-f", "writer", "quiet")
+    assert df_rows(loaded)["Containers"] == ["0", "0", "0B", "0B"]
+    # Named volumes: in use or reclaimable.
+    loaded("volume", "create", "spare")
+    total, active, size, reclaimable = df_rows(loaded)["Local Volumes"]
+    assert (total, active) == ("1", "0") and reclaimable == size
+    loaded("volume", "rm", "spare")
+
+
+def test_run_racing_rmi_and_prune_sees_the_image_whole_or_not_at_all(friendly, tmp_path, base_layer):
+    """`hull run` against `rmi -f` + `load` and `image prune` in loops: each run either runs
+    the image whole (every layer there: /etc/added comes from the top one) or fails with one
+    line naming the image; prune never takes a layer a starting container is about to mount."""
+    import threading
+    arch = tmp_path / "race.tar"
+    docker_archive(arch, [base_layer, second_layer()], tags=("race:1",), Env=["PATH=/bin"])
+    friendly("load", "-i", arch)
+    stop = threading.Event()
+    errors = []
+
+    def churn():
+        while not stop.is_set():
+            for args in (("rmi", "-f", "race:1"), ("image", "prune"), ("load", "-i", arch), ("image", "prune")):
+                p = friendly(*args, check=False)
+                if p.returncode != 0 and not (args[0] == "rmi" and "no such image" in p.stderr):
+                    errors.append(f"{args}: {p.returncode} {p.stderr}")
+    t = threading.Thread(target=churn)
+    t.start()
+    outcomes = {"ran": 0, "missing": 0}
+    try:
+        deadline = time.time() + 25
+        runs = 0
+        while (runs < 40 or not all(outcomes.values())) and time.time() < deadline:
+            runs += 1
+            p = friendly.run("--pull", "never", "race:1", "sh", "-c", "cat /etc/added /etc/os-release")
+            if p.returncode == 0:
+                assert p.stdout == "added\nNAME=busybox-test\n", p.stderr
+                outcomes["ran"] += 1
+            else:
+                first = p.stderr.splitlines()[0] if p.stderr else ""
+                assert p.returncode == 125 and first.startswith(
+                    "hull: unable to find image \"race:1\" (docker.io/library/race:1)"), (p.returncode, p.stderr)
+                outcomes["missing"] += 1
+    finally:
+        stop.set()
+        t.join(timeout=120)
+    assert not errors, errors
+    print("outcomes", outcomes)
+    assert outcomes["ran"] > 0, outcomes
+    # A container that started keeps its layers through rmi -f and prune.
+    friendly("load", "-i", arch)
+    friendly.detach("--name", "keeps", "race:1", "sleep", "1000")
+    friendly("rmi", "-f", "race:1")
+    assert "Deleted 0 layers" in friendly("image", "prune").stdout
+    assert friendly("exec", "keeps", "cat", "/etc/added").stdout == "added\n"
+    friendly("rm", "-f", "keeps")
+    # Nothing left: after rmi and prune the store is empty, no container remains.
+    friendly("rmi", "-f", "race:1", check=False)
+    friendly("image", "prune")
+    root = friendly.state / "images"
+    assert list((root / "layers").iterdir()) == [] and list((root / "tmp").iterdir()) == []
+
+
+def test_userns_private_with_an_image_through_id_mapped_layers(friendly, tmp_path, base_layer):
+    """--userns private with an image: the store's layers (host root's) are id-mapped into the
+    container's range, so its root owns the image's files and writes over them (copy-up into
+    its layer as host uid 100000); whiteouts and opaque dirs as without a user namespace; the
+    anonymous volume's copy is shifted into the range too; the store itself is unchanged."""
+    arch = tmp_path / "u.tar"
+    docker_archive(arch, [base_layer, second_layer()], tags=("mapped:1",), Env=["PATH=/bin"],
+                   Volumes={"/home/app": {}})
+    friendly("load", "-i", arch)
+    p = friendly.run("--name", "m", "--userns", "private", "mapped:1", "sh", "-c",
+                     "cat /proc/self/uid_map; stat -c '%u:%g' / /etc/passwd /home/app; cat /etc/added; "
+                     "ls /etc/conf.d; test -e /etc/remove-me || echo gone; echo me >> /etc/passwd && "
+                     "echo x > /home/app/f && echo wrote; mknod /null c 1 3 2>/dev/null || echo no-mknod",
+                     keep=True)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["0", "100000", "65536", "0:0", "0:0", "1000:1000", "added", "new.conf", "gone",
+                                "wrote", "no-mknod"]
+    cid = friendly.inspect("m")["id"]
+    d = friendly.state / "containers" / cid
+    st = (d / "layer" / "upper" / "etc" / "passwd").stat()
+    assert (st.st_uid, st.st_gid) == (100000, 100000) and (d / "layer" / "upper" / "etc" / "passwd").read_text().endswith("me\n")
+    vol = (d / "volumes" / "0").stat()
+    assert (vol.st_uid, vol.st_gid) == (101000, 101000)
+    assert (d / "volumes" / "0" / "f").stat().st_uid == 100000
+    for layer in (friendly.state / "images" / "layers").iterdir():
+        for f in (layer / "root").rglob("*"):
+            assert f.lstat().st_uid in (0, 1000), f
+    # It starts again from its own layer; --read-only holds in the namespace too.
+    friendly("start", "m")
+    assert friendly("wait", "m").stdout == "0\n"
+    assert friendly("logs", "m").stdout.count("wrote") == 2
+    friendly("rm", "m")
+    p = friendly.run("--userns", "private", "--read-only", "mapped:1", "touch", "/x")
+    assert p.returncode == 1 and "Read-only file system" in p.stderr
+    # A named volume it makes is its root's: it can write there.
+    p = friendly.run("--userns", "private", "-v", "mine:/stuff", "mapped:1", "sh", "-c", "touch /stuff/x && stat -c %u /stuff")
+    assert (p.returncode, p.stdout) == (0, "0\n"), p.stderr
+    mp = Path(json.loads(friendly("volume", "inspect", "mine").stdout)[0]["Mountpoint"])
+    assert mp.stat().st_uid == 100000 and (mp / "x").stat().st_uid == 100000
+    friendly("volume", "rm", "mine")
+
+
+def test_cp_to_and_from_a_stopped_container(loaded, tmp_path):
+    """docker's cp works on a stopped container: hull reaches its root through its overlay,
+    mounted detached (in no mount namespace, gone with the copy), so what goes in lands in its
+    writable layer and is there when it starts; a path under one of its volumes goes to the
+    volume; the host sandbox's root is gone once it stopped, and says so."""
+    p = loaded.run("--name", "s", IMG, "sh", "-c", "cat /root/in /data/v 2>/dev/null || echo none; echo out > /root/f",
+                   keep=True)
+    assert p.stdout == "none\n", p.stderr
+    cid = loaded.inspect("s")["id"]
+    loaded("cp", "s:/root/f", tmp_path / "f")
+    assert (tmp_path / "f").read_text() == "out\n"
+    loaded("cp", "s:/etc/added", tmp_path / "added")  # from the image's top layer
+    assert (tmp_path / "added").read_text() == "added\n"
+    (tmp_path / "in").write_text("in\n")
+    (tmp_path / "v").write_text("v\n")
+    loaded("cp", tmp_path / "in", "s:/root/")
+    loaded("cp", tmp_path / "v", "s:/data/v")
+    d = loaded.state / "containers" / cid
+    assert (d / "layer" / "upper" / "root" / "in").read_text() == "in\n"
+    assert (d / "volumes" / "0" / "v").read_text() == "v\n" and not (d / "layer" / "upper" / "data").exists()
+    loaded("start", "s")
+    assert loaded("wait", "s").stdout == "0\n"
+    assert loaded("logs", "s").stdout == "none\nin\nv\n"
+    p = loaded("cp", "s:/nope", tmp_path / "x", check=False)
+    assert p.returncode == 1 and p.stderr.startswith("hull: cp: s:/nope: "), p.stderr
+    loaded("rm", "s")
+    # The host sandbox: nothing left of its root.
+    loaded.run("--name", "h", "host", "true", keep=True)
+    p = loaded("cp", "h:/etc/hostname", tmp_path / "hn", check=False)
+    assert p.returncode == 1 and p.stderr.startswith("hull: cp: container h is not running, and its root was"), p.stderr
+    loaded("rm", "h")
+    # --userns private: what goes in belongs to the container's root (host 100000).
+    loaded.run("--name", "u", "--userns", "private", IMG, "true", keep=True)
+    loaded("cp", tmp_path / "in", "u:/root/in")
+    uid = loaded.inspect("u")["id"]
+    st = (loaded.state / "containers" / uid / "layer" / "upper" / "root" / "in").stat()
+    assert (st.st_uid, st.st_gid) == (100000, 100000)
+    loaded("rm", "u")

@@ -444,3 +444,28 @@ def test_default_network_on_first_use_and_after_a_reboot(netns):
     assert default["bridge"] in ns.links() and "table inet hull" in ns.nft_tables()
     assert c2.pings(default["gateway"])
     cleanup(ns, [c2], ["hull0"])
+
+
+def ifb_links(ns=None):
+    cmd = ["ip", "-j", "link", "show", "type", "ifb"]
+    out = (ns.run_in(*cmd) if ns else subprocess.run(cmd, capture_output=True, text=True, check=True)).stdout
+    return {l["ifname"] for l in json.loads(out or "[]")}
+
+
+def test_ingress_ifb_is_hulls_own_in_its_namespace(netns):
+    """--net-rate's ingress ifb is created by hull over netlink in the namespace hull runs in,
+    named after the lease, and goes with the shaping; no ifb appears in the host's namespace
+    (the host's own ifb0/ifb1, where there are any, are the built-in driver's boot devices)."""
+    ns = netns
+    host_before = ifb_links()
+    ns.hull("network", "create", "ifbnet")
+    c = ns.container("shaped")
+    assert ifb_links(ns) == set()
+    ns.hull("network", "connect", "ifbnet", c.id, "--net-rate", "10mbit")
+    made = ifb_links(ns)
+    assert len(made) == 1 and next(iter(made)).startswith("hs"), made
+    assert ifb_links() == host_before
+    ns.hull("network", "shape", c.id, "none")
+    assert ifb_links(ns) == set()
+    cleanup(ns, [c], ["ifbnet"])
+    assert ifb_links() == host_before

@@ -109,6 +109,29 @@ TEST(NetHosts, Content) {
   EXPECT_EQ(resolv_content("nameserver 192.0.2.1\n", true).find("nameserver"), std::string::npos);
 }
 
+TEST(NetHosts, ResolvWithALoopbackResolver) {
+  std::string stub = "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch lan\n";
+  std::string upstream = "nameserver 192.0.2.7\nnameserver 192.0.2.8\nsearch lan\n";
+  // systemd-resolved's stub: its upstream servers, its search list.
+  std::string r = resolv_content(stub, false, upstream);
+  EXPECT_EQ(r.find("127.0.0.53"), std::string::npos);
+  EXPECT_NE(r.find("nameserver 192.0.2.7\nnameserver 192.0.2.8\nsearch lan\n"), std::string::npos);
+  EXPECT_EQ(r.find("edns0"), std::string::npos);
+  // A reachable server of the host's own wins over systemd's file.
+  r = resolv_content("nameserver 192.0.2.1\n", false, upstream);
+  EXPECT_NE(r.find("nameserver 192.0.2.1\n"), std::string::npos);
+  EXPECT_EQ(r.find("192.0.2.7"), std::string::npos);
+  // Only loopback and no systemd file (or one naming none): docker's defaults.
+  for (const auto& sd : {std::optional<std::string>(), std::optional<std::string>("# empty\n")}) {
+    r = resolv_content(stub, false, sd);
+    EXPECT_NE(r.find("nameserver 8.8.8.8\nnameserver 8.8.4.4\n"), std::string::npos) << r;
+    EXPECT_NE(r.find("search lan"), std::string::npos);
+  }
+  // Internal: none, ever.
+  EXPECT_EQ(resolv_content(stub, true, upstream).find("nameserver"), std::string::npos);
+  EXPECT_EQ(resolv_content("", true).find("nameserver"), std::string::npos);
+}
+
 namespace {
 
 Network small_net() {

@@ -334,7 +334,13 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   bool slow = plan.join_user_first || plan.unshare_after_join;
   if (slow) ::prctl(PR_SET_CHILD_SUBREAPER, 1);  // the init will be a grandchild
   int flags = clone_flags(plan, spec);
-  int cgroup_fd = slow || !cg ? -1 : cg->clone_fd();
+  // The init joins a cgroupfs v1 cgroup itself (cgroup/manager.h: the parent's writes wait for
+  // the kernel); not with a user namespace, whose root the host's cgroup files do not know.
+  cgroup::Manager::SelfJoin self_join;
+  if (cg && !slow && !plan.new_user_ns) self_join = cg->self_join();
+  bool self_joins = !self_join.tasks.empty();
+  for (auto& [fd, path] : self_join.tasks) plan.cgroup_tasks.emplace_back(fd.get(), path);
+  int cgroup_fd = slow || !cg ? -1 : self_joins ? self_join.clone_fd : cg->clone_fd();
   // The init finds its rootfs as its cwd, translated into its new mount namespace
   // (linux::prepare_rootfs).
   Fd old_cwd;
@@ -391,7 +397,11 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
     auto u = id_ranges(spec.linux.uid_mappings), g = id_ranges(spec.linux.gid_mappings);
     with_context("linux.uidMappings", [&] { linux::write_id_maps(init_pid, u, g); });
   }
-  if (cg && (!cr.into_cgroup || slow)) with_context("join cgroup", [&] { cg->add(init_pid); });
+  self_join.tasks.clear();  // the init has its copies
+  if (cg && self_joins)
+    with_context("join cgroup", [&] { cg->add_rest(init_pid, cr.into_cgroup); });
+  else if (cg && (!cr.into_cgroup || slow))
+    with_context("join cgroup", [&] { cg->add(init_pid); });
   if (spec.process->oom_score_adj) linux::set_oom_score_adj(init_pid, *spec.process->oom_score_adj);
   // From here, as runc: in its user namespace the init could not raise a hard limit above
   // ours, whatever privilege we have on the host. It sets them again itself (a no-op then).
@@ -418,7 +428,9 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   fault_point("create.ready");
   state.status = oci::Status::created;
   store.save_config(dir.get(), config_json);
-  store.save(dir.get(), state);
+  // `run` starts it at once and saves "running" then: one state.json (new file and rename)
+  // fewer per container; until then it reads "creating", with the init's pid.
+  if (!opts.for_run) store.save(dir.get(), state);
   if (!opts.pid_file.empty()) write_pid_file(opts.pid_file, init_pid);
   committed = true;
   log::step("state saved");

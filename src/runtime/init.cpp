@@ -111,6 +111,8 @@ void run_init(InitPlan& plan) {
   // The parent may die at any point before kReady; we then get EOF and exit.
   if (plan.join_user_first || plan.fork_for_pid_ns || plan.unshare_after_join) slow_path_namespaces(plan);
   plan.state_json = expect(plan.sync_fd, Msg::kGo, "setup").text;
+  // One thread moving itself: no wait for the kernel's threadgroup lock (cgroup/manager.h).
+  join_own_cgroups(plan.cgroup_tasks);
   if (!plan.undumpable_from_start) linux::make_undumpable();
 
   if (plan.new_user_ns && plan.become_root) become_root();

@@ -249,3 +249,15 @@ std::string child_error_message(const ProcessPlan& plan, const Error& e, const s
 }
 
 }  // namespace hull::runtime
+
+namespace hull::runtime {
+
+void join_own_cgroups(std::vector<std::pair<int, std::string>>& tasks) {
+  for (auto& [fd, path] : tasks) {
+    if (::write(fd, "0", 1) != 1) fail_errno("join cgroup {}", path);
+    ::close(fd);
+  }
+  tasks.clear();
+}
+
+}  // namespace hull::runtime

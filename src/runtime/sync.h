@@ -6,8 +6,10 @@
 //   --------------------                           ----------------------
 //   socketpair, clone3(CLONE_NEW*) ----------------> (slow path: join user/pid ns by path,
 //                                  <-- kChildPid --  fork; the grandchild is the init)
-//   write uid_map/gid_map, join cgroups
-//   ---------------------------------- kGo -------> become root in the userns, join ns by path,
+//   write uid_map/gid_map, join cgroups (cgroupfs v1: the init joins them itself, after kGo,
+//   through the `tasks` files the parent opened: cgroup/manager.h, SelfJoin)
+//   ---------------------------------- kGo -------> (join own v1 cgroups) become root in the
+//                                                   userns, join ns by path,
 //                                                   cgroup/time ns, hostname, mounts, /dev
 //                                  <--- kHooks ----  (only if prestart/createRuntime hooks)
 //   run prestart + createRuntime hooks

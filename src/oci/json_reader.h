@@ -71,15 +71,25 @@ class Node {
     }
     if (j_->is_number_float()) {
       double d = j_->get<double>();
-      // Some engines write integral values as floats (1e+09); accept them when exact.
-      if (d == static_cast<double>(static_cast<int64_t>(d))) {
-        json as_int = static_cast<int64_t>(d);
+      // Some engines write integral values as floats (1e+09); accept them when exact. The
+      // conversion is only defined inside the target's range: outside [-2^63, 2^64) (or NaN)
+      // no 64-bit integer can hold it.
+      constexpr double kTwo63 = 9223372036854775808.0;
+      if (!(d >= -kTwo63 && d < 2 * kTwo63)) range_error();
+      json as_int;
+      if (d < kTwo63) {
+        auto i = static_cast<int64_t>(d);
+        if (static_cast<double>(i) != d) type_error("an integer");
+        as_int = i;
         if constexpr (std::is_unsigned_v<T>) {
-          if (d < 0) range_error();
-          as_int = static_cast<uint64_t>(d);
+          if (i < 0) range_error();
+          as_int = static_cast<uint64_t>(i);
         }
-        return Node(&as_int, path_).opt_int<T>();
+      } else {
+        auto u = static_cast<uint64_t>(d);  // integral already: every double >= 2^53 is
+        as_int = u;
       }
+      return Node(&as_int, path_).opt_int<T>();
     }
     type_error("an integer");
   }

@@ -170,6 +170,20 @@ TEST(Parse, IntegralFloatsAreAccepted) {
   EXPECT_EQ(*parse_spec(j.dump()).linux.resources->memory->limit, 1000000000);
 }
 
+// A float no 64-bit integer holds was converted anyway (undefined behaviour; fuzz-state found
+// it with "pid": 4.2e43): it is out of range, and a fraction is not an integer.
+TEST(ParseErrors, FloatsOutsideEveryIntegerAreOutOfRange) {
+  json j = minimal();
+  j["linux"]["resources"] = json::parse(R"({"memory": {"limit": 4.2e43}})");
+  EXPECT_EQ(error_of(j), "linux.resources.memory.limit: value 4.2e+43 out of range");
+  j["linux"]["resources"] = json::parse(R"({"memory": {"limit": -1e19}})");
+  EXPECT_EQ(error_of(j), "linux.resources.memory.limit: value -1e+19 out of range");
+  j["linux"]["resources"] = json::parse(R"({"memory": {"limit": 1.5}})");
+  EXPECT_EQ(error_of(j), "linux.resources.memory.limit: expected an integer, got number 1.5");
+  j["linux"]["resources"] = json::parse(R"({"memory": {"limit": 1.8e19}})");
+  EXPECT_EQ(error_of(j), "linux.resources.memory.limit: value 18000000000000000000 out of range");
+}
+
 TEST(ParseErrors, NameTheJsonPath) {
   json j = minimal();
   j["linux"]["namespaces"] = json::parse(R"([{"type":"mount"},{"type":"pid"},{"type":"netw"}])");

@@ -66,6 +66,13 @@ def test_layers_are_unpacked_under_an_ext4_topdir(loaded):
         pytest.skip("the store is not on ext4")
     flags = subprocess.run(["lsattr", "-d", tmp], capture_output=True, text=True, check=True).stdout.split()[0]
     assert "T" in flags, flags
+    # The layer blobs (hard links of the unpacked archive's files) are as any blob: read-only,
+    # named by their content's digest, and nothing is left in tmp/ but tmp/ itself.
+    blobs = list((loaded.state / "images" / "blobs" / "sha256").iterdir())
+    assert len(blobs) == 4  # 2 layers, the config, the manifest made for the docker-archive
+    for b in blobs:
+        assert (b.stat().st_mode & 0o777, sha256(b.read_bytes())) == (0o444, "sha256:" + b.name)
+    assert list(tmp.iterdir()) == []
     # Only the work area: published layers keep no such flag.
     for layer in (loaded.state / "images" / "layers").iterdir():
         assert "T" not in subprocess.run(["lsattr", "-d", layer], capture_output=True, text=True,

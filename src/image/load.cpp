@@ -65,7 +65,7 @@ std::string head_of(int fd) {
 std::vector<LayerInfo> import_layers(Store& store, int dir, const std::vector<std::string>& files,
                                      const std::vector<std::string>& digests,
                                      const std::vector<std::string>& media_types,
-                                     const std::vector<std::string>& diff_ids) {
+                                     const std::vector<std::string>& diff_ids, bool ours) {
   if (files.size() != diff_ids.size())
     fail("the image has {} layers but its config lists {} diff_ids", files.size(), diff_ids.size());
   std::vector<LayerInfo> out;
@@ -74,8 +74,10 @@ std::vector<LayerInfo> import_layers(Store& store, int dir, const std::vector<st
     Fd fd = open_in(dir, files[i]);
     std::string media = media_types.empty() ? layer_media_type(head_of(fd.get())) : media_types[i];
     LayerInfo l = with_context(fmt::format("layer {}", files[i]), [&] {
-      return store.import_layer(
-          {fd.get(), digests.empty() ? "" : digests[i], diff_ids[i], parent, media});
+      Store::LayerSource src{fd.get(), digests.empty() ? "" : digests[i], diff_ids[i], parent,
+                             media};
+      src.fd_is_ours = ours;
+      return store.import_layer(src);
     });
     parent = l.chain_id;
     out.push_back(l);
@@ -115,7 +117,8 @@ std::string synthesize_manifest(const std::string& config_digest, size_t config_
   return m.dump();
 }
 
-std::vector<LoadedImage> load_docker_archive(Store& store, int dir) {
+// ours: dir is the archive unpacked under the store's tmp/ (LayerSource::fd_is_ours).
+std::vector<LoadedImage> load_docker_archive(Store& store, int dir, bool ours) {
   json manifest = parse_json(read_in(dir, "manifest.json"), "manifest.json");
   if (!manifest.is_array()) fail("manifest.json: not an array");
   std::vector<LoadedImage> out;
@@ -132,7 +135,7 @@ std::vector<LoadedImage> load_docker_archive(Store& store, int dir) {
     std::vector<std::string> files;
     for (const auto& l : m.value("Layers", json::array())) files.push_back(l.get<std::string>());
     ImageConfig c = with_context(where, [&] { return parse_image_config(config); });
-    auto layers = import_layers(store, dir, files, {}, {}, c.diff_ids);
+    auto layers = import_layers(store, dir, files, {}, {}, c.diff_ids, ours);
     std::string man = synthesize_manifest(config_digest, config.size(), layers);
     std::string man_digest = store.put_blob_data(man);
     std::vector<std::string> tags;
@@ -145,7 +148,7 @@ std::vector<LoadedImage> load_docker_archive(Store& store, int dir) {
 
 // One manifest of an OCI layout (or a docker v2s2 one there), its blobs verified.
 LoadedImage load_oci_manifest(Store& store, int dir, const std::string& digest,
-                              const std::vector<std::string>& names) {
+                              const std::vector<std::string>& names, bool ours) {
   std::string text = read_in(dir, blob_file(digest));
   store.put_blob_data(text, digest);
   json m = parse_json(text, "manifest " + digest);
@@ -164,11 +167,11 @@ LoadedImage load_oci_manifest(Store& store, int dir, const std::string& digest,
     media.push_back(l.value("mediaType", ""));
   }
   ImageConfig c = parse_image_config(config);
-  auto layers = import_layers(store, dir, files, digests, media, c.diff_ids);
+  auto layers = import_layers(store, dir, files, digests, media, c.diff_ids, ours);
   return record(store, digest, config, config_digest, layers, names);
 }
 
-std::vector<LoadedImage> load_oci_layout(Store& store, int dir) {
+std::vector<LoadedImage> load_oci_layout(Store& store, int dir, bool ours) {
   json index = parse_json(read_in(dir, "index.json"), "index.json");
   std::vector<LoadedImage> out;
   for (const auto& desc : index.value("manifests", json::array())) {
@@ -192,19 +195,19 @@ std::vector<LoadedImage> load_oci_layout(Store& store, int dir) {
       }
       if (found.empty())
         fail("index {} has no image for linux/{} (it has {})", digest, arch, platforms);
-      out.push_back(load_oci_manifest(store, dir, found, names));
+      out.push_back(load_oci_manifest(store, dir, found, names, ours));
     } else {
-      out.push_back(load_oci_manifest(store, dir, digest, names));
+      out.push_back(load_oci_manifest(store, dir, digest, names, ours));
     }
   }
   return out;
 }
 
-std::vector<LoadedImage> load_dir(Store& store, int dir) {
+std::vector<LoadedImage> load_dir(Store& store, int dir, bool ours) {
   struct stat st;
   // docker >= 25 writes both; manifest.json carries the names.
-  if (::fstatat(dir, "manifest.json", &st, 0) == 0) return load_docker_archive(store, dir);
-  if (::fstatat(dir, "index.json", &st, 0) == 0) return load_oci_layout(store, dir);
+  if (::fstatat(dir, "manifest.json", &st, 0) == 0) return load_docker_archive(store, dir, ours);
+  if (::fstatat(dir, "index.json", &st, 0) == 0) return load_oci_layout(store, dir, ours);
   fail("not an image archive: neither manifest.json (docker-archive) nor index.json (OCI)");
 }
 
@@ -221,7 +224,7 @@ std::vector<LoadedImage> load_images(Store& store, const std::string& path) {
   struct stat st;
   if (!path.empty() && path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     Fd dir = open_or_fail(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    return load_dir(store, dir.get());
+    return load_dir(store, dir.get(), false);  // the user's files: copied, never linked
   }
   Fd in = (path.empty() || path == "-") ? Fd(::dup(0)) : open_or_fail(path, O_RDONLY | O_CLOEXEC);
   // The archive is unpacked (safely: it is hostile input too) into tmp/, then read from there:
@@ -239,7 +242,7 @@ std::vector<LoadedImage> load_images(Store& store, const std::string& path) {
     fail("read {}: {}", path, la.error_string(a));
   with_context(fmt::format("read {}", path.empty() ? "stdin" : path),
                [&] { unpack_tar(a, dir.get()); });
-  return load_dir(store, dir.get());
+  return load_dir(store, dir.get(), true);
 }
 
 LoadedImage import_rootfs(Store& store, int fd, const std::string& full_name) {

@@ -90,6 +90,9 @@ class Store {
     std::string parent_chain;  // chain id of the layer below, empty for the base
     std::string media_type;    // recorded as given (the format is detected from the data)
     bool keep_blob = true;     // also store the stream as blob `digest` (for save and push)
+    // fd is a regular file under this store's tmp/ that nobody else writes (`hull load` unpacked
+    // the archive there): once verified, the blob is that file hard-linked, not a copy of it.
+    bool fd_is_ours = false;
     // With fd < 0: opens the stream (a download), called under the layer's lock and only when
     // the layer is not stored yet, so a layer already here is never fetched. Needs diff_id.
     std::function<int()> open;

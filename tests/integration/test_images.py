@@ -58,6 +58,27 @@ def test_load_lists_and_runs_with_the_image_config(loaded):
     assert p.stdout == "via entrypoint\n", p.stderr
 
 
+def test_layers_are_unpacked_under_an_ext4_topdir(loaded):
+    """The store's tmp/, where layers unpack, is marked FS_TOPDIR_FL on ext4, so the allocator
+    spreads layers over block groups (layer_import.cpp says why: bench/images' load time)."""
+    tmp = loaded.state / "images" / "tmp"
+    if subprocess.run(["stat", "-f", "-c", "%T", tmp], capture_output=True, text=True).stdout.strip() != "ext2/ext3":
+        pytest.skip("the store is not on ext4")
+    flags = subprocess.run(["lsattr", "-d", tmp], capture_output=True, text=True, check=True).stdout.split()[0]
+    assert "T" in flags, flags
+    # The layer blobs (hard links of the unpacked archive's files) are as any blob: read-only,
+    # named by their content's digest, and nothing is left in tmp/ but tmp/ itself.
+    blobs = list((loaded.state / "images" / "blobs" / "sha256").iterdir())
+    assert len(blobs) == 4  # 2 layers, the config, the manifest made for the docker-archive
+    for b in blobs:
+        assert (b.stat().st_mode & 0o777, sha256(b.read_bytes())) == (0o444, "sha256:" + b.name)
+    assert list(tmp.iterdir()) == []
+    # Only the work area: published layers keep no such flag.
+    for layer in (loaded.state / "images" / "layers").iterdir():
+        assert "T" not in subprocess.run(["lsattr", "-d", layer], capture_output=True, text=True,
+                                         check=True).stdout.split()[0]
+
+
 def test_whiteouts_and_opaque_dirs_as_docker_shows_them(loaded):
     p = loaded.run(IMG, "sh", "-c", "cat /etc/added; ls /etc/conf.d; test -e /etc/remove-me || echo gone")
     assert p.stdout.split() == ["added", "new.conf", "gone"], p.stderr

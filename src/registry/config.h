@@ -5,7 +5,10 @@
 //  - credentials: ~/.docker/config.json ($DOCKER_CONFIG/config.json) "auths" (base64
 //    "user:password"), and podman's auth.json ($REGISTRY_AUTH_FILE,
 //    $XDG_RUNTIME_DIR/containers/auth.json, ~/.config/containers/auth.json), read in that order
-//    (podman's files first, as podman does); `hull login` writes docker's file.
+//    (podman's files first, as podman does); `hull login` writes docker's file. A file's
+//    credHelpers entry for the registry, else its credsStore, names a docker credential helper
+//    (registry/credhelper.h) that is asked first, and that login and logout store and erase
+//    through.
 #pragma once
 
 #include <optional>
@@ -40,7 +43,8 @@ std::string basic_token(const std::string& user, const std::string& password);
 std::string docker_config_path();
 void store_credentials(const std::string& domain, const std::string& user,
                        const std::string& password);
-// Removes `domain` from docker's config.json and podman's auth.json files; the files changed.
+// Removes `domain` from docker's config.json and podman's auth.json files, and from the
+// credential helpers they name; the files and helpers changed.
 std::vector<std::string> remove_credentials(const std::string& domain);
 
 // Normalises what the user typed for login/logout ("https://index.docker.io/v1/",

@@ -79,7 +79,9 @@ class Proxy:
     """An HTTP/1.1 proxy to a registry: logs (method, path) of every request; a blob digest in
     `cut` gets half its body, then the connection closes; `delay` slows every blob body, `slow`
     (digest -> seconds) one blob's; `answer` (status, body) replaces every answer; `tamper`
-    changes a byte of every manifest; `redirect` sends blob GETs elsewhere first."""
+    changes a byte of every manifest; `redirect` sends blob GETs elsewhere first; `uploads`
+    lists (method, path, Content-Range, body length) of every PATCH and PUT; `max_put` answers
+    413 to a PUT with a larger body, as a registry that takes no blob whole."""
 
     def __init__(self, upstream_port: int):
         self.upstream = upstream_port
@@ -90,6 +92,8 @@ class Proxy:
         self.answer = None  # (status, body): every request gets this instead
         self.tamper = False  # manifests: one byte of the body changed
         self.redirect = False  # blob GETs: 307 to /redirected/... (as to a blob store)
+        self.uploads = []
+        self.max_put = None
         self.lock = threading.Lock()
         proxy = self
 
@@ -105,6 +109,14 @@ class Proxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 path = self.path
+                if self.command in ("PATCH", "PUT"):
+                    with proxy.lock:
+                        proxy.uploads.append((self.command, path, self.headers.get("Content-Range"), length))
+                    if self.command == "PUT" and proxy.max_put is not None and length > proxy.max_put:
+                        self.send_response(413)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
                 if proxy.redirect and self.command == "GET" and "/blobs/sha256:" in path:
                     if not path.startswith("/redirected/"):
                         self.send_response(307)
@@ -122,7 +134,9 @@ class Proxy:
                     self.wfile.write(data)
                     return
                 up = http.client.HTTPConnection("127.0.0.1", proxy.upstream, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                # The client's Host goes on: the registry builds its upload Locations from it,
+                # so that the PATCHes and PUTs come through here too.
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
                 up.request(self.command, path, body=body, headers=headers)
                 r = up.getresponse()
                 data = r.read()

@@ -527,6 +527,69 @@ def test_push_then_skopeo_and_podman_read_it(hull, registry, podman, tmp_path):
     assert out.count("Layer already exists") == 3, out
 
 
+def upload_sessions(uploads):
+    """The proxy's PATCH/PUT log as (digest, [(method, Content-Range, body length)]) per upload
+    session (its id in the path), in order."""
+    from urllib.parse import parse_qs, urlsplit
+    by_id = {}
+    for m, path, r, n in uploads:
+        if "/blobs/uploads/" in path:
+            by_id.setdefault(path.split("/blobs/uploads/")[1].split("?")[0], []).append((m, path, r, n))
+    return [(parse_qs(urlsplit(reqs[-1][1]).query)["digest"][0], [(m, r, n) for m, _, r, n in reqs])
+            for reqs in by_id.values()]
+
+
+def test_push_in_chunks_then_skopeo_and_podman_read_it(hull, registry, podman, tmp_path):
+    big = Layer().dir("data").file("data/big", os.urandom(5 << 20)).bytes()
+    arch = tmp_path / "big.tar"
+    docker_archive(arch, [busybox_layer(), big], tags=("hulltest/chunky:v1",), Cmd=["echo", "chunked"])
+    hull("load", "-i", arch)
+    big_digest, size, mib = sha256(big), len(big), 1 << 20
+    proxy = Proxy(registry.port)
+    try:
+        ref = f"{proxy.addr}/chunked/bb:v1"
+        hull("tag", "hulltest/chunky:v1", ref)
+        hull.env["HULL_PUSH_CHUNK_SIZE"] = "1m"
+        p = hull("push", ref, check=False)
+        assert p.returncode == 1 and p.stderr == 'hull: HULL_PUSH_CHUNK_SIZE="1m": not a number of bytes\n', p.stderr
+        hull.env["HULL_PUSH_CHUNK_SIZE"] = str(mib)
+        hull("push", ref)
+        # The 5 MiB layer in 1 MiB PATCHes, back to back from 0, then a PUT ?digest= with no
+        # body; a blob under 1 MiB (the config) whole, in its PUT.
+        sessions = dict(upload_sessions(proxy.uploads))
+        want = [("PATCH", f"{o}-{min(o + mib, size) - 1}", min(mib, size - o)) for o in range(0, size, mib)]
+        assert sessions.get(big_digest) == want + [("PUT", None, 0)], (big_digest, sessions)
+        assert any(len(reqs) == 1 and reqs[0][0] == "PUT" and 0 < reqs[0][2] < mib for reqs in sessions.values())
+        digest = hull("push", "-q", ref).stdout.strip()
+        theirs_ref = f"{registry.addr}/chunked/bb:v1"
+        info = json.loads(subprocess.run(["skopeo", "inspect", "--tls-verify=false", f"docker://{theirs_ref}"],
+                                         check=True, capture_output=True, text=True).stdout)
+        assert info["Digest"] == digest and big_digest in info["Layers"]
+        # A registry that takes no blob over 1 MiB whole (413): the push goes in chunks (and
+        # the first name untagged, so that nothing is mounted from there).
+        proxy.uploads.clear()
+        proxy.max_put = mib
+        hull.env["HULL_PUSH_CHUNK_SIZE"] = str(8 * mib)
+        ref2 = f"{proxy.addr}/chunked/refused:v1"
+        hull("tag", "hulltest/chunky:v1", ref2)
+        hull("rmi", ref)
+        hull("push", ref2)
+        tries = [reqs for d, reqs in upload_sessions(proxy.uploads) if d == big_digest]
+        assert tries == [[("PUT", None, size)], [("PATCH", f"0-{size - 1}", size), ("PUT", None, 0)]], tries
+    finally:
+        proxy.close()
+    podman("pull", "--tls-verify=false", theirs_ref)
+    theirs = podman_tree(podman, theirs_ref)
+    hull("rmi", ref2, "hulltest/chunky:v1")
+    hull("image", "prune")
+    hull.env.pop("HULL_PUSH_CHUNK_SIZE")
+    hull("pull", theirs_ref)
+    ours = hull_tree(hull, theirs_ref)
+    for mp in ("/proc", "/sys", "/dev"):
+        theirs.pop(mp)
+    assert "/data/big" in ours and ours == theirs
+
+
 def test_registries_conf_mirror_blocked_and_bad_file(hull, registry, tmp_path):
     conf = tmp_path / "registries.conf"
     conf.write_text('unqualified-search-registries = ["docker.io"]\n\n[[registry]]\nlocation = "docker.io"\n'

@@ -8,6 +8,7 @@
 
 #include "cgroup/controller.h"
 #include "cgroup/drivers.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/strings.h"
@@ -47,8 +48,7 @@ bool remove_cgroup_dir(const std::string& dir) {
   for (int attempt = 0; attempt < 400; ++attempt) {
     if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return true;
     if (errno != EBUSY) fail_errno("remove cgroup {}", dir);
-    struct timespec ts = {0, attempt < 20 ? 500000L : 5000000L};
-    ::nanosleep(&ts, nullptr);
+    sleep_us(attempt < 20 ? 500 : 5000);
   }
   return false;
 }
@@ -85,8 +85,11 @@ void write_value(const std::string& dir, const char* file, const std::string& va
   try {
     write_existing(path, value);
   } catch (const Error& e) {
-    // write_existing's own message already names the file; put the field first.
-    throw Error(fmt::format("{}: {}: write {}", json_path, shown, path), e.err());
+    // write_existing's own message already names the file; put the field first. The kernel
+    // refusing the value (EINVAL, ERANGE) makes it the config's error; EBUSY stays busy.
+    ErrorKind kind = e.err() == EINVAL || e.err() == ERANGE ? ErrorKind::invalid_config : e.kind();
+    throw Error(kind, fmt::format("{}: {}: write {}", json_path, shown, path), e.err())
+        .about(std::string(json_path), std::string(shown));
   }
 }
 

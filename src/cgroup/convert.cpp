@@ -16,10 +16,14 @@ int64_t swap_to_v2(int64_t swap, int64_t limit) {
   if (limit == -1 && swap == 0) return -1;
   if (swap == -1 || swap == 0) return swap;
   if (limit == 0 || limit == -1)
-    fail("linux.resources.memory.swap: {}: a swap limit needs a memory limit (memory.limit)", swap);
+    fail_as(ErrorKind::invalid_config,
+            "linux.resources.memory.swap: {}: a swap limit needs a memory limit (memory.limit)",
+            swap);
   if (swap < limit)
-    fail("linux.resources.memory.swap: {} is below memory.limit {} (swap counts memory plus swap)",
-         swap, limit);
+    fail_as(
+        ErrorKind::invalid_config,
+        "linux.resources.memory.swap: {} is below memory.limit {} (swap counts memory plus swap)",
+        swap, limit);
   return swap - limit;
 }
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cgroup/layout.h"
@@ -69,6 +70,24 @@ class Manager {
   virtual int clone_fd() { return -1; }
   // Moves pid into the cgroup in every hierarchy.
   virtual void add(pid_t pid) = 0;
+
+  // For a fresh, single-threaded child to move itself in, instead of add() from its parent.
+  // Each cgroup.procs write takes the kernel's global threadgroup lock for writing, which
+  // waits for an RCU grace period when no attach ran in the last few milliseconds (5-15 ms,
+  // the "first attach" wait of a cgroup v1 host); a task writing "0" (itself, one thread) into
+  // a v1 hierarchy's `tasks` file does not take it. v1 driver: `tasks` holds each v1
+  // hierarchy's file, opened for writing (the child writes "0" to each and closes them);
+  // clone_fd, on a hybrid host, the cgroup2 directory for clone3(CLONE_INTO_CGROUP), which
+  // takes that lock only for reading. Empty for the other drivers (v2 clones into the
+  // cgroup, systemd starts a scope).
+  struct SelfJoin {
+    std::vector<std::pair<Fd, std::string>> tasks;  // (fd, path for errors)
+    int clone_fd = -1;                              // owned by the manager
+  };
+  virtual SelfJoin self_join() { return {}; }
+  // After a clone with self_join(): joins pid to what the child did not join itself (the
+  // cgroup2 directory, when the clone could not go into it).
+  virtual void add_rest(pid_t /*pid*/, bool /*into_cgroup*/) {}
   // Applies linux.resources. `update` is true for `update`, where absent fields stay as they are.
   virtual void apply(const oci::Resources& resources, bool update) = 0;
   virtual void freeze() = 0;

@@ -11,6 +11,7 @@
 
 #include "cgroup/controller.h"
 #include "cgroup/drivers.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -47,6 +48,35 @@ class V1Manager : public Manager {
     std::string p = std::to_string(pid);
     for (const auto& h : layout_.hierarchies)
       with_context(fmt::format("join cgroup {}", dir(h)), [&] { write_existing(path_join(dir(h), "cgroup.procs"), p); });
+  }
+
+  SelfJoin self_join() override {
+    SelfJoin j;
+    const Hierarchy* freezer = nullptr;
+    auto add_tasks = [&](const Hierarchy& h) {
+      std::string tasks = path_join(dir(h), "tasks");
+      j.tasks.emplace_back(open_or_fail(tasks, O_WRONLY | O_CLOEXEC), tasks);
+    };
+    for (const auto& h : layout_.hierarchies) {
+      if (h.v2) {
+        if (!unified_fd_) unified_fd_ = open_or_fail(dir(h), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        j.clone_fd = unified_fd_.get();
+      } else if (h.has("freezer")) {
+        freezer = &h;
+      } else {
+        add_tasks(h);
+      }
+    }
+    // Last: a task that joins a frozen cgroup stops there.
+    if (freezer) add_tasks(*freezer);
+    return j;
+  }
+
+  void add_rest(pid_t pid, bool into_cgroup) override {
+    const Hierarchy* u = layout_.unified();
+    if (!u || into_cgroup) return;
+    with_context(fmt::format("join cgroup {}", dir(*u)),
+                 [&] { write_existing(path_join(dir(*u), "cgroup.procs"), std::to_string(pid)); });
   }
 
   void apply(const oci::Resources& r, bool update) override {
@@ -164,6 +194,8 @@ class V1Manager : public Manager {
   }
 
  private:
+  Fd unified_fd_;  // self_join()'s CLONE_INTO_CGROUP target on a hybrid host
+
   const Hierarchy* unified_with(const Controller* c) const {
     const Hierarchy* u = layout_.unified();
     return u && c->v2_name && u->has(c->v2_name) ? u : nullptr;
@@ -195,8 +227,7 @@ class V1Manager : public Manager {
       std::string text = read_file(file);
       if (trim(text) == state) return;
       if (std::string_view(state) == "FROZEN" && i % 50 == 49) write_existing(file, state);
-      struct timespec ts = {0, 1000000L};
-      ::nanosleep(&ts, nullptr);
+      sleep_ms(1);
     }
     fail("cgroup {} did not reach {}", dir(*h), state);
   }

@@ -194,8 +194,7 @@ class V2Manager : public Manager {
     for (int i = 0; i < 2000; ++i) {
       auto ev = read_file_if_exists(path_join(d, "cgroup.events")).value_or("");
       if (ev.find(want) != std::string::npos) return;
-      struct timespec ts = {0, 1000000L};
-      ::nanosleep(&ts, nullptr);
+      sleep_ms(1);
     }
     fail("cgroup {} did not become {}", d, on ? "frozen" : "thawed");
   }

@@ -82,17 +82,14 @@ Target target(const FriendlyEnv& env, const std::string& ref) {
   try {
     std::string id = store.resolve(ref);
     return {id, store.load(id).name, store.dir(id) + "/hosts"};
-  } catch (const Error&) {
+  } catch (const Error& e) {
+    if (!e.is(ErrorKind::not_found)) throw;  // an ambiguous id prefix says so
     return {ref, "", ""};
   }
 }
 
-}  // namespace
-
-void register_network(CLI::App& app, FriendlyEnv& env) {
-  auto* network = app.add_subcommand("network", "container networks: bridges, addresses, rules");
-  network->require_subcommand(1);
-
+// `network create NAME`: a bridge with a subnet.
+void add_network_create(CLI::App* network, FriendlyEnv& env) {
   static net::CreateOptions create;
   auto* c = network->add_subcommand("create", "create a network (a bridge with a subnet)");
   c->add_option("name", create.name, "network name")->required();
@@ -106,7 +103,10 @@ void register_network(CLI::App& app, FriendlyEnv& env) {
     std::printf("%s\n", n.name.c_str());
     return 0;
   });
+}
 
+// `network ls`: one line per network.
+void add_network_ls(CLI::App* network, FriendlyEnv& env) {
   static bool quiet = false;
   auto* ls = network->add_subcommand("ls", "list networks");
   ls->alias("list");
@@ -131,7 +131,10 @@ void register_network(CLI::App& app, FriendlyEnv& env) {
     }
     return 0;
   });
+}
 
+// `network inspect NAME...`: JSON, with each container's address and counters.
+void add_network_inspect(CLI::App* network, FriendlyEnv& env) {
   static std::vector<std::string> names;
   auto* inspect = network->add_subcommand("inspect", "show networks as JSON");
   inspect->add_option("name", names, "network names")->required();
@@ -142,7 +145,10 @@ void register_network(CLI::App& app, FriendlyEnv& env) {
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   });
+}
 
+// `network rm NAME...`: only networks no container is on.
+void add_network_rm(CLI::App* network, FriendlyEnv& env) {
   static std::vector<std::string> rm_names;
   auto* rm = network->add_subcommand("rm", "remove networks (no container may be on them)");
   rm->alias("remove");
@@ -155,7 +161,10 @@ void register_network(CLI::App& app, FriendlyEnv& env) {
     }
     return 0;
   });
+}
 
+// `network connect NET CONTAINER`: attach a running container.
+void add_network_connect(CLI::App* network, FriendlyEnv& env) {
   static std::string conn_net, conn_container, conn_rate, conn_burst;
   static std::vector<std::string> conn_ports;
   static net::Endpoint ep;
@@ -183,7 +192,10 @@ void register_network(CLI::App& app, FriendlyEnv& env) {
     std::printf("%s %s/%d\n", a.ifname.c_str(), a.ip.str().c_str(), a.subnet.prefix);
     return 0;
   });
+}
 
+// `network disconnect NET CONTAINER`.
+void add_network_disconnect(CLI::App* network, FriendlyEnv& env) {
   static std::string disc_net, disc_container;
   auto* disc = network->add_subcommand("disconnect", "detach a container from a network");
   disc->add_option("network", disc_net, "network")->required();
@@ -192,7 +204,10 @@ void register_network(CLI::App& app, FriendlyEnv& env) {
     net::Networks().disconnect(disc_net, target(env, disc_container).id);
     return 0;
   });
+}
 
+// `network shape CONTAINER RATE`: a container's rate on all its networks, live.
+void add_network_shape(CLI::App* network, FriendlyEnv& env) {
   static std::string shape_container, shape_rate, shape_burst;
   auto* shape = network->add_subcommand(
       "shape",
@@ -216,7 +231,10 @@ void register_network(CLI::App& app, FriendlyEnv& env) {
     std::printf("%s %s\n", shape_container.c_str(), rate ? net::format_rate(rate).c_str() : "none");
     return 0;
   });
+}
 
+// `network allow|deny NET FROM TO [PROTO]`: add a rule, or undo its opposite.
+void add_network_allow_deny(CLI::App* network, FriendlyEnv& env) {
   for (bool allow : {true, false}) {
     struct Args {
       std::string net, from, to, proto;
@@ -243,7 +261,10 @@ void register_network(CLI::App& app, FriendlyEnv& env) {
       return 0;
     });
   }
+}
 
+// `network rules NET`: a network's rules, denies first.
+void add_network_rules(CLI::App* network, FriendlyEnv& env) {
   static std::string rules_net;
   auto* rules = network->add_subcommand("rules", "list a network's allow and deny rules");
   rules->add_option("network", rules_net, "network")->required();
@@ -258,6 +279,23 @@ void register_network(CLI::App& app, FriendlyEnv& env) {
                 n.isolated ? "deny between containers (isolated)" : "allow between containers");
     return 0;
   });
+}
+
+}  // namespace
+
+// The network verbs, one registrar each (above).
+void register_network(CLI::App& app, FriendlyEnv& env) {
+  auto* network = app.add_subcommand("network", "container networks: bridges, addresses, rules");
+  network->require_subcommand(1);
+  add_network_create(network, env);
+  add_network_ls(network, env);
+  add_network_inspect(network, env);
+  add_network_rm(network, env);
+  add_network_connect(network, env);
+  add_network_disconnect(network, env);
+  add_network_shape(network, env);
+  add_network_allow_deny(network, env);
+  add_network_rules(network, env);
 }
 
 }  // namespace hull::cli

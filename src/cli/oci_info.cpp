@@ -9,11 +9,11 @@
 
 #include "cgroup/layout.h"
 #include "cli/oci.h"
-#include "linux/idmap.h"
 #include "linux/lsm.h"
 #include "oci/generate.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/id_range.h"
 
 namespace hull::cli {
 
@@ -25,8 +25,8 @@ void add_subordinate_ids(oci::SpecOptions& o) {
   const group* gr = ::getgrgid(o.host_gid);
   auto have = [](const char* tool) { return ::access(path_join("/usr/bin", tool).c_str(), X_OK) == 0; };
   if (!pw || !gr || !have("newuidmap") || !have("newgidmap")) return;
-  auto u = linux::subordinate_range("/etc/subuid", pw->pw_name, o.host_uid);
-  auto g = linux::subordinate_range("/etc/subgid", pw->pw_name, o.host_uid);
+  auto u = subordinate_range_in("/etc/subuid", pw->pw_name, o.host_uid);
+  auto g = subordinate_range_in("/etc/subgid", pw->pw_name, o.host_uid);
   if (!u || !g) return;
   o.subuid_start = u->outside;
   o.subuid_count = u->count;

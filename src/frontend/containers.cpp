@@ -1,8 +1,8 @@
 #include "frontend/containers.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -18,15 +18,18 @@
 #include "frontend/human.h"
 #include "frontend/images.h"
 #include "frontend/volumes.h"
+#include "linux/syscalls.h"
 #include "net/options.h"
 #include "oci/parse.h"
 #include "oci/serialize.h"
 #include "runtime/inspect.h"
 #include "runtime/runtime.h"
 #include "runtime/state_store.h"
+#include "runtime/sync.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/lock.h"
 #include "util/log.h"
 #include "util/proc.h"
 #include "util/strings.h"
@@ -60,11 +63,6 @@ struct Launch {
   bool locked = false;
 };
 
-void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  ::nanosleep(&ts, nullptr);
-}
-
 uint64_t start_time_of(pid_t pid) {
   auto st = read_proc_stat(pid);
   return st ? st->start_time : 0;
@@ -90,6 +88,27 @@ bool alive(const std::optional<oci::State>& s) {
 
 namespace {
 
+// Reaps the child `pid` if it ends within `ms`, woken by its exit (a pidfd) rather than
+// polling every 10 ms, which cost a foreground `hull run` up to 10 ms after its container
+// ended (issue 17). True once reaped.
+bool reap_within(pid_t pid, int ms) {
+  if (::waitpid(pid, nullptr, WNOHANG) != 0) return true;
+  Fd fd(sys::pidfd_open(pid));
+  int64_t deadline = monotonic_ms() + ms;
+  for (;;) {
+    int64_t left = deadline - monotonic_ms();
+    if (left <= 0) break;
+    if (fd) {
+      pollfd p = {fd.get(), POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left)) < 0 && errno != EINTR) fd.reset();
+    } else {
+      sleep_ms(std::min<int64_t>(left, 10));
+    }
+    if (::waitpid(pid, nullptr, WNOHANG) != 0) return true;
+  }
+  return ::waitpid(pid, nullptr, WNOHANG) != 0;
+}
+
 // The monitor's logger (frontend/logs.h); 0 in any other process.
 pid_t g_logger = 0;
 
@@ -103,7 +122,7 @@ void end_logger() {
     ::dup2(null.get(), 1);
     ::dup2(null.get(), 2);
   }
-  for (int i = 0; i < 200 && ::waitpid(g_logger, nullptr, WNOHANG) == 0; ++i) sleep_ms(10);
+  reap_within(g_logger, 2000);
   g_logger = 0;
 }
 
@@ -178,12 +197,25 @@ runtime::CreateOptions create_options(const Store& store, const Launch& l) {
   return c;
 }
 
-void send_report(int fd, const std::string& text) {
-  if (fd >= 0) ::send(fd, text.data(), text.size(), MSG_NOSIGNAL);
+// The monitor's report to the command that forked it: runtime/sync.h's typed packets over a
+// SOCK_SEQPACKET pair. kReady once the container runs, or kError with the error's kind, errno
+// and message (so `hull run -d` exits 126/127 by the kind, as the foreground run does); EOF
+// before either means the monitor died.
+void report_started(int fd) {
+  if (fd >= 0) runtime::send_msg(fd, runtime::Msg::kReady);
+}
+
+void report_error(int fd, const Error& e) {
+  if (fd < 0) return;
+  try {
+    runtime::send_error(fd, e, e.message());
+  } catch (const Error&) {
+    // The command is gone: nobody to tell.
+  }
 }
 
 // The monitor of a detached container (see containers.h). Runs in the forked child; the
-// report socket tells the command "ok" or "err ERRNO MESSAGE", then closes.
+// report socket gets one packet (report_started or report_error), then closes.
 [[noreturn]] void monitor_main(const Env& env, const Store& store, const Launch& l, int report,
                                int log_fd, int null_fd) {
   try {
@@ -234,7 +266,7 @@ void send_report(int fd, const std::string& text) {
     auto nets = join_networks(env, store, l, c);
     c.on_started = [&] {
       record_event(env, "start", store.load(l.id));
-      send_report(report, "ok");
+      report_started(report);
       ::close(report);
       report = -1;
     };
@@ -242,16 +274,16 @@ void send_report(int fd, const std::string& text) {
     finish_run(env, store, l.id, code);
     ::_exit(0);
   } catch (const Error& e) {
-    send_report(report, fmt::format("err {} {}", e.err(), e.message()));
+    report_error(report, e);
   } catch (const std::exception& e) {
-    send_report(report, fmt::format("err 0 internal error: {}", e.what()));
+    report_error(report, Error(fmt::format("internal error: {}", e.what())));
   }
   ::_exit(125);
 }
 
 void run_detached(const Env& env, const Store& store, const Launch& l) {
   int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) fail_errno("socketpair");
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) fail_errno("socketpair");
   Fd rd(sv[0]), wr(sv[1]);
   Fd log = open_or_fail(store.log_path(l.id), O_WRONLY | O_CREAT | O_APPEND, 0640);
   Fd null = open_or_fail("/dev/null", O_RDWR);
@@ -263,13 +295,10 @@ void run_detached(const Env& env, const Store& store, const Launch& l) {
     monitor_main(env, store, l, wr.release(), log.release(), null.release());
   }
   wr.reset();
-  std::string reply = read_fd(rd.get());
-  if (reply == "ok") return;
-  if (reply.rfind("err ", 0) != 0)
-    fail("the monitor of container {} died before the container started", l.name);
-  auto sp = reply.find(' ', 4);
-  int err = static_cast<int>(parse_i64(reply.substr(4, sp - 4)).value_or(0));
-  throw Error(sp == std::string::npos ? "" : reply.substr(sp + 1), err);
+  auto m = runtime::recv_msg(rd.get());
+  if (m && m->type == runtime::Msg::kReady) return;
+  if (m && m->type == runtime::Msg::kError) throw runtime::error_from(*m);
+  fail("the monitor of container {} died before the container started", l.name);
 }
 
 // A foreground run's output, as docker's attached run: to our stdout and stderr as it comes,
@@ -332,7 +361,7 @@ class ForegroundLog {
     ::dup2(out_.get(), 1);
     ::dup2(err_.get(), 2);
     // At most a few seconds: a process of the container that outlived it could hold a pipe.
-    for (int i = 0; i < 500 && ::waitpid(pid_, nullptr, WNOHANG) == 0; ++i) sleep_ms(10);
+    reap_within(pid_, 5000);
     pid_ = 0;
   }
 
@@ -367,14 +396,17 @@ void settle(const Env& env, const Store& store, const std::string& id, int timeo
   int64_t deadline = monotonic_ms() + timeout_ms;
   for (;;) {
     auto st = oci_state(env, id);
-    if (!st) return;
     Meta m;
     try {
       m = store.load(id);
     } catch (const Error&) {
       return;  // --rm: gone entirely
     }
-    if (!alive(st) && !monitor_alive(m)) {
+    // The runtime state gone, the monitor may still be recording the exit and ending: the
+    // container is settled only once it has (rm -f must not return with it still there).
+    if (!st) {
+      if (!monitor_alive(m)) return;
+    } else if (!alive(st) && !monitor_alive(m)) {
       leave_networks(env, m);
       try {
         runtime::remove(env.ctx(), id, true);
@@ -422,10 +454,14 @@ const char* state_name(State s) {
 }
 
 int exit_code_for(const Error& e) {
-  bool exec = e.message().find("exec") != std::string::npos;
-  if (exec && e.err() == ENOENT) return 127;
-  if (exec && (e.err() == EACCES || e.err() == ENOEXEC)) return 126;
-  return 125;
+  switch (e.kind()) {
+    case ErrorKind::no_command:
+      return 127;
+    case ErrorKind::not_executable:
+      return 126;
+    default:
+      return 125;
+  }
 }
 
 namespace {
@@ -507,8 +543,7 @@ RunResult run(const Env& env, const RunOptions& o) {
       std::string vdir = info.mountpoint.substr(0, info.mountpoint.rfind('/'));
       Fd lock(::open(vdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       if (!lock) fail_errno("open volume {}", info.name);
-      while (::flock(lock.get(), LOCK_EX) < 0)
-        if (errno != EINTR) fail_errno("lock volume {}", info.name);
+      lock_fd(lock.get(), LockMode::exclusive, fmt::format("volume {}", info.name));
       if (list_dir(info.mountpoint).empty())
         with_context(
             fmt::format("-v {}: copy the image's {} into the empty volume", v, vol.destination),
@@ -691,17 +726,19 @@ std::string flag_of(const std::string& field) {
 }
 
 // A cgroup write the kernel refused, in the words of the flag that asked for it instead of
-// "linux.resources.memory.limit: 4194304: write /sys/fs/cgroup/...: Device or resource busy".
-// Rethrows anything else as it is.
+// "linux.resources.memory.limit: 4194304: write /sys/fs/cgroup/...: Device or resource busy":
+// the error's kind says what happened, its field() and value() what was refused (cgroup/
+// write_value). Rethrows anything else as it is.
 [[noreturn]] void explain_update_failure(const Env& env, const std::string& id,
                                          const std::string& ref, const Error& e) {
-  const std::string& msg = e.message();
   constexpr std::string_view kPrefix = "linux.resources.";
-  auto at = msg.find(kPrefix);
-  auto write_at = msg.find(": write ", at == std::string::npos ? 0 : at);
-  if (e.err() == 0 && at != std::string::npos) {
-    // The runtime's own check of the merged limits: its words, with the flags' names.
-    std::string text = msg.substr(at);
+  bool refused = e.err() != 0 && (e.is(ErrorKind::busy) || e.is(ErrorKind::invalid_config));
+  if (e.is(ErrorKind::invalid_config) && e.err() == 0) {
+    // The runtime's own check of the merged limits (its message names the JSON paths, after
+    // the runtime's "update container ID: "): its words, with the flags' names.
+    const std::string& msg = e.message();
+    std::string text = msg.substr(std::min(msg.find(kPrefix), msg.size()));
+    if (text.empty()) text = msg;
     static const char* kFields[] = {
         "memory.reservation", "memory.limit", "memory.swap", "cpu.shares", "cpu.quota",
         "cpu.period",         "cpu.cpus",     "cpu.mems",    "pids.limit", "blockIO.weight"};
@@ -711,46 +748,45 @@ std::string flag_of(const std::string& field) {
           text.replace(pos, from.size(), flag_of(f));
       }
     }
-    fail("update {}: {}", ref, text);
+    fail_as(ErrorKind::invalid_config, "update {}: {}", ref, text);
   }
-  if ((e.err() != EBUSY && e.err() != EINVAL) || at == std::string::npos ||
-      write_at == std::string::npos)
-    throw e;
-  auto field_end = msg.find(": ", at);
-  std::string field = msg.substr(at + kPrefix.size(), field_end - at - kPrefix.size());
-  std::string value = msg.substr(field_end + 2, write_at - field_end - 2);
+  if (!refused || e.field().rfind(kPrefix, 0) != 0) throw e;
+  bool busy = e.is(ErrorKind::busy);
+  std::string field = e.field().substr(kPrefix.size());
+  const std::string& value = e.value();
   std::string flag = flag_of(field);
   auto bytes = [&] {
     auto n = parse_u64(value);
     return n ? human_bytes(static_cast<double>(*n)) : value;
   };
-  if (e.err() == EBUSY && (field == "memory.limit" || field == "memory.swap")) {
+  if (busy && (field == "memory.limit" || field == "memory.swap")) {
     std::string usage = "more";
     try {
       usage = human_bytes(static_cast<double>(runtime::stats(env.ctx(), id).memory.usage.usage));
     } catch (const Error& s) {
       log::debug("usage of {}: {}", ref, s.what());
     }
-    fail(
-        "update {}: {} {}: the container uses {} now and the kernel could not reclaim "
-        "enough to fit (memory in use and nowhere to swap it); give a limit above its "
-        "usage, or free memory in the container first",
-        ref, flag, bytes(), usage);
+    fail_as(ErrorKind::busy,
+            "update {}: {} {}: the container uses {} now and the kernel could not reclaim "
+            "enough to fit (memory in use and nowhere to swap it); give a limit above its "
+            "usage, or free memory in the container first",
+            ref, flag, bytes(), usage);
   }
   std::string why;
-  if (field == "memory.limit" && e.err() == EINVAL)
+  if (field == "memory.limit" && !busy)
     why = "above the memory+swap limit in force: raise --memory-swap with it (or -1)";
-  else if (field == "memory.swap" && e.err() == EINVAL)
+  else if (field == "memory.swap" && !busy)
     why = "--memory-swap is memory plus swap: it must be at least --memory";
   else if (field == "cpu.cpus" || field == "cpu.mems")
-    why = e.err() == EBUSY ? "a cgroup below uses CPUs or nodes outside it"
-                           : "not CPUs or nodes this host (or the parent cgroup) has";
+    why = busy ? "a cgroup below uses CPUs or nodes outside it"
+               : "not CPUs or nodes this host (or the parent cgroup) has";
   else if (field == "cpu.quota" || field == "cpu.period")
     why = "the period must be 1000..1000000 microseconds and the quota at least 1000";
   else
-    why = e.err() == EBUSY ? "the resource is busy" : "a value this kernel does not take";
+    why = busy ? "the resource is busy" : "a value this kernel does not take";
   bool sized = field.rfind("memory.", 0) == 0;
-  fail("update {}: {} {}: the kernel refused it: {}", ref, flag, sized ? bytes() : value, why);
+  throw Error(e.kind(), fmt::format("update {}: {} {}: the kernel refused it: {}", ref, flag,
+                                    sized ? bytes() : value, why));
 }
 
 }  // namespace

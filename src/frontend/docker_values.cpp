@@ -10,6 +10,7 @@
 #include "oci/spec.h"
 #include "util/error.h"
 #include "util/passwd.h"
+#include "util/rounding.h"
 #include "util/strings.h"
 
 namespace hull::frontend {
@@ -86,7 +87,7 @@ CpuQuota parse_cpus(const std::string& value, unsigned host_cpus) {
   if (cpus < 0.01 || cpus > host_cpus)
     fail("--cpus: {} is outside 0.01..{} (the CPUs of this host)", s, host_cpus);
   CpuQuota q;
-  q.quota = std::llround(cpus * static_cast<double>(q.period));
+  q.quota = round_to_ll(cpus * static_cast<double>(q.period));
   return q;
 }
 

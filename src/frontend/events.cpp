@@ -11,6 +11,7 @@
 #include "frontend/human.h"
 #include "frontend/template.h"
 #include "frontend/views.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -156,8 +157,7 @@ void print_events(const Env& env, const EventOptions& o) {
       emit_new();
       return;
     }
-    struct timespec ts = {0, 100 * 1000000L};
-    ::nanosleep(&ts, nullptr);
+    sleep_ms(100);
   }
 }
 

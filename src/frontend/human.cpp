@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "util/rounding.h"
+
 namespace hull::frontend {
 
 std::optional<double> parse_rfc3339(const std::string& text) {
@@ -40,8 +42,8 @@ std::string human_duration(double s) {
   if (m < 2) return "About a minute";
   if (m < 60) return plural(static_cast<long>(m), "minute");
   double h = m / 60;
-  if (std::lround(h) == 1) return "About an hour";
-  if (h < 48) return plural(std::lround(h), "hour");
+  if (round_to_ll(h) == 1) return "About an hour";
+  if (h < 48) return plural(static_cast<long>(round_to_ll(h)), "hour");
   double d = h / 24;
   if (d < 14) return plural(static_cast<long>(d), "day");
   if (d < 60) return plural(static_cast<long>(d / 7), "week");

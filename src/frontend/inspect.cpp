@@ -53,7 +53,7 @@ std::string annotate(const std::string& file, const std::string& value) {
   return fmt::format("{} ({})", value, human_bytes(static_cast<double>(*n)));
 }
 
-std::string map_words(const std::vector<runtime::IdMapLine>& map, const char* what) {
+std::string map_words(const std::vector<IdRange>& map, const char* what) {
   if (map.empty()) return fmt::format("no {} map", what);
   std::string out;
   for (const auto& m : map) {

@@ -422,22 +422,16 @@ oci::Resources update_resources(const UpdateOptions& u) {
   return r;
 }
 
-IdRange subordinate_range(const std::string& text, const std::string& user) {
-  for (const auto& line : split(text, '\n')) {
-    auto f = split(std::string(trim(line)), ':');
-    if (f.size() != 3 || f[0] != user) continue;
-    auto start = parse_u64(f[1]), count = parse_u64(f[2]);
-    if (start && count && *count >= 65536 && *start + 65536 <= UINT32_MAX)
-      return {static_cast<uint32_t>(*start), 65536};
-  }
-  return {};
+IdRange userns_range(const std::string& subid_text) {
+  auto r = subordinate_range(subid_text, "root", 0);
+  return {0, r && r->count >= 65536 ? r->outside : 100000u, 65536};
 }
 
 std::optional<std::pair<uint32_t, uint32_t>> private_root(const RunOptions& o) {
   if (o.userns != "private") return std::nullopt;
-  IdRange u = subordinate_range(read_file_if_exists("/etc/subuid").value_or(""), "root");
-  IdRange g = subordinate_range(read_file_if_exists("/etc/subgid").value_or(""), "root");
-  return std::make_pair(u.host, g.host);
+  IdRange u = userns_range(read_file_if_exists("/etc/subuid").value_or(""));
+  IdRange g = userns_range(read_file_if_exists("/etc/subgid").value_or(""));
+  return std::make_pair(u.outside, g.outside);
 }
 
 BuiltSpec build_run_spec(const RunOptions& o, const ContainerFiles& files, const ImageRoot* image) {
@@ -558,10 +552,10 @@ BuiltSpec build_run_spec(const RunOptions& o, const ContainerFiles& files, const
   if (net_mode != NetMode::host) spec.linux.namespaces.push_back({NS::network, ""});
   if (userns) {
     spec.linux.namespaces.push_back({NS::user, ""});
-    IdRange u = subordinate_range(read_file_if_exists("/etc/subuid").value_or(""), "root");
-    IdRange g = subordinate_range(read_file_if_exists("/etc/subgid").value_or(""), "root");
-    spec.linux.uid_mappings = {{0, u.host, u.size}};
-    spec.linux.gid_mappings = {{0, g.host, g.size}};
+    IdRange u = userns_range(read_file_if_exists("/etc/subuid").value_or(""));
+    IdRange g = userns_range(read_file_if_exists("/etc/subgid").value_or(""));
+    spec.linux.uid_mappings = {{u.inside, u.outside, u.count}};
+    spec.linux.gid_mappings = {{g.inside, g.outside, g.count}};
   }
 
   add_mounts(spec, o, files, userns, image);

@@ -10,6 +10,7 @@
 #include "frontend/run_network.h"
 #include "image/config.h"
 #include "oci/spec.h"
+#include "util/id_range.h"
 
 namespace hull::frontend {
 
@@ -92,11 +93,8 @@ struct UpdateOptions {
 // The linux.resources fields the flags set, nothing else; throws when no flag was given.
 oci::Resources update_resources(const UpdateOptions& options);
 
-// The uid/gid range a private user namespace maps container 0..65535 onto: root's range in
-// /etc/subuid and /etc/subgid when there is one, else 100000.
-struct IdRange {
-  uint32_t host = 100000, size = 65536;
-};
-IdRange subordinate_range(const std::string& subid_text, const std::string& user);
+// The uid/gid range a private user namespace maps container 0..65535 onto: the start of
+// root's range in /etc/subuid or /etc/subgid (their text) when it has 65536 ids, else 100000.
+IdRange userns_range(const std::string& subid_text);
 
 }  // namespace hull::frontend

@@ -60,11 +60,6 @@ std::string bar(double percent, int width) {
          std::string(static_cast<size_t>(width - filled), '.') + "]";
 }
 
-void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  ::nanosleep(&ts, nullptr);
-}
-
 }  // namespace
 
 std::vector<StatsRow> sample_stats(const Env& env, const std::vector<std::string>& refs,

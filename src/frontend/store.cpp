@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include "frontend/docker_values.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/lock.h"
 #include "util/strings.h"
 
 namespace hull::frontend {
@@ -147,21 +147,21 @@ std::string Store::resolve(const std::string& ref) const {
     if (hits.size() > 1)
       fail("{} matches {} containers: give more of the id", quote(ref), hits.size());
   }
-  fail("no such container: {}", ref);
+  fail_as(ErrorKind::not_found, "no such container: {}", ref);
 }
 
 Fd Store::lock(const std::string& id) const {
   std::string d = dir(id);
   Fd fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) {
-    if (errno == ENOENT) fail("no such container: {}", id.substr(0, 12));
+    if (errno == ENOENT) fail_as(ErrorKind::not_found, "no such container: {}", id.substr(0, 12));
     fail_errno("open {}", d);
   }
-  if (::flock(fd.get(), LOCK_EX) < 0) fail_errno("lock {}", d);
+  lock_fd(fd.get(), LockMode::exclusive, d);
   struct stat st;
   // Removed while we waited for the lock.
   if (::fstat(fd.get(), &st) == 0 && st.st_nlink == 0)
-    fail("no such container: {}", id.substr(0, 12));
+    fail_as(ErrorKind::not_found, "no such container: {}", id.substr(0, 12));
   return fd;
 }
 
@@ -173,7 +173,7 @@ std::vector<std::string> Store::list() const {
 
 Meta Store::load(const std::string& id) const {
   auto text = read_file_if_exists(dir(id) + "/meta.json");
-  if (!text) fail("no such container: {}", id.substr(0, 12));
+  if (!text) fail_as(ErrorKind::not_found, "no such container: {}", id.substr(0, 12));
   return with_context(dir(id) + "/meta.json", [&] { return meta_from_json(*text); });
 }
 

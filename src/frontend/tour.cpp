@@ -46,11 +46,6 @@ struct Step {
   Outcome (*run)(const Env&);
 };
 
-void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  ::nanosleep(&ts, nullptr);
-}
-
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   for (const auto& l : split(text, '\n'))

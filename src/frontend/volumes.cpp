@@ -49,7 +49,7 @@ VolumeInfo Volumes::create(const std::string& wanted,
   if (::mkdir(d.c_str(), 0711) < 0) {
     if (errno != EEXIST) fail_errno("create volume {}", name);
     // Another hull may be making it this moment: its record comes last.
-    for (int i = 0; i < 100 && !path_exists(d + "/volume.json"); ++i) ::usleep(10000);
+    for (int i = 0; i < 100 && !path_exists(d + "/volume.json"); ++i) sleep_ms(10);
     return get(name);
   }
   try {

@@ -12,6 +12,7 @@
 #include "image/reference.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/lock.h"
 
 namespace hull::image {
 
@@ -68,10 +69,8 @@ std::string Store::tmp_dir() const {
 
 Fd Store::lock_file(const std::string& name, int how) const {
   std::string path = root_ + "/locks/" + name;
-  Fd fd = open_or_fail(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  while (::flock(fd.get(), how) < 0)
-    if (errno != EINTR) fail_errno("lock {}", path);
-  return fd;
+  return open_locked(path, O_RDWR | O_CREAT | O_NOFOLLOW, 0600,
+                     how == LOCK_SH ? LockMode::shared : LockMode::exclusive);
 }
 
 Fd Store::writer_lock() const {

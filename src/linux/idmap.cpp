@@ -101,19 +101,6 @@ Fd user_namespace_with_maps(const std::vector<IdRange>& uids, const std::vector<
   return open_or_fail(fmt::format("/proc/{}/ns/user", cr.pid), O_RDONLY | O_CLOEXEC);
 }
 
-std::optional<IdRange> subordinate_range(const std::string& file, const std::string& user, uint32_t id) {
-  auto text = read_file_if_exists(file);
-  if (!text) return std::nullopt;
-  for (const auto& line : split(*text, '\n')) {
-    auto f = split(line, ':');
-    if (f.size() != 3 || (f[0] != user && f[0] != std::to_string(id))) continue;
-    auto start = parse_u64(f[1]), count = parse_u64(f[2]);
-    if (start && count && *count > 0 && *start + *count <= UINT32_MAX)
-      return IdRange{1, static_cast<uint32_t>(*start), static_cast<uint32_t>(*count)};
-  }
-  return std::nullopt;
-}
-
 uint32_t map_to_host(const std::vector<IdRange>& ranges, uint32_t id) {
   for (const auto& r : ranges)
     if (id >= r.inside && id - r.inside < r.count) return r.outside + (id - r.inside);

@@ -9,12 +9,11 @@
 #include <vector>
 
 #include "util/fd.h"
+#include "util/id_range.h"
 
 namespace hull::linux {
 
-struct IdRange {
-  uint32_t inside = 0, outside = 0, count = 0;
-};
+using hull::IdRange;
 
 std::string format_id_map(const std::vector<IdRange>& ranges);
 
@@ -22,10 +21,6 @@ std::string format_id_map(const std::vector<IdRange>& ranges);
 // caller's own id: runs newuidmap/newgidmap (Debian's uidmap), which check /etc/subuid.
 // setgroups is denied first when the caller is unprivileged, as the kernel requires.
 void write_id_maps(pid_t pid, const std::vector<IdRange>& uids, const std::vector<IdRange>& gids);
-
-// The range /etc/subuid or /etc/subgid (`file`) grants to a user, by name or by number: what
-// newuidmap/newgidmap will accept for them. nullopt when none (or no such file).
-std::optional<IdRange> subordinate_range(const std::string& file, const std::string& user, uint32_t id);
 
 // An fd to a user namespace with these maps and no process left in it: what
 // mount_setattr(MOUNT_ATTR_IDMAP) takes to id-map a mount. As root.

@@ -24,9 +24,6 @@ inline int pidfd_open(pid_t pid, unsigned flags = 0) {
 inline int pidfd_send_signal(int pidfd, int sig, siginfo_t* info = nullptr, unsigned flags = 0) {
   return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, info, flags));
 }
-inline int pidfd_getfd(int pidfd, int targetfd) {
-  return static_cast<int>(::syscall(SYS_pidfd_getfd, pidfd, targetfd, 0));
-}
 inline int openat2(int dirfd, const char* path, const struct open_how* how) {
   return static_cast<int>(::syscall(SYS_openat2, dirfd, path, how, sizeof(struct open_how)));
 }
@@ -63,7 +60,5 @@ struct MountAttr {
 inline int mount_setattr(int dirfd, const char* path, unsigned flags, MountAttr* attr) {
   return static_cast<int>(::syscall(SYS_mount_setattr, dirfd, path, flags, attr, sizeof(MountAttr)));
 }
-
-inline int setns(int fd, int nstype) { return ::setns(fd, nstype); }
 
 }  // namespace hull::sys

@@ -144,7 +144,7 @@ Reservation Networks::reserve(const AttachRequest& req) {
       l.ip = *ip;
     }
     Fd nl = store_.lock_network(n.name);
-    if (!nl) fail("network {} does not exist", n.name);
+    if (!nl) fail_as(ErrorKind::not_found, "network {} does not exist", n.name);
     allocate(store_, n, l, [&](const Lease& stale) { reclaim(n, stale, host); });
     store_.index_add(req.container, n.name, l.ip);
     r.attachments_.push_back({n.name, l.ip, n.subnet, n.gateway, l.ifname, host_link(n, l.ip), l});
@@ -205,7 +205,7 @@ void Networks::attach(Reservation& r, pid_t pid, uint64_t start_time) {
     try {
       Nftables::get().run(join(elements, "\n"));
     } catch (Error& e) {
-      if (e.message().find("File exists") != std::string::npos || e.err() == EEXIST)
+      if (e.is(ErrorKind::already_exists))
         e.add_context("a published port is taken by another container");
       throw;
     }

@@ -1,7 +1,6 @@
 #include "net/hosts.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 
 #include "util/error.h"
 #include "util/fd.h"
+#include "util/lock.h"
 #include "util/strings.h"
 
 namespace hull::net {
@@ -78,9 +78,7 @@ std::string resolv_content(std::string_view host, bool internal,
 void write_in_place(const std::string& path, std::string_view data) {
   Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
   if (!fd) fail_errno("open {}", path);
-  while (::flock(fd.get(), LOCK_EX) < 0) {
-    if (errno != EINTR) fail_errno("lock {}", path);
-  }
+  lock_fd(fd.get(), LockMode::exclusive, path);
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = ::pwrite(fd.get(), data.data() + off, data.size() - off, static_cast<off_t>(off));

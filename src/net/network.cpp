@@ -40,7 +40,7 @@ Networks::Networks(std::string state_dir) : state_dir_(std::move(state_dir)), st
 
 Network Networks::load_or_fail(const std::string& name) {
   auto n = store_.load(name);
-  if (!n) fail("network {} does not exist", name);
+  if (!n) fail_as(ErrorKind::not_found, "network {} does not exist", name);
   return *n;
 }
 
@@ -61,7 +61,8 @@ Network Networks::create(const CreateOptions& opts) {
 }
 
 Network Networks::create_locked(const CreateOptions& opts, Netlink& host) {
-  if (store_.load(opts.name)) fail("network {} already exists", opts.name);
+  if (store_.load(opts.name))
+    fail_as(ErrorKind::already_exists, "network {} already exists", opts.name);
   auto existing = store_.list();
   std::vector<Subnet> taken;
   for (const auto& e : existing) taken.push_back(e.subnet);
@@ -168,7 +169,8 @@ void Networks::ensure_live(const std::vector<std::string>& names) {
   bool need = false;
   for (const auto& name : names) {
     auto n = store_.load(name);
-    if (!n && name != kDefaultNetwork) fail("network {} does not exist", name);
+    if (!n && name != kDefaultNetwork)
+      fail_as(ErrorKind::not_found, "network {} does not exist", name);
     if (!n || !host.exists(n->bridge)) need = true;
   }
   if (!need && host.nft_inet_table_exists("hull")) return;

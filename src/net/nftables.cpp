@@ -4,6 +4,7 @@
 #include <nftables/libnftables.h>
 
 #include <cctype>
+#include <cstring>
 
 #include "util/error.h"
 #include "util/log.h"
@@ -41,6 +42,16 @@ std::string first_error_line(const char* text) {
 
 }  // namespace
 
+ErrorKind nft_error_kind(const std::string& line) {
+  for (int err : {EEXIST, ENOENT, EBUSY, EPERM, EACCES}) {
+    std::string_view text = ::strerrordesc_np(err);
+    if (line.size() >= text.size() &&
+        line.compare(line.size() - text.size(), text.size(), text) == 0)
+      return kind_of_errno(err);
+  }
+  return ErrorKind::other;
+}
+
 Nftables& Nftables::get() {
   static Nftables instance;
   return instance;
@@ -67,8 +78,10 @@ Nftables::Nftables() {
 std::string Nftables::run(const std::string& commands) {
   auto* ctx = static_cast<nft_ctx*>(ctx_);
   log::debug("nft: {}", commands);
-  if (api_->run(ctx, commands.c_str()) != 0)
-    fail("nftables: {}", first_error_line(api_->error(ctx)));
+  if (api_->run(ctx, commands.c_str()) != 0) {
+    std::string line = first_error_line(api_->error(ctx));
+    throw Error(nft_error_kind(line), fmt::format("nftables: {}", line));
+  }
   const char* out = api_->output(ctx);
   return out ? out : "";
 }

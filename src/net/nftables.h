@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "util/error.h"
+
 namespace hull::net {
 
 class Nftables {
@@ -24,5 +26,10 @@ class Nftables {
   Api* api_;
   void* ctx_;
 };
+
+// libnftables reports a kernel error only as text ending in the errno's strerror ("could not
+// process rule: File exists"): the kind it means (already_exists here), so that callers
+// switch on Error::kind() as for any other error. The one place that reads an error's words.
+ErrorKind nft_error_kind(const std::string& first_line);
 
 }  // namespace hull::net

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "util/rounding.h"
 #include "util/strings.h"
 
 namespace hull::net {
@@ -39,19 +40,20 @@ std::optional<uint64_t> parse_rate(std::string_view text) {
   if (used != s.size() || !std::isfinite(v) || v <= 0) return std::nullopt;
   double bytes = v * mult;
   if (bytes < 1 || bytes > 1e15) return std::nullopt;
-  return static_cast<uint64_t>(std::llround(bytes));
+  return static_cast<uint64_t>(round_to_ll(bytes));
 }
 
 std::string format_rate(uint64_t bps) {
   double bits = static_cast<double>(bps) * 8;
   auto fmt1 = [](double v, const char* unit) {
-    return std::fabs(v - std::round(v)) < 0.05 ? fmt::format("{}{}", std::llround(v), unit)
-                                               : fmt::format("{:.1f}{}", v, unit);
+    return std::fabs(v - static_cast<double>(round_to_ll(v))) < 0.05
+               ? fmt::format("{}{}", round_to_ll(v), unit)
+               : fmt::format("{:.1f}{}", v, unit);
   };
   if (bits >= 1e9) return fmt1(bits / 1e9, "gbit");
   if (bits >= 1e6) return fmt1(bits / 1e6, "mbit");
   if (bits >= 1e3) return fmt1(bits / 1e3, "kbit");
-  return fmt::format("{}bit", std::llround(bits));
+  return fmt::format("{}bit", round_to_ll(bits));
 }
 
 Tbf tbf_for(uint64_t rate, uint32_t burst) {

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/lock.h"
 #include "util/strings.h"
 
 namespace hull::net {
@@ -26,12 +26,6 @@ std::vector<std::string> dir_entries(const std::string& path) {
   auto names = list_dir(path);
   std::erase_if(names, [](const std::string& n) { return n.find(".tmp") != std::string::npos; });
   return names;
-}
-
-void flock_or_fail(int fd, int op, const std::string& what) {
-  while (::flock(fd, op) < 0) {
-    if (errno != EINTR) fail_errno("lock {}", what);
-  }
 }
 
 json rule_json(const Rule& r) {
@@ -105,7 +99,7 @@ std::string Store::net_dir(const std::string& net) const {
 Fd Store::lock_all(bool exclusive) {
   mkdir_p(path_join(dir_, ".containers"), 0700);
   Fd fd = open_or_fail(path_join(dir_, ".lock"), O_RDWR | O_CREAT, 0600);
-  flock_or_fail(fd.get(), exclusive ? LOCK_EX : LOCK_SH, path_join(dir_, ".lock"));
+  lock_fd(fd.get(), exclusive ? LockMode::exclusive : LockMode::shared, path_join(dir_, ".lock"));
   return fd;
 }
 
@@ -116,7 +110,7 @@ Fd Store::lock_network(const std::string& name) {
     fail_errno("open {}", net_dir(name));
   }
   Fd owned(fd);
-  flock_or_fail(fd, LOCK_EX, net_dir(name));
+  lock_fd(fd, LockMode::exclusive, net_dir(name));
   // Removed while we waited: the lock is on a directory nobody will look at again.
   if (!path_exists(path_join(dir_, name + ".json"))) return Fd();
   return owned;

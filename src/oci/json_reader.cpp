@@ -23,8 +23,8 @@ size_t Node::size() const {
 }
 
 void Node::error(std::string_view what) const {
-  if (path_.empty()) throw Error(std::string(what));
-  throw Error(fmt::format("{}: {}", path_, what));
+  if (path_.empty()) throw Error(ErrorKind::invalid_config, std::string(what));
+  throw Error(ErrorKind::invalid_config, fmt::format("{}: {}", path_, what)).about(path_, "");
 }
 
 static std::string describe(const json& j) {

@@ -12,6 +12,13 @@
 namespace hull::oci {
 namespace {
 
+// Every error of the spec's parser and checks is the config's: kind invalid_config. This
+// fail() hides hull::fail in this file.
+template <typename... Args>
+[[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) {
+  fail_as(ErrorKind::invalid_config, format, std::forward<Args>(args)...);
+}
+
 // Where in the document a parse error struck ("process.user.uid"): a second, slow parse
 // that follows the keys and indices, done only once the fast one has failed.
 std::string error_location(std::string_view text) {

@@ -11,6 +11,13 @@
 namespace hull::oci {
 namespace {
 
+// Every error of the spec's parser and checks is the config's: kind invalid_config. This
+// fail() hides hull::fail in this file.
+template <typename... Args>
+[[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) {
+  fail_as(ErrorKind::invalid_config, format, std::forward<Args>(args)...);
+}
+
 std::string at(const std::string& base, std::string_view field) {
   return base.empty() ? std::string(field) : fmt::format("{}.{}", base, field);
 }

@@ -93,19 +93,18 @@ bool cgroup_delegated(const cgroup::Manager& cg) {
   return true;
 }
 
-}  // namespace
-
-Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<const oci::Spec> spec_ptr,
-               const std::string& config_json) {
-  const oci::Spec& spec = *spec_ptr;
-  log::step("parsed");
-  std::string rootfs = resolve_rootfs(spec, opts.bundle);
+// --console-socket goes with process.terminal, and a terminal needs one (or the foreground).
+void check_console_flags(const oci::Spec& spec, const CreateOptions& opts) {
   if (spec.process->terminal && opts.console_socket.empty() && !opts.terminal_master)
     fail("process.terminal is true: --console-socket is required (or run in the foreground)");
   if (!spec.process->terminal && !opts.console_socket.empty())
     fail("--console-socket given but process.terminal is false");
+}
 
-  StateStore store(ctx.root);
+// The container's cgroup, not made yet: systemd's scope (--systemd-cgroup) or hull's own
+// driver; none for an unprivileged creator where no cgroup is delegated to it.
+std::unique_ptr<cgroup::Manager> open_cgroup(const Context& ctx, const oci::Spec& spec,
+                                             const CreateOptions& opts) {
   std::unique_ptr<cgroup::Manager> cg;
   if (ctx.systemd_cgroup) {
     // Checked before anything exists: without systemd there is nothing to ask for a scope.
@@ -127,6 +126,155 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
               spec.linux.resources ? ", and linux.resources is ignored" : "");
     cg.reset();
   }
+  return cg;
+}
+
+// The state as saved while the init is set up: no pid yet.
+oci::State initial_state(const CreateOptions& opts, const std::string& rootfs, const oci::Spec& spec,
+                         const cgroup::Manager* cg) {
+  oci::State state;
+  state.id = opts.id;
+  state.bundle = opts.bundle;
+  state.rootfs = rootfs;
+  state.created = rfc3339_now();
+  state.annotations = spec.annotations;
+  state.cgroup_path = cg ? cg->path() : "";
+  state.cgroup_unit = cg ? cg->unit() : "";
+  state.own_pid_namespace = [&] {
+    const oci::Namespace* p = spec.linux.find_namespace(oci::NamespaceType::pid);
+    return p && p->path.empty();
+  }();
+  return state;
+}
+
+// What a delete after a killed create must end, recorded before the cgroup exists: a create
+// killed from here on leaves a delete that knows which cgroup to end and remove (an engine's
+// cgroupsPath, not /hull/<id>). A cgroup that already holds processes is shared (runc's
+// rule, make_cgroup) and never recorded: neither a delete after a killed create nor this
+// create's undo may end what runs there.
+Recovery record_cgroup(cgroup::Manager* cg, const oci::Spec& spec, oci::State& state) {
+  Recovery recovery;
+  size_t already_in_cgroup = cg ? cg->pids().size() : 0;
+  if (already_in_cgroup && wants_exclusive_cgroup(spec))
+    fail("linux.cgroupsPath: cgroup {} is not empty: {} process(es) run in it ({}=true)",
+         cg->path(), already_in_cgroup, kExclusiveCgroupAnnotation);
+  if (cg && !already_in_cgroup) {
+    recovery.has_cgroup = true;
+    recovery.cgroup_path = cg->path();
+    recovery.cgroup_unit = cg->unit();
+    // systemd makes (and removes) a scope's directories and its slices' itself.
+    recovery.cgroup_made_from = recovery.cgroup_unit.empty() ? cg->missing_from() : "";
+    cg->set_made_from(recovery.cgroup_made_from);
+    state.cgroup_made_from = recovery.cgroup_made_from;
+  }
+  return recovery;
+}
+
+// Makes the cgroup and applies linux.resources. `made`: this create made it, so its undo
+// removes it (set before the resources are applied, which may fail); not when it is shared.
+void make_cgroup(cgroup::Manager& cg, const oci::Spec& spec, oci::State& state, bool& made) {
+  with_context("create cgroup", [&] { cg.create(); });
+  fault_point("create.cgroup");
+  // A frozen cgroup would freeze the container before it ran: always refused. One that
+  // already holds processes is shared with a warning, as runc does (engines put a pod's
+  // containers in one), unless the config asks for its own; this create's undo then leaves
+  // it and what runs there alone.
+  if (cg.frozen()) fail("linux.cgroupsPath: cgroup {} is frozen", cg.path());
+  auto n = cg.pids().size();
+  if (n && wants_exclusive_cgroup(spec))
+    fail("linux.cgroupsPath: cgroup {} is not empty: {} process(es) run in it ({}=true)",
+         cg.path(), n, kExclusiveCgroupAnnotation);
+  if (n)
+    log::warn(
+        "linux.cgroupsPath: cgroup {} is not empty: {} process(es) already run in it; "
+        "sharing it",
+        cg.path(), n);
+  made = n == 0;
+  state.cgroup_shared = n > 0;
+  // The units' errors name the field (linux.resources.memory.limit) themselves.
+  if (spec.linux.resources) cg.apply(cgroup_resources(spec), false);
+}
+
+// The init's fds to the world: the sync socket (sync.h), the console (--console-socket, or a
+// socket pair on which a foreground run receives the terminal's master), start.sock.
+struct Channels {
+  Fd parent_end, child_end, console, console_peer, start_listen;
+};
+
+Channels open_channels(const CreateOptions& opts, const oci::Spec& spec, InitPlan& plan, int dir_fd) {
+  Channels ch;
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) fail_errno("socketpair");
+  ch.parent_end.reset(sv[0]);
+  ch.child_end.reset(sv[1]);
+  plan.sync_fd = ch.child_end.get();
+  if (!opts.console_socket.empty()) {
+    ch.console = linux::connect_unix(opts.console_socket, "--console-socket");
+    plan.console_fd = ch.console.get();
+  } else if (spec.process->terminal && opts.terminal_master) {
+    // Foreground without a console socket: hull itself receives the master and relays it.
+    int tv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, tv) < 0) fail_errno("socketpair");
+    ch.console.reset(tv[0]);
+    ch.console_peer.reset(tv[1]);
+    plan.console_fd = ch.console.get();
+  }
+  if (!opts.for_run) {
+    ch.start_listen = listen_start_socket(dir_fd);
+    plan.start_listen_fd = ch.start_listen.get();
+  }
+  return ch;
+}
+
+// A PID namespace given by path: joined for our children only; the returned fd is our own,
+// to come back to after the clone (none when the spec joins no PID namespace).
+Fd join_pid_namespace_for_children(InitPlan& plan) {
+  Fd own_pidns;
+  for (auto it = plan.join.begin(); it != plan.join.end(); ++it) {
+    if (it->second != CLONE_NEWPID) continue;
+    own_pidns = open_or_fail("/proc/self/ns/pid_for_children", O_RDONLY);
+    linux::join_namespace(it->first.get(), CLONE_NEWPID, "pid");
+    plan.join.erase(it);
+    break;
+  }
+  return own_pidns;
+}
+
+// The init builds the container; it asks for the prestart and createRuntime hooks on the
+// way (kHooks) and ends with kReady, or a kError thrown here with its kind (sync.h).
+template <typename Died>
+void wait_until_ready(int sync_fd, const oci::Spec& spec, const oci::State& state, Died init_died) {
+  for (;;) {
+    auto m = recv_msg(sync_fd);
+    if (!m) init_died();
+    if (m->type == Msg::kError) throw error_from(*m);
+    if (m->type == Msg::kHooks) {
+      // runc's states: prestart (the deprecated hook that stood for "after create") is
+      // told "created", createRuntime "creating", as the spec has it.
+      oci::State prestart = state;
+      prestart.status = oci::Status::created;
+      run_hooks(spec.hooks.prestart, "prestart", oci::state_to_public_json(prestart, false));
+      run_hooks(spec.hooks.create_runtime, "createRuntime",
+                oci::state_to_public_json(state, false));
+      send_msg(sync_fd, Msg::kHooksDone);
+      continue;
+    }
+    if (m->type == Msg::kReady) return;
+    fail("unexpected message {} from the container init", static_cast<int>(m->type));
+  }
+}
+
+}  // namespace
+
+Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<const oci::Spec> spec_ptr,
+               const std::string& config_json) {
+  const oci::Spec& spec = *spec_ptr;
+  log::step("parsed");
+  std::string rootfs = resolve_rootfs(spec, opts.bundle);
+  check_console_flags(spec, opts);
+
+  StateStore store(ctx.root);
+  std::unique_ptr<cgroup::Manager> cg = open_cgroup(ctx, spec, opts);
   InitPlan plan;
   build_plan(plan, spec, opts, rootfs, cg.get(), seccomp_cache_dir(ctx.root));
   bool overlay = plan.rootfs.overlay;
@@ -166,62 +314,11 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   if (overlay && ::mkdirat(dir.get(), kOverlayScratchDir, 0700) < 0)
     fail_errno("create {}", plan.rootfs.overlay_scratch);
 
-  oci::State state;
-  state.id = opts.id;
-  state.bundle = opts.bundle;
-  state.rootfs = rootfs;
-  state.created = rfc3339_now();
-  state.annotations = spec.annotations;
-  state.cgroup_path = cg ? cg->path() : "";
-  state.cgroup_unit = cg ? cg->unit() : "";
-  state.own_pid_namespace = [&] {
-    const oci::Namespace* p = spec.linux.find_namespace(oci::NamespaceType::pid);
-    return p && p->path.empty();
-  }();
-
-  // Recorded before the cgroup exists: a create killed from here on leaves a delete that
-  // knows which cgroup to end and remove (an engine's cgroupsPath, not /hull/<id>).
-  // A cgroup that already holds processes is shared (runc's rule, below) and never recorded:
-  // neither a delete after a killed create nor this create's undo may end what runs there.
-  Recovery recovery;
-  size_t already_in_cgroup = cg ? cg->pids().size() : 0;
-  if (already_in_cgroup && wants_exclusive_cgroup(spec))
-    fail("linux.cgroupsPath: cgroup {} is not empty: {} process(es) run in it ({}=true)",
-         cg->path(), already_in_cgroup, kExclusiveCgroupAnnotation);
-  if (cg && !already_in_cgroup) {
-    recovery.has_cgroup = true;
-    recovery.cgroup_path = cg->path();
-    recovery.cgroup_unit = cg->unit();
-    // systemd makes (and removes) a scope's directories and its slices' itself.
-    recovery.cgroup_made_from = recovery.cgroup_unit.empty() ? cg->missing_from() : "";
-    cg->set_made_from(recovery.cgroup_made_from);
-    state.cgroup_made_from = recovery.cgroup_made_from;
-  }
+  oci::State state = initial_state(opts, rootfs, spec, cg.get());
+  Recovery recovery = record_cgroup(cg.get(), spec, state);
   store.save_recovery(dir.get(), recovery);
   fault_point("create.recorded");
-
-  if (cg) {
-    with_context("create cgroup", [&] { cg->create(); });
-    fault_point("create.cgroup");
-    // A frozen cgroup would freeze the container before it ran: always refused. One that
-    // already holds processes is shared with a warning, as runc does (engines put a pod's
-    // containers in one), unless the config asks for its own; this create's undo then leaves
-    // it and what runs there alone.
-    if (cg->frozen()) fail("linux.cgroupsPath: cgroup {} is frozen", cg->path());
-    auto n = cg->pids().size();
-    if (n && wants_exclusive_cgroup(spec))
-      fail("linux.cgroupsPath: cgroup {} is not empty: {} process(es) run in it ({}=true)",
-           cg->path(), n, kExclusiveCgroupAnnotation);
-    if (n)
-      log::warn(
-          "linux.cgroupsPath: cgroup {} is not empty: {} process(es) already run in it; "
-          "sharing it",
-          cg->path(), n);
-    cgroup_made = n == 0;
-    state.cgroup_shared = n > 0;
-    // The units' errors name the field (linux.resources.memory.limit) themselves.
-    if (spec.linux.resources) cg->apply(cgroup_resources(spec), false);
-  }
+  if (cg) make_cgroup(*cg, spec, state, cgroup_made);
   log::step("cgroup");
   // After the cgroup exists: podman binds the container's own cgroup directory into a
   // user-namespaced container, and that source must be there to be cloned. Only root clones
@@ -230,41 +327,20 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   if (plan.rootfs.bind_devices && ::geteuid() == 0)
     with_context("open mount sources", [&] { linux::open_sources(plan.rootfs, plan.source_fds); });
 
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) fail_errno("socketpair");
-  Fd parent_end(sv[0]), child_end(sv[1]);
-  plan.sync_fd = child_end.get();
-  Fd console, console_peer;
-  if (!opts.console_socket.empty()) {
-    console = linux::connect_unix(opts.console_socket, "--console-socket");
-    plan.console_fd = console.get();
-  } else if (spec.process->terminal && opts.terminal_master) {
-    // Foreground without a console socket: hull itself receives the master and relays it.
-    int tv[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, tv) < 0) fail_errno("socketpair");
-    console.reset(tv[0]);
-    console_peer.reset(tv[1]);
-    plan.console_fd = console.get();
-  }
-  Fd start_listen;
-  if (!opts.for_run) {
-    start_listen = listen_start_socket(dir.get());
-    plan.start_listen_fd = start_listen.get();
-  }
-
-  // A PID namespace given by path: join it for our children only, then come back.
-  Fd own_pidns;
-  for (auto it = plan.join.begin(); it != plan.join.end(); ++it) {
-    if (it->second != CLONE_NEWPID) continue;
-    own_pidns = open_or_fail("/proc/self/ns/pid_for_children", O_RDONLY);
-    linux::join_namespace(it->first.get(), CLONE_NEWPID, "pid");
-    plan.join.erase(it);
-    break;
-  }
+  Channels ch = open_channels(opts, spec, plan, dir.get());
+  Fd &parent_end = ch.parent_end, &child_end = ch.child_end, &console = ch.console,
+     &console_peer = ch.console_peer, &start_listen = ch.start_listen;
+  Fd own_pidns = join_pid_namespace_for_children(plan);
   bool slow = plan.join_user_first || plan.unshare_after_join;
   if (slow) ::prctl(PR_SET_CHILD_SUBREAPER, 1);  // the init will be a grandchild
   int flags = clone_flags(plan, spec);
-  int cgroup_fd = slow || !cg ? -1 : cg->clone_fd();
+  // The init joins a cgroupfs v1 cgroup itself (cgroup/manager.h: the parent's writes wait for
+  // the kernel); not with a user namespace, whose root the host's cgroup files do not know.
+  cgroup::Manager::SelfJoin self_join;
+  if (cg && !slow && !plan.new_user_ns) self_join = cg->self_join();
+  bool self_joins = !self_join.tasks.empty();
+  for (auto& [fd, path] : self_join.tasks) plan.cgroup_tasks.emplace_back(fd.get(), path);
+  int cgroup_fd = slow || !cg ? -1 : self_joins ? self_join.clone_fd : cg->clone_fd();
   // The init finds its rootfs as its cwd, translated into its new mount namespace
   // (linux::prepare_rootfs).
   Fd old_cwd;
@@ -291,7 +367,7 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   log::step("cloned");
 
   auto fail_from_init = [&](const Message& m) -> void {
-    throw Error(m.text, m.value);
+    throw error_from(m);
   };
   auto init_died = [&]() -> void {
     int status = 0;
@@ -321,7 +397,11 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
     auto u = id_ranges(spec.linux.uid_mappings), g = id_ranges(spec.linux.gid_mappings);
     with_context("linux.uidMappings", [&] { linux::write_id_maps(init_pid, u, g); });
   }
-  if (cg && (!cr.into_cgroup || slow)) with_context("join cgroup", [&] { cg->add(init_pid); });
+  self_join.tasks.clear();  // the init has its copies
+  if (cg && self_joins)
+    with_context("join cgroup", [&] { cg->add_rest(init_pid, cr.into_cgroup); });
+  else if (cg && (!cr.into_cgroup || slow))
+    with_context("join cgroup", [&] { cg->add(init_pid); });
   if (spec.process->oom_score_adj) linux::set_oom_score_adj(init_pid, *spec.process->oom_score_adj);
   // From here, as runc: in its user namespace the init could not raise a hard limit above
   // ours, whatever privilege we have on the host. It sets them again itself (a no-op then).
@@ -341,31 +421,16 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   send_msg(parent_end.get(), Msg::kGo, 0, oci::state_to_public_json(state, false));
   log::step("released init");
 
-  for (;;) {
-    auto m = recv_msg(parent_end.get());
-    if (!m) init_died();
-    if (m->type == Msg::kError) fail_from_init(*m);
-    if (m->type == Msg::kHooks) {
-      // runc's states: prestart (the deprecated hook that stood for "after create") is
-      // told "created", createRuntime "creating", as the spec has it.
-      oci::State prestart = state;
-      prestart.status = oci::Status::created;
-      run_hooks(spec.hooks.prestart, "prestart", oci::state_to_public_json(prestart, false));
-      run_hooks(spec.hooks.create_runtime, "createRuntime",
-                oci::state_to_public_json(state, false));
-      send_msg(parent_end.get(), Msg::kHooksDone);
-      continue;
-    }
-    if (m->type == Msg::kReady) break;
-    fail("unexpected message {} from the container init", static_cast<int>(m->type));
-  }
+  wait_until_ready(parent_end.get(), spec, state, init_died);
   log::step("init ready");
   if (console_peer) *opts.terminal_master = linux::recv_fd(console_peer.get(), "terminal master");
 
   fault_point("create.ready");
   state.status = oci::Status::created;
   store.save_config(dir.get(), config_json);
-  store.save(dir.get(), state);
+  // `run` starts it at once and saves "running" then: one state.json (new file and rename)
+  // fewer per container; until then it reads "creating", with the init's pid.
+  if (!opts.for_run) store.save(dir.get(), state);
   if (!opts.pid_file.empty()) write_pid_file(opts.pid_file, init_pid);
   committed = true;
   log::step("state saved");

@@ -6,8 +6,11 @@
 //   pidfd of the init; join its PID namespace for
 //   our children only; clone3 (CLONE_INTO_CGROUP
 //   on cgroup v2); back to our own PID namespace ----->  non-dumpable (CVE-2019-5736)
-//   join the v1 cgroups, oomScoreAdj
-//   ---------------------------------- kGo ----------->  setns(pidfd, every other namespace),
+//   join the v1 cgroups (unless the child does),
+//   oomScoreAdj
+//   ---------------------------------- kGo ----------->  join own v1 cgroups (`tasks` files
+//                                                        the parent opened: cgroup/placement.h),
+//                                                        setns(pidfd, every other namespace),
 //                                                        root of its user namespace, terminal,
 //                                                        rlimits, user, caps, cwd,
 //                                                        no_new_privs, seccomp, execve
@@ -50,6 +53,7 @@
 #include "runtime/process.h"
 #include "runtime/runtime.h"
 #include "runtime/state_store.h"
+#include "runtime/transitions.h"
 #include "runtime/sync.h"
 #include "util/error.h"
 #include "util/fault.h"
@@ -68,6 +72,8 @@ struct ExecChild {
   int console_fd = -1;
   int init_pidfd = -1;
   int cgroup_fd = -1;  // a host directory: closed before anything else happens
+  // v1 `tasks` files (cgroup::self_join): the process joins them itself after kGo.
+  std::vector<std::pair<int, std::string>> cgroup_tasks;
   pid_t init_pid = 0;
   int ns_flags = 0;  // every namespace of the container but PID (the clone put us there)
   bool joined = false;  // the intermediate joined them all (the unprivileged path)
@@ -93,6 +99,7 @@ void run_child(ExecChild& c) {
   if (!m) ::_exit(1);  // the parent gave up on us
   if (m->type != Msg::kGo)
     fail("exec: unexpected message {} from the runtime", static_cast<int>(m->type));
+  join_own_cgroups(c.cgroup_tasks);
   if (!c.joined) linux::join_namespaces_of(c.init_pidfd, c.init_pid, c.ns_flags);
   ::close(c.init_pidfd);
   // What the process makes before it switches to its user (its pty: `exec -t`) belongs to
@@ -121,7 +128,7 @@ template <typename F>
     body();
   } catch (const Error& e) {
     try {
-      send_msg(c.sync_fd, Msg::kError, e.err(), child_error_message(c.process, e, "process"));
+      send_error(c.sync_fd, e, child_error_message(c.process, e, "process"));
     } catch (...) {
     }
   } catch (const std::exception& e) {
@@ -143,6 +150,9 @@ template <typename F>
   child_main(c, [&] {
     if (c.cgroup_fd >= 0) ::close(c.cgroup_fd);
     c.cgroup_fd = -1;
+    // Host files too; here the parent joins the exec child to its cgroups.
+    for (auto& task : c.cgroup_tasks) ::close(task.first);
+    c.cgroup_tasks.clear();
     // From setns on, the container's root could trace us: not before we are non-dumpable.
     linux::make_undumpable();
     // One setns on the pidfd enters the user namespace first and checks the others with its
@@ -243,11 +253,8 @@ Target open_target(const Context& ctx, const ExecOptions& o) {
   t.dir = store.open_locked(o.id, false);
   t.state = state(ctx, o.id);
   const oci::State& st = t.state;
-  if (st.status == oci::Status::creating) fail("container {} is still being created", o.id);
-  if (st.status == oci::Status::stopped) fail("cannot exec in a stopped container {}", o.id);
+  require(o.ignore_paused ? Verb::exec_ignore_paused : Verb::exec, st);
   t.paused = st.status == oci::Status::paused;
-  if (t.paused && !o.ignore_paused)
-    fail("cannot exec in a paused container {} (--ignore-paused starts the process frozen)", o.id);
   t.init.reset(sys::pidfd_open(st.pid));
   if (!t.init || !process_matches(st.pid, st.pid_start_time))
     fail("cannot exec in container {}: its init has exited", o.id);
@@ -308,10 +315,11 @@ bool plan_child(ExecChild& child, const Context& ctx, const ExecOptions& o, cons
 struct CgroupTarget {
   bool has = false;
   cgroup::Placement place;
-  Fd fd;  // the single v2 directory, for CLONE_INTO_CGROUP
+  Fd fd;  // the single v2 directory (or a hybrid host's cgroup2 one), for CLONE_INTO_CGROUP
+  cgroup::SelfJoin self_join;  // cgroupfs v1 as root: for the process to join itself
 };
 
-CgroupTarget open_cgroup_target(const ExecOptions& o, const oci::State& st) {
+CgroupTarget open_cgroup_target(const ExecOptions& o, const oci::State& st, bool paused) {
   CgroupTarget c;
   // No cgroup path: the container has none (an unprivileged create without delegation).
   c.has = !st.cgroup_path.empty();
@@ -319,7 +327,15 @@ CgroupTarget open_cgroup_target(const ExecOptions& o, const oci::State& st) {
   if (!c.has) return c;
   auto cg = cgroup::Manager::open(st.cgroup_path);
   c.place = cgroup::placement(*cg, o.cgroups);
-  if (c.place.single_v2) c.fd = open_or_fail(c.place.dirs[0], O_RDONLY | O_DIRECTORY);
+  if (c.place.single_v2) {
+    c.fd = open_or_fail(c.place.dirs[0], O_RDONLY | O_DIRECTORY);
+  } else if (st.cgroup_unit.empty() && ::geteuid() == 0 && !paused) {
+    // The process joins itself (no wait for the kernel's lock, cgroup/manager.h), before it
+    // answers. Not into a paused container: we return without an answer there, and the
+    // process must be in its cgroups by then.
+    c.self_join = cgroup::self_join(c.place);
+    c.fd = std::move(c.self_join.clone_dir);
+  }
   return c;
 }
 
@@ -350,6 +366,7 @@ struct Started {
   pid_t pid = -1;
   Fd pidfd;
   bool into_cgroup = false;
+  bool self_joined = false;  // the child joins its v1 cgroups itself (ExecChild::cgroup_tasks)
 };
 
 // The unprivileged path (diagram at the top): the intermediate's report, then its exit.
@@ -369,7 +386,7 @@ Started start_through_user_ns(ExecChild& child, Channels& ch, Target& t, int cgr
   int status = 0;
   while (::waitpid(cr.pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (m && m->type == Msg::kError) throw Error(m->text, m->value);
+  if (m && m->type == Msg::kError) throw error_from(*m);
   if (!m || m->type != Msg::kChildPid || m->value <= 0)
     fail("exec: the process joining the container's namespaces ended without starting the "
          "exec process (status {:#x})",
@@ -412,14 +429,17 @@ Started start_child(ExecChild& child, Channels& ch, Target& t, bool pid_ns, int 
     exec_child(child);
   }
   ch.child_end.reset();
-  return Started{cr.pid, std::move(cr.pidfd), cr.into_cgroup};
+  return Started{cr.pid, std::move(cr.pidfd), cr.into_cgroup, !child.cgroup_tasks.empty()};
 }
 
 // From the host, before the process may go on: its cgroup, OOM score, final CPU affinity and
 // rlimits; then kGo, and its answer.
 void release_child(const Started& s, const ExecChild& child, const oci::Process& proc,
                    const CgroupTarget& cgt, Channels& ch, bool paused) {
-  if (cgt.has && !s.into_cgroup) cgroup::join(cgt.place, s.pid);
+  if (cgt.has && s.self_joined)
+    cgroup::join_rest(cgt.place, s.pid, s.into_cgroup);
+  else if (cgt.has && !s.into_cgroup)
+    cgroup::join(cgt.place, s.pid);
   if (proc.oom_score_adj) linux::set_oom_score_adj(s.pid, *proc.oom_score_adj);
   const auto& affinity = proc.exec_cpu_affinity;
   if (affinity && !affinity->final.empty())
@@ -430,7 +450,7 @@ void release_child(const Started& s, const ExecChild& child, const oci::Process&
   // A process joining a frozen cgroup stops before it can answer: it runs on resume.
   if (paused) return;
   auto m = recv_msg(ch.parent_end.get());
-  if (m && m->type == Msg::kError) throw Error(m->text, m->value);
+  if (m && m->type == Msg::kError) throw error_from(*m);
   if (m) fail("unexpected message {} from the exec process", static_cast<int>(m->type));
 }
 
@@ -442,7 +462,8 @@ int exec(const Context& ctx, const ExecOptions& o) {
   oci::Process proc = plan_process(t.spec, o, relay);
   ExecChild child;
   bool pid_ns = plan_child(child, ctx, o, t, proc);
-  CgroupTarget cgt = open_cgroup_target(o, t.state);
+  CgroupTarget cgt = open_cgroup_target(o, t.state, t.paused);
+  for (auto& [fd, path] : cgt.self_join.tasks) child.cgroup_tasks.emplace_back(fd.get(), path);
   Channels ch = open_channels(o, relay);
 
   sigset_t fwd = forwarded_signals(), old;

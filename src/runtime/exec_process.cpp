@@ -15,6 +15,9 @@
 namespace hull::runtime {
 
 static_assert(static_cast<int>(Msg::kError) == HULL_STUB_MSG_ERROR, "the exec stub reports errors as kError");
+static_assert(static_cast<int>(ErrorKind::no_command) == HULL_STUB_KIND_NO_COMMAND &&
+                  static_cast<int>(ErrorKind::not_executable) == HULL_STUB_KIND_NOT_EXECUTABLE,
+              "the exec stub's error kinds are ErrorKind's");
 
 void install_seccomp(const linux::SeccompFilter& filter, int listener_socket, const std::string& state) {
   int listener = linux::load_seccomp(filter);

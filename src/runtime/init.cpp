@@ -111,6 +111,8 @@ void run_init(InitPlan& plan) {
   // The parent may die at any point before kReady; we then get EOF and exit.
   if (plan.join_user_first || plan.fork_for_pid_ns || plan.unshare_after_join) slow_path_namespaces(plan);
   plan.state_json = expect(plan.sync_fd, Msg::kGo, "setup").text;
+  // One thread moving itself: no wait for the kernel's threadgroup lock (cgroup/manager.h).
+  join_own_cgroups(plan.cgroup_tasks);
   if (!plan.undumpable_from_start) linux::make_undumpable();
 
   if (plan.new_user_ns && plan.become_root) become_root();
@@ -178,9 +180,9 @@ void run_init(InitPlan& plan) {
 
 }  // namespace
 
-static void report(InitPlan& plan, int err, const std::string& message) {
+static void report(InitPlan& plan, const Error& e, const std::string& message) {
   try {
-    send_msg(g_report_fd >= 0 ? g_report_fd : plan.sync_fd, Msg::kError, err, message);
+    send_error(g_report_fd >= 0 ? g_report_fd : plan.sync_fd, e, message);
   } catch (...) {
     // Nobody is listening any more; exiting is all that is left.
   }
@@ -193,9 +195,9 @@ static void report(InitPlan& plan, int err, const std::string& message) {
     if (plan.undumpable_from_start) linux::make_undumpable();
     run_init(plan);
   } catch (const Error& e) {
-    report(plan, e.err(), child_error_message(plan.process, e, "process"));
+    report(plan, e, child_error_message(plan.process, e, "process"));
   } catch (const std::exception& e) {
-    report(plan, 0, fmt::format("internal error: {}", e.what()));
+    report(plan, Error(""), fmt::format("internal error: {}", e.what()));
   }
   ::_exit(1);
 }

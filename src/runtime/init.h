@@ -25,6 +25,9 @@ struct InitPlan {
   int sync_fd = -1;          // the child's end of the socketpair
   int start_listen_fd = -1;  // start.sock, -1 for `run` (kStart comes on sync_fd)
   int console_fd = -1;       // connected --console-socket, -1 without a terminal
+  // The v1 hierarchies' `tasks` files, open for writing (cgroup::Manager::self_join): the
+  // init joins its cgroup itself, writing "0" to each after kGo. (fd, path for errors)
+  std::vector<std::pair<int, std::string>> cgroup_tasks;
 
   // Namespaces given by path, opened (and type-checked) by the parent.
   std::vector<std::pair<Fd, int>> join;  // (fd, CLONE_NEW*)

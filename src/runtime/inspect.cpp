@@ -8,6 +8,7 @@
 #include "linux/mountinfo.h"
 #include "linux/namespaces.h"
 #include "linux/path.h"
+#include "runtime/transitions.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -108,8 +109,8 @@ uint64_t ns_inode(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
 }
 
-std::vector<IdMapLine> read_id_map(pid_t pid, const char* file) {
-  std::vector<IdMapLine> out;
+std::vector<IdRange> read_id_map(pid_t pid, const char* file) {
+  std::vector<IdRange> out;
   auto text = read_file_if_exists(fmt::format("/proc/{}/{}", pid, file));
   if (!text) return out;
   for (const auto& line : split(*text, '\n')) {
@@ -236,8 +237,7 @@ std::optional<std::string> read_container_file(const Context& ctx, const std::st
   oci::State st = state(ctx, id);
   std::string root_path = fmt::format("/proc/{}/root", st.pid);
   Fd root(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root || !process_matches(st.pid, st.pid_start_time))
-    fail("container {} has exited: container not running", id);
+  if (!root || !process_matches(st.pid, st.pid_start_time)) fail_not_running(id);
   return with_context(fmt::format("container {}", id),
                       [&] { return linux::read_small_file_in_root(root.get(), path, 4 << 20); });
 }

@@ -14,6 +14,7 @@
 #include "cgroup/stats.h"
 #include "oci/state.h"
 #include "runtime/runtime.h"
+#include "util/id_range.h"
 
 namespace hull::runtime {
 
@@ -45,17 +46,13 @@ struct MountEntry {
   std::string mount_point, fstype, source, options;
 };
 
-struct IdMapLine {
-  uint32_t inside = 0, outside = 0, count = 0;
-};
-
 struct ContainerInfo {
   oci::State state;
   std::vector<NamespaceInfo> namespaces;
   std::vector<ProcessInfo> processes;
   std::vector<CgroupInfo> cgroups;
   std::vector<MountEntry> mounts;
-  std::vector<IdMapLine> uid_map, gid_map;
+  std::vector<IdRange> uid_map, gid_map;
 };
 
 // Throws when the container does not exist; a stopped one has no namespaces or processes.

@@ -17,6 +17,7 @@
 #include "runtime/hooks.h"
 #include "runtime/runtime.h"
 #include "runtime/state_store.h"
+#include "runtime/transitions.h"
 #include "runtime/sync.h"
 #include "util/error.h"
 #include "util/fault.h"
@@ -130,7 +131,7 @@ void start_created(const Context& ctx, Created& c) {
   send_msg(c.sync.get(), Msg::kStart);
   // EOF: the sync socket was closed by execve, so the process runs. Anything else is why not.
   auto m = recv_msg(c.sync.get());
-  if (m && m->type == Msg::kError) throw Error(m->text, m->value);
+  if (m && m->type == Msg::kError) throw error_from(*m);
   c.sync.reset();
   Fd dir = store.open_locked(c.id);
   mark_started(store, dir.get(), c.state);
@@ -144,8 +145,7 @@ void start(const Context& ctx, const std::string& id) {
   StateStore store(ctx.root);
   Fd dir = store.open_locked(id);
   oci::State s = load_state(store, dir.get(), id);
-  if (s.status != oci::Status::created)
-    fail("cannot start container {}: it is {}, not created", id, oci::status_name(s.status));
+  require(Verb::start, s);
   Fd conn(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
   if (!conn) fail_errno("socket");
   sockaddr_un addr = {};
@@ -158,7 +158,7 @@ void start(const Context& ctx, const std::string& id) {
   fault_point("start.sent");
   auto m = recv_msg(conn.get());
   if (m && m->type == Msg::kError) {
-    Error e(m->text, m->value);
+    Error e = error_from(*m);
     e.add_context(fmt::format("start container {}", id));
     throw e;
   }
@@ -173,7 +173,7 @@ void kill(const Context& ctx, const std::string& id, int sig, bool all) {
   StateStore store(ctx.root);
   Fd dir = store.open_locked(id, false);
   oci::State s = load_state(store, dir.get(), id);
-  if (s.status == oci::Status::creating) fail("container {} is still being created", id);
+  require(all ? Verb::kill_all : Verb::kill, s);
   if (all) {
     // Every process of the container is in its cgroup, the init included. A stopped container
     // may still have some there (its init shared a PID namespace and left children behind):
@@ -191,12 +191,12 @@ void kill(const Context& ctx, const std::string& id, int sig, bool all) {
     cg->kill_all(sig);
     return;
   }
-  // "container not running" is runc's text: containerd's shim and podman match it to tell "already
-  // stopped" from a failure, so StopContainer of an exited container succeeds.
-  if (s.status == oci::Status::stopped)
-    fail("cannot signal container {}: container not running (it has exited)", id);
+  // A stopped container was refused above in runc's words "container not running", which
+  // containerd's shim and podman match to tell "already stopped" from a failure.
   Fd pidfd = open_init(s);
-  if (!pidfd) fail("cannot signal container {}: container not running (its init is gone)", id);
+  if (!pidfd)
+    fail_as(ErrorKind::invalid_state,
+            "cannot signal container {}: container not running (its init is gone)", id);
   if (sys::pidfd_send_signal(pidfd.get(), sig) < 0) fail_errno("send {} to container {}", signal_name(sig), id);
 }
 
@@ -239,8 +239,8 @@ void remove(const Context& ctx, const std::string& id, bool force) {
   Fd dir;
   try {
     dir = store.open_locked(id);
-  } catch (const Error&) {
-    if (!force || store.exists(id)) throw;
+  } catch (const Error& e) {
+    if (!force || !e.is(ErrorKind::not_found)) throw;
     log::debug("delete --force: container {} does not exist: nothing to do", id);
     return;
   }
@@ -263,8 +263,7 @@ void remove(const Context& ctx, const std::string& id, bool force) {
   }
   oci::State s = *saved;
   refresh(s);
-  if ((s.status == oci::Status::running || s.status == oci::Status::paused) && !force)
-    fail("cannot delete container {} that is not stopped: {}", id, oci::status_name(s.status));
+  require(force ? Verb::remove_force : Verb::remove, s);
   auto cg = s.cgroup_path.empty() ? nullptr : cgroup::Manager::open(s.cgroup_path, s.cgroup_unit);
   if (s.status != oci::Status::stopped) {
     if (cg && s.status == oci::Status::paused) cg->kill_all(SIGKILL);

@@ -211,11 +211,18 @@ std::string find_executable(const std::string& name, const std::string& path_env
     struct stat st;
     return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
   };
+  // The kinds are docker's exit codes of `run` and `exec`: 127 missing, 126 not executable.
+  auto refuse = [&](int err, ErrorKind missing) {
+    throw Error(err == ENOENT || err == ENOTDIR ? missing : ErrorKind::not_executable,
+                fmt::format("exec {}", quote(name)), err);
+  };
   if (name.find('/') != std::string::npos) {
     struct stat st;
-    if (::stat(name.c_str(), &st) < 0) fail_errno("exec {}", quote(name));
-    if (S_ISDIR(st.st_mode)) fail_err(EACCES, "exec {}: is a directory", quote(name));
-    if (::access(name.c_str(), X_OK) < 0) fail_errno("exec {}", quote(name));
+    if (::stat(name.c_str(), &st) < 0) refuse(errno, ErrorKind::no_command);
+    if (S_ISDIR(st.st_mode))
+      throw Error(ErrorKind::not_executable, fmt::format("exec {}: is a directory", quote(name)),
+                  EACCES);
+    if (::access(name.c_str(), X_OK) < 0) refuse(errno, ErrorKind::not_executable);
     return name;
   }
   std::string path =
@@ -224,7 +231,8 @@ std::string find_executable(const std::string& name, const std::string& path_env
     std::string candidate = path_join(dir.empty() ? "." : dir, name);
     if (usable(candidate)) return candidate;
   }
-  fail_err(ENOENT, "exec: {}: executable file not found in $PATH", quote(name));
+  throw Error(ErrorKind::no_command,
+              fmt::format("exec: {}: executable file not found in $PATH", quote(name)), ENOENT);
 }
 
 std::string child_error_message(const ProcessPlan& plan, const Error& e, const std::string& base) {
@@ -238,6 +246,18 @@ std::string child_error_message(const ProcessPlan& plan, const Error& e, const s
                        r.soft, e.message());
   }
   return e.message();
+}
+
+}  // namespace hull::runtime
+
+namespace hull::runtime {
+
+void join_own_cgroups(std::vector<std::pair<int, std::string>>& tasks) {
+  for (auto& [fd, path] : tasks) {
+    if (::write(fd, "0", 1) != 1) fail_errno("join cgroup {}", path);
+    ::close(fd);
+  }
+  tasks.clear();
 }
 
 }  // namespace hull::runtime

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "linux/caps.h"
@@ -72,5 +73,10 @@ std::string child_error_message(const ProcessPlan& plan, const Error& e, const s
 // Finds an executable the way execvp does, in `path_env` ("PATH=..." value), checking that it
 // exists and is executable. Throws "exec: "name": executable file not found in $PATH".
 std::string find_executable(const std::string& name, const std::string& path_env);
+
+// In a fresh single-threaded child (the init, an exec's process): joins the cgroups whose v1
+// `tasks` files the parent opened (cgroup::Manager::self_join, cgroup::self_join) by writing
+// "0", this one thread, to each, and closes them. (fd, path for errors)
+void join_own_cgroups(std::vector<std::pair<int, std::string>>& tasks);
 
 }  // namespace hull::runtime

@@ -16,6 +16,7 @@
 #include "runtime/plan.h"
 #include "runtime/runtime.h"
 #include "runtime/state_store.h"
+#include "runtime/transitions.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/fault.h"
@@ -31,13 +32,6 @@ using ojson = nlohmann::ordered_json;
 std::unique_ptr<cgroup::Manager> container_cgroup(const oci::State& s) {
   if (s.cgroup_path.empty()) fail("container {} has no cgroup", s.id);
   return cgroup::Manager::open(s.cgroup_path, s.cgroup_unit);
-}
-
-void require_live(const oci::State& s) {
-  if (s.status == oci::Status::creating) fail("container {} is still being created", s.id);
-  // runc's words "container not running": engines match them (docs/engine-errors.md).
-  if (s.status == oci::Status::stopped)
-    fail("container {} has exited: container not running", s.id);
 }
 
 // Objects merge key by key; anything else (numbers, arrays) is replaced: runc's update
@@ -154,8 +148,7 @@ void pause(const Context& ctx, const std::string& id) {
   StateStore store(ctx.root);
   Fd dir = store.open_locked(id);
   oci::State s = load_state(store, dir.get(), id);
-  if (s.status != oci::Status::running)
-    fail("cannot pause container {}: it is {}, not running", id, oci::status_name(s.status));
+  require(Verb::pause, s);
   with_context(fmt::format("pause container {}", id), [&] { container_cgroup(s)->freeze(); });
 }
 
@@ -163,8 +156,7 @@ void resume(const Context& ctx, const std::string& id) {
   StateStore store(ctx.root);
   Fd dir = store.open_locked(id);
   oci::State s = load_state(store, dir.get(), id);
-  if (s.status != oci::Status::paused)
-    fail("cannot resume container {}: it is {}, not paused", id, oci::status_name(s.status));
+  require(Verb::resume, s);
   with_context(fmt::format("resume container {}", id), [&] { container_cgroup(s)->thaw(); });
 }
 
@@ -172,7 +164,7 @@ void update(const Context& ctx, const std::string& id, const std::string& resour
   StateStore store(ctx.root);
   Fd dir = store.open_locked(id);
   oci::State s = load_state(store, dir.get(), id);
-  require_live(s);
+  require(Verb::update, s);
   oci::Resources merged;
   std::string config = merge_resources(store.load_config(dir.get()), resources_json, &merged);
   with_context(fmt::format("update container {}", id),
@@ -200,7 +192,7 @@ std::vector<pid_t> container_pids(const Context& ctx, const std::string& id) {
   StateStore store(ctx.root);
   Fd dir = store.open_unlocked(id);
   oci::State s = load_state(store, dir.get(), id);
-  if (s.status == oci::Status::creating) fail("container {} is still being created", id);
+  require(Verb::ps, s);
   // A stopped container lists what is left in its cgroup, usually nothing (runc: the header
   // alone, exit 0); its cgroup stays until delete.
   if (s.cgroup_path.empty()) {
@@ -214,7 +206,7 @@ std::string stats_json(const Context& ctx, const std::string& id) {
   StateStore store(ctx.root);
   Fd dir = store.open_unlocked(id);
   oci::State s = load_state(store, dir.get(), id);
-  require_live(s);
+  require(Verb::update, s);
   ojson data = stats_to_json(container_cgroup(s)->stats());
   return event_json("stats", id, &data);
 }
@@ -226,10 +218,10 @@ void events(const Context& ctx, const std::string& id, int interval_ms,
     Fd dir = store.open_unlocked(id);
     return load_state(store, dir.get(), id);
   }();
-  require_live(s);
+  require(Verb::update, s);
   auto cg = container_cgroup(s);
   Fd init = open_init(s);
-  if (!init) fail("container {} has exited: container not running", id);
+  if (!init) fail_not_running(id);
   Fd oom = cg->oom_notify_fd();
   uint64_t seen = cg->oom_kills();
   int64_t next = monotonic_ms() + interval_ms;

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +13,7 @@
 
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/lock.h"
 #include "util/strings.h"
 
 namespace hull::runtime {
@@ -68,14 +68,14 @@ Fd StateStore::create_locked(const std::string& id) {
   if (::mkdir(d.c_str(), 0711) < 0) {
     // "container with id exists" is runc's wording, which engines may match.
     if (errno == EEXIST)
-      fail("container {} already exists: container with id exists (delete it or choose another id)",
-           id);
+      fail_as(ErrorKind::already_exists,
+              "container {} already exists: container with id exists (delete it or choose another id)", id);
     fail_errno("create state dir {}", d);
   }
   int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) fail_errno("open {}", d);
   Fd owned(fd);
-  if (::flock(fd, LOCK_EX) < 0) fail_errno("lock {}", d);
+  lock_fd(fd, LockMode::exclusive, d);
   return owned;
 }
 
@@ -85,14 +85,15 @@ Fd StateStore::open_locked(const std::string& id, bool exclusive) {
   for (;;) {
     int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
-      if (errno == ENOENT) fail("container {} does not exist", id);
+      if (errno == ENOENT) fail_as(ErrorKind::not_found, "container {} does not exist", id);
       fail_errno("open {}", d);
     }
     Fd owned(fd);
-    if (::flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0) fail_errno("lock {}", d);
+    lock_fd(fd, exclusive ? LockMode::exclusive : LockMode::shared, d);
     // The holder before us may have deleted it: a lock on an unlinked dir protects nothing.
     struct stat st;
-    if (::fstat(fd, &st) == 0 && st.st_nlink == 0) fail("container {} does not exist", id);
+    if (::fstat(fd, &st) == 0 && st.st_nlink == 0)
+      fail_as(ErrorKind::not_found, "container {} does not exist", id);
     return owned;
   }
 }
@@ -102,7 +103,7 @@ Fd StateStore::open_unlocked(const std::string& id) {
   std::string d = dir(id);
   int fd = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) fail("container {} does not exist", id);
+    if (errno == ENOENT) fail_as(ErrorKind::not_found, "container {} does not exist", id);
     fail_errno("open {}", d);
   }
   return Fd(fd);
@@ -135,7 +136,7 @@ std::optional<oci::State> StateStore::load(int dir_fd, const std::string& id) {
       what = what.substr(1);
     else if (what.rfind(": ", 0) == 0)
       what = what.substr(2);
-    throw Error(fmt::format("container {}: {}: {}", id, path, what), e.err());
+    throw Error(e.kind(), fmt::format("container {}: {}: {}", id, path, what), e.err());
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include <cerrno>
+
 #include <fmt/format.h>
 
 namespace hull {
@@ -23,5 +25,14 @@ int64_t monotonic_ns() {
 }
 
 int64_t monotonic_ms() { return monotonic_ns() / 1000000; }
+
+void sleep_us(int64_t us) {
+  if (us <= 0) return;
+  timespec ts{static_cast<time_t>(us / 1000000), static_cast<long>(us % 1000000) * 1000};
+  while (::nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+  }
+}
+
+void sleep_ms(int64_t ms) { sleep_us(ms * 1000); }
 
 }  // namespace hull

@@ -11,4 +11,8 @@ std::string rfc3339_now();
 int64_t monotonic_ms();
 int64_t monotonic_ns();
 
+// Sleeps this long, all of it: a signal that interrupts the sleep does not shorten it.
+void sleep_ms(int64_t ms);
+void sleep_us(int64_t us);
+
 }  // namespace hull

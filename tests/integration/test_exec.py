@@ -230,6 +230,27 @@ def cgroup_dirs_of(pid):
     return dirs
 
 
+def test_exec_ignore_paused_is_in_every_cgroup_frozen_and_runs_once_resumed(hull, running, tmp_path):
+    # A running container's exec process joins its v1 cgroups itself (cgroup/manager.h); into
+    # a paused one hull returns without the process's answer, so it must be in every cgroup
+    # (the freezer's too: frozen) when `exec` returns, and run once the container resumes.
+    cid, init = running()
+    hull.oci("pause", cid)
+    pidfile = tmp_path / "exec.pid"
+    hull.oci("exec", "-d", "--ignore-paused", "--pid-file", pidfile, cid, "sleep", "101")
+    pid = int(pidfile.read_text())
+    hull.pids.add(pid)
+    assert open(f"/proc/{pid}/cgroup").read() == open(f"/proc/{init}/cgroup").read()
+    cmdline = lambda: open(f"/proc/{pid}/cmdline").read()
+    time.sleep(0.2)
+    assert cmdline() != "sleep\x00101\x00"  # frozen before its execve
+    hull.oci("resume", cid)
+    deadline = time.time() + 30  # thawed, then its execve: slow only on a loaded machine
+    while time.time() < deadline and cmdline() != "sleep\x00101\x00":
+        time.sleep(0.02)
+    assert cmdline() == "sleep\x00101\x00"
+
+
 def test_exec_in_a_sub_cgroup(hull, running):
     cid, init = running()
     subs = [d + "/sub" for d in cgroup_dirs_of(init)]

@@ -147,6 +147,25 @@ def test_command_not_found_127_not_executable_126(friendly):
     assert len(p.stderr.splitlines()) == 1
 
 
+def test_detached_run_exit_codes_come_from_the_monitors_report(friendly):
+    """run -d: the monitor creates the container and reports its error to the command in the
+    runtime's typed packets; the error's kind (not its words) makes 127 and 126, as in the
+    foreground, and nothing of the container is left."""
+    p = friendly("run", "-d", "--name", "missing", "host", "no-such-command", check=False)
+    assert p.returncode == 127 and p.stdout == "", p
+    assert p.stderr == 'hull: exec: "no-such-command": executable file not found in $PATH: no such file or directory\n'
+    p = friendly("run", "-d", "--name", "notexec", "host", "/etc/passwd", check=False)
+    assert p.returncode == 126 and p.stdout == "", p
+    assert len(p.stderr.splitlines()) == 1 and "permission denied" in p.stderr
+    # A missing file that is not the command (ENOENT too, another kind): hull's own failure, 125.
+    p = friendly("run", "-d", "--name", "nosrc", "-v", "/no/such/src:/x", "host", "true", check=False)
+    assert p.returncode == 125 and p.stderr == "hull: -v /no/such/src:/x: /no/such/src: no such file or directory\n", p
+    # A failure inside the container's init, reported through the monitor: 125 as well.
+    p = friendly("run", "-d", "--name", "fewfds", "--ulimit", "nofile=3:3", "host", "true", check=False)
+    assert p.returncode == 125 and len(p.stderr.splitlines()) == 1 and "RLIMIT_NOFILE 3 is too low" in p.stderr, p
+    assert friendly.ps("-a") == [] and friendly.monitors() == []
+
+
 def test_without_i_stdin_is_empty_with_i_it_is_passed(friendly):
     assert friendly.run("host", "cat", input="hello\n").stdout == ""
     assert friendly.run("-i", "host", "cat", input="hello\n").stdout == "hello\n"

@@ -175,12 +175,14 @@ TEST(DockerValues, Users) {
   EXPECT_EQ(resolve_user("2147483647:2147483647", passwd, group).gid, 2147483647u);
 }
 
-TEST(DockerValues, SubordinateRange) {
-  auto r = subordinate_range("alice:100000:65536\nroot:200000:65536\n", "root");
-  EXPECT_EQ(r.host, 200000u);
-  EXPECT_EQ(r.size, 65536u);
-  EXPECT_EQ(subordinate_range("", "root").host, 100000u);
-  EXPECT_EQ(subordinate_range("root:300000:1000\n", "root").host, 100000u);  // too small a range
+TEST(DockerValues, UsernsRange) {
+  auto r = userns_range("alice:100000:65536\nroot:200000:65536\n");
+  EXPECT_EQ(r.outside, 200000u);
+  EXPECT_EQ(r.count, 65536u);
+  EXPECT_EQ(r.inside, 0u);
+  EXPECT_EQ(userns_range("").outside, 100000u);
+  EXPECT_EQ(userns_range("root:300000:1000\n").outside, 100000u);  // too small a range
+  EXPECT_EQ(userns_range("0:300000:65536\n").outside, 300000u);    // by uid, as newuidmap
 }
 
 TEST(DockerValues, UpdateSetsOnlyTheGivenLimits) {

@@ -9,9 +9,12 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/passwd.h"
+#include "util/rounding.h"
 #include "util/strings.h"
 
 #include <sys/mount.h>
+
+#include <cmath>
 
 using namespace hull;
 
@@ -44,6 +47,13 @@ TEST(Strings, MessagesStayOneLineOfUtf8) {
   EXPECT_EQ(hull::printable("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");
   EXPECT_EQ(hull::printable("\xe2\x82"), "\\xe2\\x82");
   EXPECT_EQ(hull::quote("a\"\xff\n"), "\"a\\\"\\\\xff\\n\"");
+}
+
+// util/rounding.h stands in for libm's llround (hull links no libm): the same answers.
+TEST(Rounding, HalvesAwayFromZeroAsLlround) {
+  for (double v : {0.0, 0.4, 0.5, 0.6, 1.5, 2.5, -0.4, -0.5, -0.6, -2.5, 0.49999999999999994,
+                   -0.49999999999999994, 123456.5, 1e15 + 0.5, 4503599627370495.5})
+    EXPECT_EQ(hull::round_to_ll(v), std::llround(v)) << v;
 }
 
 TEST(Fs, CleanPath) {

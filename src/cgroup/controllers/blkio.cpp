@@ -25,7 +25,8 @@ bool applies(const oci::Resources& r) {
 }
 
 void check_weight(const std::optional<uint16_t>& w, const std::string& path) {
-  if (is_set(w) && (*w < 10 || *w > 1000)) fail("{}: {} is outside 10..1000", path, *w);
+  if (is_set(w) && (*w < 10 || *w > 1000))
+    fail_as(ErrorKind::invalid_config, "{}: {} is outside 10..1000", path, *w);
 }
 
 void validate(const oci::BlockIoResources& b) {
@@ -60,7 +61,8 @@ const char* v1_weight_file(const std::string& dir, bool device, const std::strin
     return device ? "blkio.weight_device" : "blkio.weight";
   if (has_file(dir, device ? "blkio.bfq.weight_device" : "blkio.bfq.weight"))
     return device ? "blkio.bfq.weight_device" : "blkio.bfq.weight";
-  fail("{}: {}: this kernel has no proportional I/O weights (neither CFQ nor BFQ)", path, w);
+  fail_as(ErrorKind::invalid_config,
+          "{}: {}: this kernel has no proportional I/O weights (neither CFQ nor BFQ)", path, w);
 }
 
 void apply_v1(const std::string& dir, const oci::Resources& r, bool) {
@@ -71,8 +73,8 @@ void apply_v1(const std::string& dir, const oci::Resources& r, bool) {
                 std::to_string(*b.weight), field("weight"));
   if (is_set(b.leaf_weight)) {
     if (!has_file(dir, "blkio.leaf_weight"))
-      fail("{}: {}: this kernel has no leaf weights (CFQ is gone)", field("leafWeight"),
-           *b.leaf_weight);
+      fail_as(ErrorKind::invalid_config, "{}: {}: this kernel has no leaf weights (CFQ is gone)",
+              field("leafWeight"), *b.leaf_weight);
     write_value(dir, "blkio.leaf_weight", std::to_string(*b.leaf_weight), field("leafWeight"));
   }
   for (size_t i = 0; i < b.weight_device.size(); ++i) {
@@ -85,7 +87,8 @@ void apply_v1(const std::string& dir, const oci::Resources& r, bool) {
     if (is_set(d.leaf_weight)) {
       std::string path = item("weightDevice", i) + ".leafWeight";
       if (!has_file(dir, "blkio.leaf_weight_device"))
-        fail("{}: {}: this kernel has no leaf weights (CFQ is gone)", path, *d.leaf_weight);
+        fail_as(ErrorKind::invalid_config, "{}: {}: this kernel has no leaf weights (CFQ is gone)",
+                path, *d.leaf_weight);
       write_value(dir, "blkio.leaf_weight_device",
                   fmt::format("{}:{} {}", d.major, d.minor, *d.leaf_weight), path);
     }
@@ -107,7 +110,9 @@ void apply_v2(const std::string& dir, const oci::Resources& r, bool) {
   auto weight_file = [&](const std::string& path, uint16_t w) -> const char* {
     if (bfq) return "io.bfq.weight";
     if (has_file(dir, "io.weight")) return "io.weight";
-    fail("{}: {}: this kernel has no proportional I/O weights (io.weight, io.bfq.weight)", path, w);
+    fail_as(ErrorKind::invalid_config,
+            "{}: {}: this kernel has no proportional I/O weights (io.weight, io.bfq.weight)", path,
+            w);
   };
   auto scaled = [&](uint16_t w) { return bfq ? uint64_t{w} : blkio_weight_to_io_weight(w); };
   if (is_set(b.weight)) {

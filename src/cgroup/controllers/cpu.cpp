@@ -23,19 +23,22 @@ bool applies(const oci::Resources& r) {
 
 void check_quota_period(const oci::CpuResources& c) {
   if (is_set(c.quota) && *c.quota < -1)
-    fail("{}: {} is invalid (microseconds per period, or -1 for no limit)", field("quota"),
-         *c.quota);
+    fail_as(ErrorKind::invalid_config,
+            "{}: {} is invalid (microseconds per period, or -1 for no limit)", field("quota"),
+            *c.quota);
   if (is_set(c.quota) && *c.quota > 0 && *c.quota < 1000)
-    fail("{}: {} is below the kernel's minimum of 1000 microseconds", field("quota"), *c.quota);
+    fail_as(ErrorKind::invalid_config, "{}: {} is below the kernel's minimum of 1000 microseconds",
+            field("quota"), *c.quota);
   if (is_set(c.period) && (*c.period < 1000 || *c.period > 1000000))
-    fail("{}: {} is outside the kernel's range 1000..1000000 microseconds", field("period"),
-         *c.period);
+    fail_as(ErrorKind::invalid_config,
+            "{}: {} is outside the kernel's range 1000..1000000 microseconds", field("period"),
+            *c.period);
 }
 
 // cpu.shares: 2..262144 on v1 (the kernel clamps silently, so out-of-range is refused here).
 void check_shares(const oci::CpuResources& c) {
   if (is_set(c.shares) && (*c.shares < 2 || *c.shares > 262144))
-    fail("{}: {} is outside 2..262144", field("shares"), *c.shares);
+    fail_as(ErrorKind::invalid_config, "{}: {} is outside 2..262144", field("shares"), *c.shares);
 }
 
 void apply_v1(const std::string& dir, const oci::Resources& r, bool) {
@@ -60,7 +63,8 @@ void apply_v1(const std::string& dir, const oci::Resources& r, bool) {
     write_value(dir, "cpu.cfs_period_us", std::to_string(*c.period), field("period"));
   if (is_set(c.burst)) {
     if (!has_file(dir, "cpu.cfs_burst_us"))
-      fail("{}: {}: this kernel has no CFS burst", field("burst"), *c.burst);
+      fail_as(ErrorKind::invalid_config, "{}: {}: this kernel has no CFS burst", field("burst"),
+              *c.burst);
     write_value(dir, "cpu.cfs_burst_us", std::to_string(*c.burst), field("burst"));
   }
   // The period first: a runtime is checked against the period in force.
@@ -72,7 +76,8 @@ void apply_v1(const std::string& dir, const oci::Resources& r, bool) {
                 field("realtimeRuntime"));
   if (c.idle) {
     if (!has_file(dir, "cpu.idle"))
-      fail("{}: {}: this kernel has no SCHED_IDLE groups", field("idle"), *c.idle);
+      fail_as(ErrorKind::invalid_config, "{}: {}: this kernel has no SCHED_IDLE groups",
+              field("idle"), *c.idle);
     write_value(dir, "cpu.idle", std::to_string(*c.idle), field("idle"));
   }
 }
@@ -82,8 +87,8 @@ void apply_v2(const std::string& dir, const oci::Resources& r, bool) {
   check_shares(c);
   check_quota_period(c);
   if (is_set(c.realtime_runtime) || is_set(c.realtime_period))
-    fail("{}: cgroup v2 has no realtime group scheduling",
-         field(is_set(c.realtime_runtime) ? "realtimeRuntime" : "realtimePeriod"));
+    fail_as(ErrorKind::invalid_config, "{}: cgroup v2 has no realtime group scheduling",
+            field(is_set(c.realtime_runtime) ? "realtimeRuntime" : "realtimePeriod"));
   if (is_set(c.shares))
     write_value(dir, "cpu.weight", std::to_string(shares_to_weight(*c.shares)), field("shares"),
                 std::to_string(*c.shares));

@@ -36,8 +36,9 @@ std::vector<std::string> host_page_sizes() {
 void check_size(const std::string& size, size_t i, const std::vector<std::string>& sizes) {
   for (const auto& s : sizes)
     if (s == size) return;
-  fail("linux.resources.hugepageLimits[{}].pageSize: {}: not a huge page size of this host ({})", i,
-       quote(size), sizes.empty() ? "it has none" : join(sizes, ", "));
+  fail_as(ErrorKind::invalid_config,
+          "linux.resources.hugepageLimits[{}].pageSize: {}: not a huge page size of this host ({})",
+          i, quote(size), sizes.empty() ? "it has none" : join(sizes, ", "));
 }
 
 void apply(const std::string& dir, const oci::Resources& r, const char* suffix) {

@@ -25,7 +25,9 @@ bool applies(const oci::Resources& r) {
 }
 
 void check_bytes(const std::optional<int64_t>& v, const char* name) {
-  if (is_set(v) && *v < -1) fail("{}: {} is invalid (bytes, or -1 for no limit)", field(name), *v);
+  if (is_set(v) && *v < -1)
+    fail_as(ErrorKind::invalid_config, "{}: {} is invalid (bytes, or -1 for no limit)", field(name),
+            *v);
 }
 
 void validate(const oci::MemoryResources& m) {
@@ -35,7 +37,8 @@ void validate(const oci::MemoryResources& m) {
   check_bytes(m.kernel, "kernel");
   check_bytes(m.kernel_tcp, "kernelTCP");
   if (m.swappiness && *m.swappiness > 100)
-    fail("{}: {} is outside 0..100", field("swappiness"), *m.swappiness);
+    fail_as(ErrorKind::invalid_config, "{}: {} is outside 0..100", field("swappiness"),
+            *m.swappiness);
 }
 
 // The kernel refuses to lower a limit below what is in use (v1: EBUSY, after reclaim fails):
@@ -43,8 +46,8 @@ void validate(const oci::MemoryResources& m) {
 void check_before_update(const oci::MemoryResources& m, uint64_t usage) {
   if (!m.check_before_update.value_or(false) || !is_set(m.limit) || *m.limit < 0) return;
   if (static_cast<uint64_t>(*m.limit) < usage)
-    fail("{}: {} is below the current usage {} (checkBeforeUpdate)", field("limit"), *m.limit,
-         usage);
+    fail_as(ErrorKind::invalid_config, "{}: {} is below the current usage {} (checkBeforeUpdate)",
+            field("limit"), *m.limit, usage);
 }
 
 // v1 has separate kernel memory limits; recent kernels accept and ignore kmem.limit_in_bytes.
@@ -66,8 +69,9 @@ void apply_v1(const std::string& dir, const oci::Resources& r, bool update) {
   validate(m);
   int64_t limit = m.limit.value_or(0), swap = m.swap.value_or(0);
   if (limit > 0 && swap > 0 && swap < limit)
-    fail("{}: {} is below memory.limit {} (on cgroup v1 swap counts memory plus swap)",
-         field("swap"), swap, limit);
+    fail_as(ErrorKind::invalid_config,
+            "{}: {} is below memory.limit {} (on cgroup v1 swap counts memory plus swap)",
+            field("swap"), swap, limit);
   if (update) check_before_update(m, read_u64(dir, "memory.usage_in_bytes"));
   // Unlimited memory with swap unset: both unlimited (runc, crun). And with a memory+swap
   // limit still in force (set at create, kept by update's merge): v1 refuses a memory limit
@@ -76,7 +80,9 @@ void apply_v1(const std::string& dir, const oci::Resources& r, bool update) {
   bool have_memsw = has_file(dir, "memory.memsw.limit_in_bytes");
   if (swap != 0 && !have_memsw) {
     if (swap > 0)
-      fail("{}: {}: swap accounting is off in this kernel (no memory.memsw)", field("swap"), swap);
+      fail_as(ErrorKind::invalid_config,
+              "{}: {}: swap accounting is off in this kernel (no memory.memsw)", field("swap"),
+              swap);
     swap = 0;
   }
   auto write_limit = [&] {
@@ -129,8 +135,9 @@ void apply_v2(const std::string& dir, const oci::Resources& r, bool update) {
   if (swap != 0) {
     if (!has_file(dir, "memory.swap.max")) {
       if (swap > 0)
-        fail("{}: {}: swap accounting is off in this kernel (no memory.swap.max)", field("swap"),
-             *m.swap);
+        fail_as(ErrorKind::invalid_config,
+                "{}: {}: swap accounting is off in this kernel (no memory.swap.max)", field("swap"),
+                *m.swap);
     } else {
       write_value(dir, "memory.swap.max", v2_bytes(swap), field("swap"),
                   std::to_string(m.swap.value_or(0)));

@@ -15,7 +15,8 @@ void apply_v1(const std::string& dir, const oci::Resources& r, bool) {
 }
 
 void apply_v2(const std::string&, const oci::Resources& r, bool) {
-  fail(
+  fail_as(
+      ErrorKind::invalid_config,
       "linux.resources.network.classID: {}: cgroup v2 has no net_cls controller (match the cgroup "
       "path instead)",
       *r.network->class_id);

@@ -14,14 +14,15 @@ void apply_v1(const std::string& dir, const oci::Resources& r, bool) {
   const auto& p = r.network->priorities;
   for (size_t i = 0; i < p.size(); ++i) {
     std::string path = fmt::format("linux.resources.network.priorities[{}]", i);
-    if (p[i].name.empty()) fail("{}.name: required", path);
+    if (p[i].name.empty()) fail_as(ErrorKind::invalid_config, "{}.name: required", path);
     write_value(dir, "net_prio.ifpriomap", fmt::format("{} {}", p[i].name, p[i].priority), path);
   }
 }
 
 void apply_v2(const std::string&, const oci::Resources& r, bool) {
-  fail("linux.resources.network.priorities[0]: {}: cgroup v2 has no net_prio controller",
-       quote(r.network->priorities[0].name));
+  fail_as(ErrorKind::invalid_config,
+          "linux.resources.network.priorities[0]: {}: cgroup v2 has no net_prio controller",
+          quote(r.network->priorities[0].name));
 }
 
 }  // namespace

@@ -15,7 +15,8 @@ bool applies(const oci::Resources& r) {
 // v1, and hybrid too: there the v1 hierarchies own the resources, and a v2 file set beside
 // them would not limit what the container uses.
 void apply_v1(const std::string&, const oci::Resources& r, bool) {
-  fail(
+  fail_as(
+      ErrorKind::invalid_config,
       "linux.resources.unified.{}: cgroup v2 files need a pure cgroup v2 host; this host has v1 "
       "controllers",
       r.unified.begin()->first);
@@ -27,12 +28,14 @@ void apply_v2(const std::string& dir, const oci::Resources& r, bool) {
     if (key.find('/') != std::string::npos || key == "." || key == ".." ||
         (key.rfind("cgroup.", 0) == 0 && key != "cgroup.max.depth" &&
          key != "cgroup.max.descendants"))
-      fail("{}: not a controller file of the container's cgroup", path);
+      fail_as(ErrorKind::invalid_config, "{}: not a controller file of the container's cgroup",
+              path);
     try {
       write_value(dir, key.c_str(), value, path, quote(value));
     } catch (const Error& e) {
       if (e.err() != ENOENT) throw;
-      fail("{}: {}: no such file in {} (is its controller enabled?)", path, quote(value), dir);
+      fail_as(ErrorKind::invalid_config, "{}: {}: no such file in {} (is its controller enabled?)",
+              path, quote(value), dir);
     }
   }
 }

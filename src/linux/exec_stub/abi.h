@@ -11,8 +11,12 @@
 #define HULL_STUB_FIXED_ARGS 5
 
 /* On failure the stub sends one packet on the report fd, in the layout of runtime/sync.h:
- * type (u8), 3 bytes of padding, errno (i32, host order), then the text; and exits with this. */
+ * type (u8), error kind (u8), 2 bytes of padding, errno (i32, host order), then the text; and
+ * exits with this. The kinds are util/error.h's ErrorKind: a failed execve says whether the
+ * program is missing (docker's 127) or cannot be executed (126); 0 lets errno decide. */
 #define HULL_STUB_MSG_ERROR 6
+#define HULL_STUB_KIND_NO_COMMAND 7
+#define HULL_STUB_KIND_NOT_EXECUTABLE 8
 #define HULL_STUB_EXIT_CODE 127
 
 #endif

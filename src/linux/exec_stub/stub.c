@@ -59,12 +59,13 @@ static int to_int(const char* s) {
   return neg ? -v : v;
 }
 
-/* One packet in runtime/sync.h's layout: what failed and its errno, for hull to print. */
-static void report(int fd, long err, const char* what, const char* path) {
+/* One packet in runtime/sync.h's layout: what failed, its kind and errno, for hull to print. */
+static void report(int fd, int kind, long err, const char* what, const char* path) {
   char buf[4096];
   unsigned long n = 8;
   buf[0] = HULL_STUB_MSG_ERROR;
-  buf[1] = buf[2] = buf[3] = 0;
+  buf[1] = (char)kind;
+  buf[2] = buf[3] = 0;
   int e = (int)err;
   const char* ep = (const char*)&e;
   for (int i = 0; i < 4; ++i) buf[4 + i] = ep[i];
@@ -85,7 +86,7 @@ static void write_lsm_label(int fd, const char* attr, const char* label) {
     sys3(__NR_close, a, 0, 0);
   }
   if (rc < 0) {
-    report(fd, -rc, "set the LSM label for exec in ", attr);
+    report(fd, 0, -rc, "set the LSM label for exec in ", attr);
     exit_now(HULL_STUB_EXIT_CODE);
   }
 }
@@ -104,7 +105,11 @@ __attribute__((noreturn, used)) void stub_main(long* sp) {
   /* The report fd came through our exec open; it must not reach the container (CVE-2024-21626). */
   if (fd >= 0) sys3(__NR_fcntl, fd, F_SETFD, FD_CLOEXEC);
   long rc = sys3(__NR_execve, (long)argv[2], (long)(argv + HULL_STUB_FIXED_ARGS), (long)envp);
-  report(fd, -rc, "exec ", argv[2]);
+  int kind = rc == -ENOENT || rc == -ENOTDIR ? HULL_STUB_KIND_NO_COMMAND
+             : rc == -EACCES || rc == -ENOEXEC || rc == -EISDIR || rc == -EPERM
+                 ? HULL_STUB_KIND_NOT_EXECUTABLE
+                 : 0;
+  report(fd, kind, -rc, "exec ", argv[2]);
   exit_now(HULL_STUB_EXIT_CODE);
 }
 

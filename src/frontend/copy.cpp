@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -397,8 +396,7 @@ Side container_side_root(const Env& env, const std::string& ref, const std::stri
   for (int64_t deadline = monotonic_ms() + 10000; alive(st) && st->status == oci::Status::creating;
        st = oci_state(env, id)) {
     if (monotonic_ms() > deadline) fail("cp: container {} is still being created: copy again", ref);
-    struct timespec ts = {0, 20 * 1000000L};
-    ::nanosleep(&ts, nullptr);
+    sleep_ms(20);
   }
   if (!alive(st)) return stopped_side(env, ref, id, inner);
   Side side;

@@ -109,7 +109,9 @@ void Client::fail_status(const Response& r, const std::string& what) const {
   std::string msg = registry_message(r);
   if (r.status == 401) {
     if (used_credentials_)
-      fail_here(fmt::format("{}: unauthorized: wrong user name or password ({}){}", what,
+      fail_here(fmt::format("{}: unauthorized: {} ({}){}", what,
+                            creds_->identity_token.empty() ? "wrong user name or password"
+                                                           : "the identity token was refused",
                             creds_->file, msg.empty() ? "" : ": " + msg));
     fail_here(fmt::format("{}: unauthorized{}; log in with \"hull login {}\"", what,
                           msg.empty() ? "" : " (" + msg + ")", domain_));
@@ -132,7 +134,7 @@ std::string Client::authorize(Request& r, const std::string& scope_key) {
     creds_ = find_credentials(domain_, repository_);
     creds_loaded_ = true;
   }
-  if (scheme_ == "basic" && creds_) {
+  if (scheme_ == "basic" && creds_ && creds_->identity_token.empty()) {
     // libcurl's own basic auth would follow a redirect to a blob store; a header does not.
     r.headers.push_back("Authorization: Basic " + basic_token(creds_->user, creds_->password));
     used_credentials_ = true;
@@ -161,6 +163,11 @@ void Client::answer_challenge(Connection& c, const Response& resp, const std::st
     creds_loaded_ = true;
   }
   scheme_ = chosen.scheme;
+  if (chosen.scheme == "basic" && creds_ && !creds_->identity_token.empty())
+    fail_here(
+        fmt::format("the {} gave an identity token, and the registry asks for a user "
+                    "name and password (basic auth); log in with \"hull login {}\"",
+                    creds_->file, domain_));
   if (chosen.scheme != "bearer") return;
   std::string realm = chosen.params["realm"];
   if (realm.empty()) fail_here("the registry's bearer challenge names no realm");
@@ -176,7 +183,19 @@ void Client::answer_challenge(Connection& c, const Response& resp, const std::st
   Request tr;
   tr.url = q;
   tr.insecure_tls = endpoint_.insecure;
-  if (creds_) {
+  if (creds_ && !creds_->identity_token.empty()) {
+    // docker's OAuth2 flow: the identity token is a refresh token, POSTed as a form.
+    tr.method = "POST";
+    tr.url = realm;
+    tr.headers.push_back("Content-Type: application/x-www-form-urlencoded");
+    tr.body = "grant_type=refresh_token&client_id=hull&refresh_token=" +
+              url_escape(creds_->identity_token);
+    if (!chosen.params["service"].empty())
+      tr.body += "&service=" + url_escape(chosen.params["service"]);
+    for (const auto& s : scopes)
+      if (!s.empty()) tr.body += "&scope=" + url_escape(s);
+    used_credentials_ = true;
+  } else if (creds_) {
     tr.headers.push_back("Authorization: Basic " + basic_token(creds_->user, creds_->password));
     used_credentials_ = true;
   }

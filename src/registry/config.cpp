@@ -237,8 +237,11 @@ std::optional<Credentials> find_credentials(const std::string& domain,
     json j = read_json_file(file);
     // A helper first, as docker asks it (the file's auths then only list the registry).
     if (auto helper = helper_for(j, file, domain)) {
-      if (auto c = helper_get(*helper, server_key(domain), domain))
-        return Credentials{c->user, c->secret, "credential helper docker-credential-" + *helper};
+      if (auto c = helper_get(*helper, server_key(domain), domain)) {
+        std::string from = "credential helper docker-credential-" + *helper;
+        if (c->user == "<token>") return Credentials{"", "", from, c->secret};
+        return Credentials{c->user, c->secret, from};
+      }
     }
     if (!j.contains("auths") || !j["auths"].is_object()) continue;
     const json& auths = j["auths"];

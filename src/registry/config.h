@@ -33,6 +33,9 @@ Endpoint push_endpoint(const std::string& domain);
 struct Credentials {
   std::string user, password;
   std::string file;  // where they came from
+  // An identity token (a credential helper's "<token>" user): an OAuth2 refresh token that the
+  // registry's token server exchanges for bearer tokens; `password` is then empty.
+  std::string identity_token;
 };
 // For `domain` and `repository`: a file's "host/namespace" entry wins over its "host" one.
 std::optional<Credentials> find_credentials(const std::string& domain,

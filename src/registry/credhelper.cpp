@@ -134,11 +134,6 @@ std::optional<HelperCredentials> helper_get(const std::string& name, const std::
       (j.contains("Username") && !j["Username"].is_string()))
     helper_fail(name, domain, "get", "its answer has no \"Username\" and \"Secret\" strings");
   HelperCredentials c{j.value("Username", ""), j["Secret"].get<std::string>()};
-  if (c.user == "<token>")
-    helper_fail(name, domain, "get",
-                "it gave an identity token (Username \"<token>\"), which hull does not exchange "
-                "for a registry token; log in with a user name and password (\"hull login " +
-                    domain + "\")");
   if (c.secret.empty()) return std::nullopt;
   return c;
 }

@@ -3,7 +3,7 @@
 // $PATH, run with one verb as its argument, as docker runs it:
 //   get    stdin: the server ("localhost:5000", "https://index.docker.io/v1/");
 //          stdout: {"ServerURL","Username","Secret"}; "<token>" as Username means Secret is an
-//          identity token (an OAuth refresh token), which hull refuses by name.
+//          identity token (an OAuth2 refresh token for the registry's token server).
 //   store  stdin: {"ServerURL","Username","Secret"}
 //   erase  stdin: the server
 // "credentials not found in native keychain" on stdout (and a failure) means none stored.

@@ -264,7 +264,8 @@ def self_signed(dir: Path, name="127.0.0.1"):
 class TokenServer:
     """A bearer token server as the distribution spec describes it: GET /token?service=&scope=
     with basic credentials answers a JWT (RS256, the certificate in x5c) granting the scopes
-    asked for. The registry trusts the certificate (rootcertbundle)."""
+    asked for; so does a POST of an OAuth2 form with `refresh` as its refresh_token. The
+    registry trusts the certificate (rootcertbundle)."""
 
     def __init__(self, dir: Path, user: str, password: str):
         from cryptography import x509
@@ -285,6 +286,7 @@ class TokenServer:
         self.cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         self.der = cert.public_bytes(serialization.Encoding.DER)
         self.user, self.password = user, password
+        self.refresh = "refresh-" + os.urandom(8).hex()  # the identity token it takes
         self.requests = []
         srv = self
 
@@ -297,6 +299,15 @@ class TokenServer:
             def log_message(self, *a):
                 pass
 
+            def do_POST(self):
+                # OAuth2 (docker's identity tokens): a form with grant_type=refresh_token.
+                length = int(self.headers.get("Content-Length") or 0)
+                params = urllib.parse.parse_qs(self.rfile.read(length).decode())
+                srv.requests.append((params, "POST"))
+                if params.get("grant_type") != ["refresh_token"] or params.get("refresh_token") != [srv.refresh]:
+                    return self.answer(401, {"details": "invalid refresh token"})
+                self.grant(params, srv.user, "access_token")
+
             def do_GET(self):
                 q = urllib.parse.urlparse(self.path)
                 params = urllib.parse.parse_qs(q.query)
@@ -308,6 +319,9 @@ class TokenServer:
                     if (u, p) != (srv.user, srv.password):
                         return self.answer(401, {"details": "wrong credentials"})
                     sub = u
+                self.grant(params, sub, "token")
+
+            def grant(self, params, sub, key):
                 access = []
                 for s in params.get("scope", []):
                     for one in s.split(" "):
@@ -322,7 +336,7 @@ class TokenServer:
                           "exp": t + 300, "nbf": t - 10, "iat": t, "jti": os.urandom(8).hex(), "access": access}
                 signing = (b64(json.dumps(header).encode()) + "." + b64(json.dumps(claims).encode())).encode()
                 sig = srv.key.sign(signing, padding.PKCS1v15(), hashes.SHA256())
-                self.answer(200, {"token": signing.decode() + "." + b64(sig), "expires_in": 300})
+                self.answer(200, {key: signing.decode() + "." + b64(sig), "expires_in": 300})
 
             def answer(self, code, body):
                 data = json.dumps(body).encode()

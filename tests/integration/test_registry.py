@@ -766,11 +766,12 @@ def test_cred_helpers_per_registry_and_helper_failures(hull, registry, basic_reg
     p = hull("logout", reg.addr, check=False)
     assert p.returncode == 1 and "docker-credential-hulltest, registry" in p.stderr and "erase: the keychain is locked" in p.stderr
     (cred_helper / "broken").unlink()
-    # An identity token: refused by name, not sent as a password.
+    # An identity token where the registry wants a password (basic auth): said so, not sent.
     (cred_helper / "store.json").write_text(json.dumps({reg.addr: {"Username": "<token>", "Secret": "refresh"}}))
     p = hull("pull", ref, check=False)
     assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
-    assert "docker-credential-hulltest" in p.stderr and "identity token" in p.stderr and reg.addr in p.stderr, p.stderr
+    assert (f"registry {reg.addr}, repository private/bb: the credential helper docker-credential-hulltest gave "
+            "an identity token, and the registry asks for a user name and password") in p.stderr, p.stderr
     # A helper's name is a name, not a path; a credsStore that is not a string names the file.
     cfg.write_text(json.dumps({"credHelpers": {reg.addr: "../../bin/sh"}}))
     p = hull("pull", ref, check=False)
@@ -778,3 +779,26 @@ def test_cred_helpers_per_registry_and_helper_failures(hull, registry, basic_reg
     cfg.write_text(json.dumps({"credsStore": 7}))
     p = hull("pull", ref, check=False)
     assert p.returncode == 1 and p.stderr == f"hull: {cfg}: credsStore: not a string\n", p.stderr
+
+
+def test_identity_token_from_a_helper_is_exchanged_at_the_token_server(hull, token_registry, cred_helper):
+    """docker's OAuth2 flow: "<token>" as the helper's user name makes its secret a refresh
+    token, POSTed to the realm (grant_type=refresh_token) for the bearer token."""
+    reg = token_registry
+    ref = f"{reg.addr}/team/bb:v1"
+    cfg = hull.home / ".docker" / "config.json"
+    cfg.parent.mkdir()
+    cfg.write_text(json.dumps({"credHelpers": {reg.addr: "hulltest"}}))
+    (cred_helper / "store.json").write_text(json.dumps({reg.addr: {"Username": "<token>", "Secret": "stale"}}))
+    p = hull("pull", ref, check=False)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
+    assert ("unauthorized: the identity token was refused (credential helper docker-credential-hulltest)"
+            in p.stderr), p.stderr
+    (cred_helper / "store.json").write_text(json.dumps({reg.addr: {"Username": "<token>", "Secret": reg.tokens.refresh}}))
+    reg.tokens.requests.clear()
+    hull("pull", ref)
+    assert hull.run(ref, "cat", "/etc/added").stdout == "added\n"
+    params, how = reg.tokens.requests[0]
+    assert how == "POST" and params["grant_type"] == ["refresh_token"] and params["service"] == ["hulltest"]
+    assert params["scope"] == ["repository:team/bb:pull"] and params["client_id"] == ["hull"]
+    assert all(how == "POST" for _, how in reg.tokens.requests), reg.tokens.requests

@@ -104,11 +104,17 @@ def test_rm_refuses_a_running_container_unless_forced(friendly):
 
 def test_detached_rm_leaves_nothing_once_it_exits(friendly):
     friendly("run", "-d", "--rm", "--name", "brief", "host", "sh", "-c", "sleep 0.2")
+    # ps stops listing it as its monitor starts removing it; the monitor then removes its
+    # directory and ends: wait for all three.
+    def gone():
+        return (not friendly.ps("-a") and not any((friendly.state / "containers").iterdir())
+                and not friendly.monitors())
     deadline = time.time() + 10
-    while friendly.ps("-a") and time.time() < deadline:
+    while not gone() and time.time() < deadline:
         time.sleep(0.05)
     assert friendly.ps("-a") == []
     assert not any((friendly.state / "containers").iterdir())
+    assert friendly.monitors() == []
 
 
 def test_exit_code_survives_when_no_hull_runs_in_between(friendly):

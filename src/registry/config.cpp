@@ -240,7 +240,7 @@ std::optional<Credentials> find_credentials(const std::string& domain,
       if (auto c = helper_get(*helper, server_key(domain), domain)) {
         std::string from = "credential helper docker-credential-" + *helper;
         if (c->user == "<token>") return Credentials{"", "", from, c->secret};
-        return Credentials{c->user, c->secret, from};
+        return Credentials{c->user, c->secret, from, ""};
       }
     }
     if (!j.contains("auths") || !j["auths"].is_object()) continue;
@@ -263,7 +263,7 @@ std::optional<Credentials> find_credentials(const std::string& domain,
       auto colon = decoded ? decoded->find(':') : std::string::npos;
       if (colon == std::string::npos)
         fail("{}: auths.{}.auth: not base64 of user:password", file, key);
-      return Credentials{decoded->substr(0, colon), decoded->substr(colon + 1), file};
+      return Credentials{decoded->substr(0, colon), decoded->substr(colon + 1), file, ""};
     }
   }
   return std::nullopt;

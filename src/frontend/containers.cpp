@@ -58,6 +58,9 @@ struct Launch {
   std::string id, name;
   std::shared_ptr<const oci::Spec> spec;
   std::string json;
+  // The command holds the container's lock until the monitor reports (`start`): the monitor
+  // must not take it again.
+  bool locked = false;
 };
 
 uint64_t start_time_of(pid_t pid) {
@@ -173,8 +176,8 @@ std::unique_ptr<ContainerNetworks> join_networks(const Env& env, const Store& st
   return nets;
 }
 
-void mark_started(const Store& store, const std::string& id, pid_t monitor) {
-  Fd lock = store.lock(id);
+void mark_started(const Store& store, const std::string& id, pid_t monitor, bool locked) {
+  Fd lock = locked ? Fd() : store.lock(id);
   Meta m = store.load(id);
   m.monitor_pid = monitor;
   m.monitor_start = start_time_of(monitor);
@@ -258,7 +261,7 @@ void report_error(int fd, const Error& e) {
     report = 3;
     // Nothing else of the command's stays open here: its caller may wait for EOF on a pipe.
     ::close_range(4, ~0U, 0);
-    mark_started(store, l.id, ::getpid());
+    mark_started(store, l.id, ::getpid(), l.locked);
     runtime::CreateOptions c = create_options(store, l);
     auto nets = join_networks(env, store, l, c);
     c.on_started = [&] {
@@ -368,7 +371,7 @@ class ForegroundLog {
 };
 
 int run_foreground(const Env& env, const Store& store, const Launch& l, bool interactive) {
-  mark_started(store, l.id, ::getpid());
+  mark_started(store, l.id, ::getpid(), l.locked);
   // With -t the terminal is relayed as it is (docker logs that too; hull does not yet).
   std::optional<ForegroundLog> tee;
   if (!l.spec->process->terminal) tee.emplace(store.log_path(l.id));
@@ -609,8 +612,13 @@ void start(const Env& env, const std::string& ref) {
   std::string id = store.resolve(ref);
   if (alive(oci_state(env, id))) return;  // docker: starting a running container is a no-op
   settle(env, store, id, 10000);
+  // The container's lock from here until it runs (its root mounted, its state alive): a
+  // `hull cp` into the stopped container holds it while it has the overlay mounted, and
+  // another `start` waits here, then finds it running.
+  Fd lock = store.lock(id);
+  if (alive(oci_state(env, id))) return;
   Meta m = store.load(id);
-  Launch l{id, m.name, nullptr, read_file(store.config_path(id))};
+  Launch l{id, m.name, nullptr, read_file(store.config_path(id)), true};
   l.spec = std::make_shared<const oci::Spec>(
       with_context("stored config.json", [&] { return oci::parse_spec(l.json); }));
   run_detached(env, store, l);

@@ -18,6 +18,7 @@
 #include "linux/rootfs.h"
 #include "oci/parse.h"
 #include "runtime/runtime.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -336,6 +337,7 @@ Side stopped_side(const Env& env, const std::string& ref, const std::string& id,
   Side side;
   side.lock = store.lock(id);
   if (alive(oci_state(env, id))) fail("cp: container {} started meanwhile: copy again", ref);
+  log::debug("cp: container {} is stopped: its root is reached under its lock", ref);
   Meta m = store.load(id);
   oci::Spec spec = with_context("stored config.json",
                                 [&] { return oci::parse_spec(read_file(store.config_path(id))); });
@@ -389,6 +391,13 @@ Side container_side_root(const Env& env, const std::string& ref, const std::stri
   Store store(env);
   std::string id = store.resolve(ref);
   auto st = oci_state(env, id);
+  // Being created (`run`, `start`): its init is not in its own root yet, and /proc/PID/root
+  // would be the host's. Wait until it is created or gone.
+  for (int64_t deadline = monotonic_ms() + 10000; alive(st) && st->status == oci::Status::creating;
+       st = oci_state(env, id)) {
+    if (monotonic_ms() > deadline) fail("cp: container {} is still being created: copy again", ref);
+    sleep_ms(20);
+  }
   if (!alive(st)) return stopped_side(env, ref, id, inner);
   Side side;
   side.root =

@@ -82,7 +82,7 @@ std::string login(const LoginCommand& c) {
   if (password.empty()) password = prompt("Password", false);
   if (user.empty() || password.empty()) fail("login: a user name and a password are needed");
   registry::Client client(domain, "", registry::push_endpoint(domain));
-  client.set_credentials({user, password, "the command line"});
+  client.set_credentials({user, password, "the command line", ""});
   registry::Connection conn;
   client.check_login(conn);
   registry::store_credentials(domain, user, password);

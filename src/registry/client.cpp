@@ -109,7 +109,9 @@ void Client::fail_status(const Response& r, const std::string& what) const {
   std::string msg = registry_message(r);
   if (r.status == 401) {
     if (used_credentials_)
-      fail_here(fmt::format("{}: unauthorized: wrong user name or password ({}){}", what,
+      fail_here(fmt::format("{}: unauthorized: {} ({}){}", what,
+                            creds_->identity_token.empty() ? "wrong user name or password"
+                                                           : "the identity token was refused",
                             creds_->file, msg.empty() ? "" : ": " + msg));
     fail_here(fmt::format("{}: unauthorized{}; log in with \"hull login {}\"", what,
                           msg.empty() ? "" : " (" + msg + ")", domain_));
@@ -132,7 +134,7 @@ std::string Client::authorize(Request& r, const std::string& scope_key) {
     creds_ = find_credentials(domain_, repository_);
     creds_loaded_ = true;
   }
-  if (scheme_ == "basic" && creds_) {
+  if (scheme_ == "basic" && creds_ && creds_->identity_token.empty()) {
     // libcurl's own basic auth would follow a redirect to a blob store; a header does not.
     r.headers.push_back("Authorization: Basic " + basic_token(creds_->user, creds_->password));
     used_credentials_ = true;
@@ -161,6 +163,11 @@ void Client::answer_challenge(Connection& c, const Response& resp, const std::st
     creds_loaded_ = true;
   }
   scheme_ = chosen.scheme;
+  if (chosen.scheme == "basic" && creds_ && !creds_->identity_token.empty())
+    fail_here(
+        fmt::format("the {} gave an identity token, and the registry asks for a user "
+                    "name and password (basic auth); log in with \"hull login {}\"",
+                    creds_->file, domain_));
   if (chosen.scheme != "bearer") return;
   std::string realm = chosen.params["realm"];
   if (realm.empty()) fail_here("the registry's bearer challenge names no realm");
@@ -176,7 +183,19 @@ void Client::answer_challenge(Connection& c, const Response& resp, const std::st
   Request tr;
   tr.url = q;
   tr.insecure_tls = endpoint_.insecure;
-  if (creds_) {
+  if (creds_ && !creds_->identity_token.empty()) {
+    // docker's OAuth2 flow: the identity token is a refresh token, POSTed as a form.
+    tr.method = "POST";
+    tr.url = realm;
+    tr.headers.push_back("Content-Type: application/x-www-form-urlencoded");
+    tr.body = "grant_type=refresh_token&client_id=hull&refresh_token=" +
+              url_escape(creds_->identity_token);
+    if (!chosen.params["service"].empty())
+      tr.body += "&service=" + url_escape(chosen.params["service"]);
+    for (const auto& s : scopes)
+      if (!s.empty()) tr.body += "&scope=" + url_escape(s);
+    used_credentials_ = true;
+  } else if (creds_) {
     tr.headers.push_back("Authorization: Basic " + basic_token(creds_->user, creds_->password));
     used_credentials_ = true;
   }
@@ -332,23 +351,85 @@ bool Client::mount_blob(Connection& c, const std::string& digest, const std::str
   fail_status(resp, "mount blob " + digest + " from " + from);
 }
 
-void Client::upload_blob(Connection& c, const std::string& digest, int fd, int64_t size) {
+Client::Upload Client::start_upload(Connection& c, const std::string& digest) {
   Request start;
   start.method = "POST";
   start.url = url("/v2/" + repository_ + "/blobs/uploads/");
   Response resp = send(c, start);
   if (resp.status != 202) fail_status(resp, "start the upload of blob " + digest);
-  std::string loc = resp.header("location");
-  if (loc.empty()) fail_here("upload of blob " + digest + ": the registry gave no Location");
-  if (loc.rfind("http", 0) != 0) loc = url(loc);
+  Upload u;
+  u.location = resp.header("location");
+  if (u.location.empty()) fail_here("upload of blob " + digest + ": the registry gave no Location");
+  if (u.location.rfind("http", 0) != 0) u.location = url(u.location);
+  // OCI distribution 1.1: the smallest chunk the registry takes (but the last).
+  if (auto min = parse_i64(resp.header("oci-chunk-min-length")); min && *min > 0)
+    u.min_chunk = *min;
+  return u;
+}
+
+std::string Client::with_digest(const std::string& location, const std::string& digest) const {
+  return location + (location.find('?') == std::string::npos ? "?" : "&") +
+         "digest=" + url_escape(digest);
+}
+
+bool Client::upload_blob(Connection& c, const std::string& digest, int fd, int64_t size) {
+  Upload u = start_upload(c, digest);
   Request put;
   put.method = "PUT";
-  put.url = loc + (loc.find('?') == std::string::npos ? "?" : "&") + "digest=" + url_escape(digest);
+  put.url = with_digest(u.location, digest);
   put.headers.push_back("Content-Type: application/octet-stream");
   put.body_fd = fd;
   put.body_size = size;
   Response done = send(c, put);
+  // Too large to take whole: the caller sends it in chunks.
+  if (done.status == 413) return false;
   if (done.status != 201) fail_status(done, "upload of blob " + digest);
+  return true;
+}
+
+void Client::upload_blob_chunked(Connection& c, const std::string& digest, int fd, int64_t size,
+                                 int64_t chunk, const std::function<void(int64_t)>& sent) {
+  Upload u = start_upload(c, digest);
+  chunk = std::max(chunk, u.min_chunk);
+  std::string what = "upload of blob " + digest;
+  int64_t offset = 0;
+  while (offset < size) {
+    int64_t len = std::min(chunk, size - offset);
+    if (::lseek(fd, offset, SEEK_SET) < 0) fail_errno("seek in blob {}", digest);
+    Request patch;
+    patch.method = "PATCH";
+    patch.url = u.location;
+    patch.headers.push_back("Content-Type: application/octet-stream");
+    patch.headers.push_back(fmt::format("Content-Range: {}-{}", offset, offset + len - 1));
+    patch.body_fd = fd;
+    patch.body_size = len;
+    Response resp = send(c, patch);
+    if (resp.status == 416)
+      fail_here(fmt::format(
+          "{}: the registry refused the chunk at {} ({})", what, offset,
+          resp.header("range").empty() ? "no Range given" : "it has " + resp.header("range")));
+    if (resp.status != 202) fail_status(resp, what);
+    if (std::string loc = resp.header("location"); !loc.empty())
+      u.location = loc.rfind("http", 0) == 0 ? loc : url(loc);
+    // What the registry has ("0-END"): the next chunk starts after it.
+    int64_t next = offset + len;
+    if (std::string range = resp.header("range"); !range.empty()) {
+      auto dash = range.find('-');
+      auto end = dash == std::string::npos ? std::nullopt : parse_i64(range.substr(dash + 1));
+      if (!end || *end + 1 > offset + len || *end + 1 <= offset)
+        fail_here(fmt::format("{}: the registry says it has {} after the chunk {}-{}", what,
+                              quote(range), offset, offset + len - 1));
+      next = *end + 1;
+    }
+    offset = next;
+    if (sent) sent(offset);
+  }
+  Request put;
+  put.method = "PUT";
+  put.url = with_digest(u.location, digest);
+  put.headers.push_back("Content-Type: application/octet-stream");
+  Response done = send(c, put);
+  if (done.status != 201) fail_status(done, what);
 }
 
 void Client::put_manifest(Connection& c, const std::string& reference,

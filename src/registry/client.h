@@ -60,12 +60,25 @@ class Client {
   bool has_blob(Connection& c, const std::string& digest);
   // Tries a cross-repository mount from `from` (same registry); true when it was mounted.
   bool mount_blob(Connection& c, const std::string& digest, const std::string& from);
-  // Monolithic upload: POST then PUT ?digest= with the blob read from fd (size bytes).
-  void upload_blob(Connection& c, const std::string& digest, int fd, int64_t size);
+  // Monolithic upload: POST then PUT ?digest= with the blob read from fd (size bytes); false
+  // when the registry answers 413 (too large in one request): send it in chunks then.
+  bool upload_blob(Connection& c, const std::string& digest, int fd, int64_t size);
+  // Chunked upload (OCI distribution): POST, then PATCHes of `chunk` bytes (at least the
+  // registry's OCI-Chunk-Min-Length) with Content-Range, each to the Location the last answer
+  // gave and from where its Range says it is, then PUT ?digest=. `sent` hears the bytes the
+  // registry has after each chunk.
+  void upload_blob_chunked(Connection& c, const std::string& digest, int fd, int64_t size,
+                           int64_t chunk, const std::function<void(int64_t)>& sent);
   void put_manifest(Connection& c, const std::string& reference, const std::string& media_type,
                     const std::string& body);
 
  private:
+  struct Upload {
+    std::string location;
+    int64_t min_chunk = 0;
+  };
+  Upload start_upload(Connection& c, const std::string& digest);
+  std::string with_digest(const std::string& location, const std::string& digest) const;
   struct Token {
     std::string value;
     std::chrono::steady_clock::time_point expires;

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "registry/credhelper.h"
 #include "util/dynlib.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -177,6 +178,31 @@ json read_json_file(const std::string& path) {
   }
 }
 
+// The key docker files a registry's credentials under (and hands its helpers).
+std::string server_key(const std::string& domain) {
+  return domain == "docker.io" ? "https://index.docker.io/v1/" : domain;
+}
+
+// The credential helper a file names for `domain`: its credHelpers entry, else credsStore.
+std::optional<std::string> helper_for(const json& j, const std::string& file,
+                                      const std::string& domain) {
+  if (j.contains("credHelpers")) {
+    const json& h = j["credHelpers"];
+    if (!h.is_object()) fail("{}: credHelpers: not an object", file);
+    for (const auto& k : keys_for(domain)) {
+      if (!h.contains(k)) continue;
+      if (!h[k].is_string() || h[k].get<std::string>().empty())
+        fail("{}: credHelpers.{}: not a helper name", file, k);
+      return h[k].get<std::string>();
+    }
+  }
+  if (j.contains("credsStore")) {
+    if (!j["credsStore"].is_string()) fail("{}: credsStore: not a string", file);
+    if (!j["credsStore"].get<std::string>().empty()) return j["credsStore"].get<std::string>();
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::vector<Endpoint> pull_endpoints(const std::string& domain) {
@@ -209,6 +235,14 @@ std::optional<Credentials> find_credentials(const std::string& domain,
                                             const std::string& repository) {
   for (const auto& file : auth_files()) {
     json j = read_json_file(file);
+    // A helper first, as docker asks it (the file's auths then only list the registry).
+    if (auto helper = helper_for(j, file, domain)) {
+      if (auto c = helper_get(*helper, server_key(domain), domain)) {
+        std::string from = "credential helper docker-credential-" + *helper;
+        if (c->user == "<token>") return Credentials{"", "", from, c->secret};
+        return Credentials{c->user, c->secret, from, ""};
+      }
+    }
     if (!j.contains("auths") || !j["auths"].is_object()) continue;
     const json& auths = j["auths"];
     // The longest "domain/namespace" key that covers the repository, then the domain's.
@@ -229,7 +263,7 @@ std::optional<Credentials> find_credentials(const std::string& domain,
       auto colon = decoded ? decoded->find(':') : std::string::npos;
       if (colon == std::string::npos)
         fail("{}: auths.{}.auth: not base64 of user:password", file, key);
-      return Credentials{decoded->substr(0, colon), decoded->substr(colon + 1), file};
+      return Credentials{decoded->substr(0, colon), decoded->substr(colon + 1), file, ""};
     }
   }
   return std::nullopt;
@@ -240,9 +274,12 @@ void store_credentials(const std::string& domain, const std::string& user,
   std::string path = docker_config_path();
   json j = read_json_file(path);
   if (!j.contains("auths") || !j["auths"].is_object()) j["auths"] = json::object();
-  std::string key = domain == "docker.io" ? "https://index.docker.io/v1/" : domain;
+  std::string key = server_key(domain);
+  auto helper = helper_for(j, path, domain);
+  if (helper) helper_store(*helper, key, user, password, domain);
   for (const auto& k : keys_for(domain)) j["auths"].erase(k);
-  j["auths"][key] = {{"auth", base64_encode(user + ":" + password)}};
+  // With a helper the file only lists the registry, as docker writes it.
+  j["auths"][key] = helper ? json::object() : json{{"auth", base64_encode(user + ":" + password)}};
   mkdir_p(dirname_of(path), 0700);
   atomic_write(path, j.dump(1, '\t') + "\n", 0600);
 }
@@ -252,6 +289,9 @@ std::vector<std::string> remove_credentials(const std::string& domain) {
   for (const auto& file : auth_files()) {
     if (!path_exists(file)) continue;
     json j = read_json_file(file);
+    if (auto helper = helper_for(j, file, domain);
+        helper && helper_erase(*helper, server_key(domain), domain))
+      changed.push_back("docker-credential-" + *helper);
     if (!j.contains("auths") || !j["auths"].is_object()) continue;
     size_t erased = 0;
     for (const auto& k : keys_for(domain)) erased += j["auths"].erase(k);

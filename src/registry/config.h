@@ -5,7 +5,10 @@
 //  - credentials: ~/.docker/config.json ($DOCKER_CONFIG/config.json) "auths" (base64
 //    "user:password"), and podman's auth.json ($REGISTRY_AUTH_FILE,
 //    $XDG_RUNTIME_DIR/containers/auth.json, ~/.config/containers/auth.json), read in that order
-//    (podman's files first, as podman does); `hull login` writes docker's file.
+//    (podman's files first, as podman does); `hull login` writes docker's file. A file's
+//    credHelpers entry for the registry, else its credsStore, names a docker credential helper
+//    (registry/credhelper.h) that is asked first, and that login and logout store and erase
+//    through.
 #pragma once
 
 #include <optional>
@@ -30,6 +33,9 @@ Endpoint push_endpoint(const std::string& domain);
 struct Credentials {
   std::string user, password;
   std::string file;  // where they came from
+  // An identity token (a credential helper's "<token>" user): an OAuth2 refresh token that the
+  // registry's token server exchanges for bearer tokens; `password` is then empty.
+  std::string identity_token;
 };
 // For `domain` and `repository`: a file's "host/namespace" entry wins over its "host" one.
 std::optional<Credentials> find_credentials(const std::string& domain,
@@ -40,7 +46,8 @@ std::string basic_token(const std::string& user, const std::string& password);
 std::string docker_config_path();
 void store_credentials(const std::string& domain, const std::string& user,
                        const std::string& password);
-// Removes `domain` from docker's config.json and podman's auth.json files; the files changed.
+// Removes `domain` from docker's config.json and podman's auth.json files, and from the
+// credential helpers they name; the files and helpers changed.
 std::vector<std::string> remove_credentials(const std::string& domain);
 
 // Normalises what the user typed for login/logout ("https://index.docker.io/v1/",

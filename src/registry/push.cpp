@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -20,6 +21,23 @@
 namespace hull::registry {
 
 using nlohmann::json;
+
+namespace {
+
+// A blob up to this size goes in one request (one round trip less); a larger one in chunks of
+// this size, so that no request carries more than a proxy or registry may take. Also when a
+// registry answers a whole blob with 413. HULL_PUSH_CHUNK_SIZE (bytes) sets it.
+constexpr int64_t kDefaultChunk = int64_t{64} << 20;
+
+int64_t chunk_size() {
+  const char* v = std::getenv("HULL_PUSH_CHUNK_SIZE");
+  if (!v || !*v) return kDefaultChunk;
+  auto n = parse_i64(v);
+  if (!n || *n < 1) fail("HULL_PUSH_CHUNK_SIZE={}: not a number of bytes", quote(v));
+  return *n;
+}
+
+}  // namespace
 
 PushResult push_image(const image::Store& store, const std::string& reference, Progress* progress) {
   image::Reference ref = image::parse_reference(reference);
@@ -60,6 +78,7 @@ PushResult push_image(const image::Store& store, const std::string& reference, P
       for (const auto& r : repos) sources[d].push_back(r);
   }
 
+  int64_t chunk = chunk_size();
   Client client(ref.domain, ref.repository, push_endpoint(ref.domain), true);
   Connection conn;  // for the manifest
   p.line(fmt::format("The push refers to repository [{}]", ref.name()));
@@ -95,7 +114,9 @@ PushResult push_image(const image::Store& store, const std::string& reference, P
     struct stat st;
     if (::fstat(fd.get(), &st) < 0) fail_errno("stat blob {}", d);
     p.layer(id, "Pushing", 0, st.st_size);
-    client.upload_blob(c, d, fd.get(), st.st_size);
+    if (st.st_size > chunk || !client.upload_blob(c, d, fd.get(), st.st_size))
+      client.upload_blob_chunked(c, d, fd.get(), st.st_size, chunk,
+                                 [&](int64_t n) { p.layer(id, "Pushing", n, st.st_size); });
     p.layer(id, "Pushed");
     uploaded++;
   };

@@ -1,7 +1,8 @@
 // `hull push`: an image of the store to a registry, docker's way: each blob the registry
 // lacks (a HEAD first), mounted from another repository of the same registry when one of the
-// store's images came from there, else uploaded whole; the manifest last, so the tag never
-// names an image whose blobs are not all there.
+// store's images came from there, else uploaded: whole, or in chunks when it is large or
+// the registry refuses it whole (push.cpp); the manifest last, so the tag never names an
+// image whose blobs are not all there.
 #pragma once
 
 #include <string>

@@ -79,7 +79,9 @@ class Proxy:
     """An HTTP/1.1 proxy to a registry: logs (method, path) of every request; a blob digest in
     `cut` gets half its body, then the connection closes; `delay` slows every blob body, `slow`
     (digest -> seconds) one blob's; `answer` (status, body) replaces every answer; `tamper`
-    changes a byte of every manifest; `redirect` sends blob GETs elsewhere first."""
+    changes a byte of every manifest; `redirect` sends blob GETs elsewhere first; `uploads`
+    lists (method, path, Content-Range, body length) of every PATCH and PUT; `max_put` answers
+    413 to a PUT with a larger body, as a registry that takes no blob whole."""
 
     def __init__(self, upstream_port: int):
         self.upstream = upstream_port
@@ -90,6 +92,8 @@ class Proxy:
         self.answer = None  # (status, body): every request gets this instead
         self.tamper = False  # manifests: one byte of the body changed
         self.redirect = False  # blob GETs: 307 to /redirected/... (as to a blob store)
+        self.uploads = []
+        self.max_put = None
         self.lock = threading.Lock()
         proxy = self
 
@@ -105,6 +109,14 @@ class Proxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 path = self.path
+                if self.command in ("PATCH", "PUT"):
+                    with proxy.lock:
+                        proxy.uploads.append((self.command, path, self.headers.get("Content-Range"), length))
+                    if self.command == "PUT" and proxy.max_put is not None and length > proxy.max_put:
+                        self.send_response(413)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
                 if proxy.redirect and self.command == "GET" and "/blobs/sha256:" in path:
                     if not path.startswith("/redirected/"):
                         self.send_response(307)
@@ -122,7 +134,9 @@ class Proxy:
                     self.wfile.write(data)
                     return
                 up = http.client.HTTPConnection("127.0.0.1", proxy.upstream, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                # The client's Host goes on: the registry builds its upload Locations from it,
+                # so that the PATCHes and PUTs come through here too.
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
                 up.request(self.command, path, body=body, headers=headers)
                 r = up.getresponse()
                 data = r.read()
@@ -250,7 +264,8 @@ def self_signed(dir: Path, name="127.0.0.1"):
 class TokenServer:
     """A bearer token server as the distribution spec describes it: GET /token?service=&scope=
     with basic credentials answers a JWT (RS256, the certificate in x5c) granting the scopes
-    asked for. The registry trusts the certificate (rootcertbundle)."""
+    asked for; so does a POST of an OAuth2 form with `refresh` as its refresh_token. The
+    registry trusts the certificate (rootcertbundle)."""
 
     def __init__(self, dir: Path, user: str, password: str):
         from cryptography import x509
@@ -271,6 +286,7 @@ class TokenServer:
         self.cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         self.der = cert.public_bytes(serialization.Encoding.DER)
         self.user, self.password = user, password
+        self.refresh = "refresh-" + os.urandom(8).hex()  # the identity token it takes
         self.requests = []
         srv = self
 
@@ -283,6 +299,15 @@ class TokenServer:
             def log_message(self, *a):
                 pass
 
+            def do_POST(self):
+                # OAuth2 (docker's identity tokens): a form with grant_type=refresh_token.
+                length = int(self.headers.get("Content-Length") or 0)
+                params = urllib.parse.parse_qs(self.rfile.read(length).decode())
+                srv.requests.append((params, "POST"))
+                if params.get("grant_type") != ["refresh_token"] or params.get("refresh_token") != [srv.refresh]:
+                    return self.answer(401, {"details": "invalid refresh token"})
+                self.grant(params, srv.user, "access_token")
+
             def do_GET(self):
                 q = urllib.parse.urlparse(self.path)
                 params = urllib.parse.parse_qs(q.query)
@@ -294,6 +319,9 @@ class TokenServer:
                     if (u, p) != (srv.user, srv.password):
                         return self.answer(401, {"details": "wrong credentials"})
                     sub = u
+                self.grant(params, sub, "token")
+
+            def grant(self, params, sub, key):
                 access = []
                 for s in params.get("scope", []):
                     for one in s.split(" "):
@@ -308,7 +336,7 @@ class TokenServer:
                           "exp": t + 300, "nbf": t - 10, "iat": t, "jti": os.urandom(8).hex(), "access": access}
                 signing = (b64(json.dumps(header).encode()) + "." + b64(json.dumps(claims).encode())).encode()
                 sig = srv.key.sign(signing, padding.PKCS1v15(), hashes.SHA256())
-                self.answer(200, {"token": signing.decode() + "." + b64(sig), "expires_in": 300})
+                self.answer(200, {key: signing.decode() + "." + b64(sig), "expires_in": 300})
 
             def answer(self, code, body):
                 data = json.dumps(body).encode()

@@ -5,6 +5,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -567,3 +568,58 @@ def test_cp_to_and_from_a_stopped_container(loaded, tmp_path):
     st = (loaded.state / "containers" / uid / "layer" / "upper" / "root" / "in").stat()
     assert (st.st_uid, st.st_gid) == (100000, 100000)
     loaded("rm", "u")
+
+
+def test_start_waits_for_a_cp_into_the_stopped_container(loaded, tmp_path):
+    """`start` takes the container's lock before its overlay is mounted, as `cp` into a
+    stopped container does while it has that overlay mounted. Run side by side, cp a little
+    later each time: start always succeeds; cp succeeds or fails with one clean line; a cp
+    that found the container stopped (its --debug says so) ran wholly before or after the
+    container, which never counts part of the tree; cp never writes into the host's root
+    while the container is being created (its init not yet in its own root); and nothing is
+    left mounted."""
+    # Each start counts the files of every tree cp put in /root.
+    loaded.run("--name", "race", IMG, "sh", "-c",
+               "for d in /root/d*; do [ -e $d ] && echo ${d#/root/} $(ls $d | wc -l); done; true", keep=True)
+    cid = loaded.inspect("race")["id"]
+    upper = loaded.state / "containers" / cid / "layer" / "upper" / "root"
+    files = 300
+    src = tmp_path / "tree"
+    src.mkdir()
+    for n in range(files):
+        (src / f"f{n}").write_text(f"{n}\n")
+    stopped = 0
+    tag = os.urandom(4).hex()  # the trees' names: the host's /root is checked for them
+    try:
+        for i in range(30):
+            start = subprocess.Popen([str(HULL), "start", "race"], env=loaded.env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(0.004 * i)
+            cp = subprocess.Popen([str(HULL), "--debug", "cp", str(src), f"race:/root/d{tag}-{i}"], env=loaded.env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            start_out, cp_out = start.communicate(timeout=60), cp.communicate(timeout=60)
+            assert start.returncode == 0, start_out
+            assert loaded("wait", "race").stdout == "0\n"
+            errors = [l for l in cp_out[1].splitlines() if not l.startswith("hull: debug: ")]
+            if cp.returncode != 0:
+                # It started between cp's look and its lock ("started meanwhile"), or ended
+                # between cp's look and its open of the running root: one clean line.
+                assert len(errors) == 1 and errors[0].startswith("hull: ") and "race" in errors[0], cp_out
+                continue
+            assert errors == [] and len(list((upper / f"d{tag}-{i}").iterdir())) == files, cp_out
+            if "is stopped: its root is reached under its lock" in cp_out[1]:
+                stopped += 1
+                # This run's lines: the container ran before the copy (no d{i}) or after it
+                # was whole, never while cp had the overlay.
+                counts = dict(l.split() for l in loaded("logs", "--tail", str(i + 1), "race").stdout.splitlines())
+                assert counts.get(f"d{tag}-{i}", str(files)) == str(files), f"the container ran while cp wrote d{tag}-{i}: {counts}"
+            assert not Path(f"/root/d{tag}-{i}").exists(), "cp wrote into the host's /root"
+            # The overlay cp mounts is detached and start's lives in the container's namespace:
+            # none in ours.
+            mounts = Path("/proc/self/mountinfo").read_text()
+            assert cid not in mounts, mounts
+    finally:
+        loaded("rm", "-f", "race")
+        for d in Path("/root").glob(f"d{tag}-*"):
+            shutil.rmtree(d)
+    assert stopped > 0

@@ -527,6 +527,69 @@ def test_push_then_skopeo_and_podman_read_it(hull, registry, podman, tmp_path):
     assert out.count("Layer already exists") == 3, out
 
 
+def upload_sessions(uploads):
+    """The proxy's PATCH/PUT log as (digest, [(method, Content-Range, body length)]) per upload
+    session (its id in the path), in order."""
+    from urllib.parse import parse_qs, urlsplit
+    by_id = {}
+    for m, path, r, n in uploads:
+        if "/blobs/uploads/" in path:
+            by_id.setdefault(path.split("/blobs/uploads/")[1].split("?")[0], []).append((m, path, r, n))
+    return [(parse_qs(urlsplit(reqs[-1][1]).query)["digest"][0], [(m, r, n) for m, _, r, n in reqs])
+            for reqs in by_id.values()]
+
+
+def test_push_in_chunks_then_skopeo_and_podman_read_it(hull, registry, podman, tmp_path):
+    big = Layer().dir("data").file("data/big", os.urandom(5 << 20)).bytes()
+    arch = tmp_path / "big.tar"
+    docker_archive(arch, [busybox_layer(), big], tags=("hulltest/chunky:v1",), Cmd=["echo", "chunked"])
+    hull("load", "-i", arch)
+    big_digest, size, mib = sha256(big), len(big), 1 << 20
+    proxy = Proxy(registry.port)
+    try:
+        ref = f"{proxy.addr}/chunked/bb:v1"
+        hull("tag", "hulltest/chunky:v1", ref)
+        hull.env["HULL_PUSH_CHUNK_SIZE"] = "1m"
+        p = hull("push", ref, check=False)
+        assert p.returncode == 1 and p.stderr == 'hull: HULL_PUSH_CHUNK_SIZE="1m": not a number of bytes\n', p.stderr
+        hull.env["HULL_PUSH_CHUNK_SIZE"] = str(mib)
+        hull("push", ref)
+        # The 5 MiB layer in 1 MiB PATCHes, back to back from 0, then a PUT ?digest= with no
+        # body; a blob under 1 MiB (the config) whole, in its PUT.
+        sessions = dict(upload_sessions(proxy.uploads))
+        want = [("PATCH", f"{o}-{min(o + mib, size) - 1}", min(mib, size - o)) for o in range(0, size, mib)]
+        assert sessions.get(big_digest) == want + [("PUT", None, 0)], (big_digest, sessions)
+        assert any(len(reqs) == 1 and reqs[0][0] == "PUT" and 0 < reqs[0][2] < mib for reqs in sessions.values())
+        digest = hull("push", "-q", ref).stdout.strip()
+        theirs_ref = f"{registry.addr}/chunked/bb:v1"
+        info = json.loads(subprocess.run(["skopeo", "inspect", "--tls-verify=false", f"docker://{theirs_ref}"],
+                                         check=True, capture_output=True, text=True).stdout)
+        assert info["Digest"] == digest and big_digest in info["Layers"]
+        # A registry that takes no blob over 1 MiB whole (413): the push goes in chunks (and
+        # the first name untagged, so that nothing is mounted from there).
+        proxy.uploads.clear()
+        proxy.max_put = mib
+        hull.env["HULL_PUSH_CHUNK_SIZE"] = str(8 * mib)
+        ref2 = f"{proxy.addr}/chunked/refused:v1"
+        hull("tag", "hulltest/chunky:v1", ref2)
+        hull("rmi", ref)
+        hull("push", ref2)
+        tries = [reqs for d, reqs in upload_sessions(proxy.uploads) if d == big_digest]
+        assert tries == [[("PUT", None, size)], [("PATCH", f"0-{size - 1}", size), ("PUT", None, 0)]], tries
+    finally:
+        proxy.close()
+    podman("pull", "--tls-verify=false", theirs_ref)
+    theirs = podman_tree(podman, theirs_ref)
+    hull("rmi", ref2, "hulltest/chunky:v1")
+    hull("image", "prune")
+    hull.env.pop("HULL_PUSH_CHUNK_SIZE")
+    hull("pull", theirs_ref)
+    ours = hull_tree(hull, theirs_ref)
+    for mp in ("/proc", "/sys", "/dev"):
+        theirs.pop(mp)
+    assert "/data/big" in ours and ours == theirs
+
+
 def test_registries_conf_mirror_blocked_and_bad_file(hull, registry, tmp_path):
     conf = tmp_path / "registries.conf"
     conf.write_text('unqualified-search-registries = ["docker.io"]\n\n[[registry]]\nlocation = "docker.io"\n'
@@ -587,3 +650,155 @@ def test_tls_registry_on_loopback(hull, tmp_path):
         hull("push", f"{reg.addr}/tls/copy:v1")
     finally:
         reg.stop()
+
+
+HELPER = r'''#!/usr/bin/python3
+# docker-credential-NAME as docker runs it: get/store/erase, the store a JSON file beside it,
+# every call logged as "VERB INPUT" lines.
+import json, os, sys
+here = os.path.dirname(os.path.abspath(__file__))
+store_path, log_path = os.path.join(here, "store.json"), os.path.join(here, "calls.log")
+verb, data = sys.argv[1], sys.stdin.read()
+with open(log_path, "a") as log:
+    log.write(f"{os.path.basename(sys.argv[0])} {verb} {data}\n")
+store = json.load(open(store_path)) if os.path.exists(store_path) else {}
+if os.path.exists(os.path.join(here, "broken")):
+    print("the keychain is locked")
+    sys.exit(1)
+if verb == "get":
+    if data not in store:
+        print("credentials not found in native keychain")
+        sys.exit(1)
+    print(json.dumps(dict(store[data], ServerURL=data)))
+elif verb == "store":
+    c = json.loads(data)
+    store[c["ServerURL"]] = {"Username": c["Username"], "Secret": c["Secret"]}
+elif verb == "erase":
+    if data not in store:
+        print("credentials not found in native keychain")
+        sys.exit(1)
+    del store[data]
+json.dump(store, open(store_path, "w"))
+'''
+
+
+@pytest.fixture
+def cred_helper(hull, tmp_path):
+    """docker-credential-hulltest, a real program on the PATH hull is run with."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    prog = bin_dir / "docker-credential-hulltest"
+    prog.write_text(HELPER)
+    prog.chmod(0o755)
+    hull.env["PATH"] = f"{bin_dir}:{os.environ['PATH']}"
+
+    class Helper:
+        dir = bin_dir
+
+        def calls(self):
+            log = bin_dir / "calls.log"
+            return log.read_text().splitlines() if log.exists() else []
+
+        def store(self):
+            f = bin_dir / "store.json"
+            return json.loads(f.read_text()) if f.exists() else {}
+
+        def __truediv__(self, name):
+            return bin_dir / name
+    return Helper()
+
+
+def test_creds_store_helper_login_pull_logout(hull, basic_registry, cred_helper):
+    reg = basic_registry
+    ref = f"{reg.addr}/private/bb:v1"
+    cfg = hull.home / ".docker" / "config.json"
+    cfg.parent.mkdir()
+    cfg.write_text(json.dumps({"credsStore": "hulltest"}))
+    # Nothing stored: the helper says so, and the registry's refusal is what the user sees.
+    p = hull("pull", ref, check=False)
+    assert p.returncode == 1 and "unauthorized" in p.stderr and f"hull login {reg.addr}" in p.stderr, p.stderr
+    assert cred_helper.calls()[0] == f"docker-credential-hulltest get {reg.addr}"
+    p = hull("login", "-u", "alice", "--password-stdin", reg.addr, input="wrong\n", check=False)
+    assert p.returncode == 1 and "unauthorized" in p.stderr and cred_helper.store() == {}, p.stderr
+    hull("login", "-u", "alice", "--password-stdin", reg.addr, input="s3cret\n")
+    # The secret is the helper's; docker's file only lists the registry, as docker writes it.
+    assert cred_helper.store() == {reg.addr: {"Username": "alice", "Secret": "s3cret"}}
+    assert json.loads(cfg.read_text()) == {"credsStore": "hulltest", "auths": {reg.addr: {}}}
+    assert stat.S_IMODE(cfg.stat().st_mode) == 0o600
+    hull("pull", ref)
+    assert hull.run(ref, "cat", "/etc/os-release").stdout == "NAME=busybox-test\n"
+    hull("tag", ref, f"{reg.addr}/private/helper:v1")
+    hull("push", f"{reg.addr}/private/helper:v1")
+    # A wrong secret in the helper is named as the helper's.
+    (cred_helper / "store.json").write_text(json.dumps({reg.addr: {"Username": "alice", "Secret": "nope"}}))
+    hull("rmi", ref, f"{reg.addr}/private/helper:v1")
+    p = hull("pull", ref, check=False)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
+    assert "wrong user name or password (credential helper docker-credential-hulltest)" in p.stderr, p.stderr
+    assert hull("logout", reg.addr).stdout == f"Removing login credentials for {reg.addr}\n"
+    assert cred_helper.calls()[-1] == f"docker-credential-hulltest erase {reg.addr}"
+    assert cred_helper.store() == {} and json.loads(cfg.read_text())["auths"] == {}
+    assert hull("logout", reg.addr).stdout == f"Not logged in to {reg.addr}\n"
+
+
+def test_cred_helpers_per_registry_and_helper_failures(hull, registry, basic_registry, cred_helper):
+    reg = basic_registry
+    ref = f"{reg.addr}/private/bb:v1"
+    cfg = hull.home / ".docker" / "config.json"
+    cfg.parent.mkdir()
+    (cred_helper / "store.json").write_text(json.dumps({reg.addr: {"Username": "alice", "Secret": "s3cret"}}))
+    # credHelpers names this registry's helper; credsStore (missing from PATH) is every other's.
+    cfg.write_text(json.dumps({"credsStore": "nosuch", "credHelpers": {reg.addr: "hulltest"}}))
+    hull("pull", ref)
+    assert cred_helper.calls() == [f"docker-credential-hulltest get {reg.addr}"]
+    p = hull("pull", f"{registry.addr}/bb/oci:v1", check=False)
+    assert p.returncode == 1 and p.stderr == (f"hull: credential helper docker-credential-nosuch (for registry "
+                                              f"{registry.addr}) is not in $PATH\n"), p.stderr
+    p = hull("login", "-u", "x", "--password-stdin", registry.addr, input="y\n", check=False)
+    assert p.returncode == 1 and "docker-credential-nosuch" in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    # A helper that fails: its own words, one line.
+    (cred_helper / "broken").write_text("")
+    hull("rmi", ref)
+    p = hull("pull", ref, check=False)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
+    assert (f"credential helper docker-credential-hulltest, registry {reg.addr}: get: the keychain is locked"
+            in p.stderr), p.stderr
+    p = hull("logout", reg.addr, check=False)
+    assert p.returncode == 1 and "docker-credential-hulltest, registry" in p.stderr and "erase: the keychain is locked" in p.stderr
+    (cred_helper / "broken").unlink()
+    # An identity token where the registry wants a password (basic auth): said so, not sent.
+    (cred_helper / "store.json").write_text(json.dumps({reg.addr: {"Username": "<token>", "Secret": "refresh"}}))
+    p = hull("pull", ref, check=False)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
+    assert (f"registry {reg.addr}, repository private/bb: the credential helper docker-credential-hulltest gave "
+            "an identity token, and the registry asks for a user name and password") in p.stderr, p.stderr
+    # A helper's name is a name, not a path; a credsStore that is not a string names the file.
+    cfg.write_text(json.dumps({"credHelpers": {reg.addr: "../../bin/sh"}}))
+    p = hull("pull", ref, check=False)
+    assert p.returncode == 1 and "not a helper name" in p.stderr, p.stderr
+    cfg.write_text(json.dumps({"credsStore": 7}))
+    p = hull("pull", ref, check=False)
+    assert p.returncode == 1 and p.stderr == f"hull: {cfg}: credsStore: not a string\n", p.stderr
+
+
+def test_identity_token_from_a_helper_is_exchanged_at_the_token_server(hull, token_registry, cred_helper):
+    """docker's OAuth2 flow: "<token>" as the helper's user name makes its secret a refresh
+    token, POSTed to the realm (grant_type=refresh_token) for the bearer token."""
+    reg = token_registry
+    ref = f"{reg.addr}/team/bb:v1"
+    cfg = hull.home / ".docker" / "config.json"
+    cfg.parent.mkdir()
+    cfg.write_text(json.dumps({"credHelpers": {reg.addr: "hulltest"}}))
+    (cred_helper / "store.json").write_text(json.dumps({reg.addr: {"Username": "<token>", "Secret": "stale"}}))
+    p = hull("pull", ref, check=False)
+    assert p.returncode == 1 and p.stderr.count("\n") == 1, p.stderr
+    assert ("unauthorized: the identity token was refused (credential helper docker-credential-hulltest)"
+            in p.stderr), p.stderr
+    (cred_helper / "store.json").write_text(json.dumps({reg.addr: {"Username": "<token>", "Secret": reg.tokens.refresh}}))
+    reg.tokens.requests.clear()
+    hull("pull", ref)
+    assert hull.run(ref, "cat", "/etc/added").stdout == "added\n"
+    params, how = reg.tokens.requests[0]
+    assert how == "POST" and params["grant_type"] == ["refresh_token"] and params["service"] == ["hulltest"]
+    assert params["scope"] == ["repository:team/bb:pull"] and params["client_id"] == ["hull"]
+    assert all(how == "POST" for _, how in reg.tokens.requests), reg.tokens.requests

@@ -164,6 +164,21 @@ V1_CONTROLLERS = {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "b
                   "net_cls", "net_prio", "perf_event", "rdma", "misc"}
 
 
+def read_to_eof(fd, size=65536):
+    """Everything a pty master (or pipe) gives until its other side is closed: a pty master
+    reports that as EIO, a pipe as an empty read."""
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, size)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
 def wait_for(condition, what, timeout=30):
     """Polls for a condition. Generous timeout: under emulation (tests/vm) everything is slow."""
     deadline = time.time() + timeout

@@ -2,7 +2,6 @@
 the errno text, exit 1, nothing left behind (the fixture checks state, cgroups, mounts,
 processes after every test)."""
 import json
-import os
 
 import pytest
 

@@ -4,10 +4,8 @@ them again on a pure cgroup v2 host."""
 import json
 import os
 import shlex
-import signal
 import subprocess
 import threading
-import time
 
 import pytest
 

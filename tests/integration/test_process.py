@@ -6,6 +6,7 @@ import socket
 import subprocess
 import threading
 
+from hulltest import read_to_eof
 
 
 def test_user_groups_and_umask(hull, bundle):
@@ -180,15 +181,7 @@ def test_console_socket_receives_the_pty_master(hull, bundle, tmp_path):
     t.join(5)
     master = got["fd"]
     hull.oci("start", cid)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
+    out = read_to_eof(master)
     os.close(master)
     srv.close()
     text = out.decode().replace("\r", "")

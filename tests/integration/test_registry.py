@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hulltest import HULL
+from hulltest import HULL, read_to_eof
 from imagetest import APPLETS, BUSYBOX, Layer, busybox_layer, docker_archive, second_layer, sha256
 from registrytest import Proxy, Registry, TokenServer, htpasswd_auth, layout
 
@@ -612,15 +612,7 @@ def test_progress_on_a_terminal_redraws_layer_lines(hull, registry):
     p = subprocess.Popen([str(HULL), "pull", f"{registry.addr}/bb/oci:v1"], env=hull.env, stdout=slave,
                          stderr=subprocess.PIPE)
     os.close(slave)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
+    out = read_to_eof(master)
     os.close(master)
     assert p.wait(timeout=60) == 0, p.stderr.read()
     text = out.decode()

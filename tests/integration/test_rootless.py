@@ -1,6 +1,7 @@
 """Rootless: hull run by an unprivileged user makes a user namespace in which the container's
 root is that user. A user made by the test (removed after) runs `hull-oci spec --rootless`
 and `hull-oci run`; from the host, what the container wrote belongs to that user."""
+import contextlib
 import fcntl
 import json
 import os
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hulltest import HULL_OCI
+from hulltest import HULL_OCI, read_to_eof
 
 F_GET_SEALS = 1034  # fcntl.F_GET_SEALS from Python 3.12 on
 F_SEAL_WRITE = 8
@@ -151,20 +152,27 @@ def test_rootless_with_subordinate_ids_maps_several_ranges(hull, user, home, bas
     assert f.stat().st_uid == subids + 999 and f.stat().st_gid == subids + 999
 
 
-def test_rootless_exec_knows_the_container_has_no_cgroup(hull, user, home, base_rootfs):
-    # Without delegation the container has no cgroup: exec must not look for /hull/<id>.
-    b, _ = rootless_bundle(user, home, base_rootfs, ["sleep", "1000"])
-    cid = hull.new_id()
+@contextlib.contextmanager
+def running_as(user, home, b, cid):
+    """The bundle B run detached as USER (state under HOME/state, yielded), deleted afterwards."""
     state = home / "state"
     p = as_user(user, HULL_OCI, "--root", state, "run", "-d", "--bundle", b, cid, detached=True)
     assert p.returncode == 0, p.stderr
     try:
-        p = as_user(user, HULL_OCI, "--root", state, "exec", "--cgroup", "sub", cid, "true")
-        assert p.returncode != 0, p.stderr
-        assert p.stderr.strip().endswith(f"--cgroup: container {cid} runs without a cgroup"), p.stderr
+        yield state
     finally:
         p = as_user(user, HULL_OCI, "--root", state, "delete", "--force", cid)
         assert p.returncode == 0, p.stderr
+
+
+def test_rootless_exec_knows_the_container_has_no_cgroup(hull, user, home, base_rootfs):
+    # Without delegation the container has no cgroup: exec must not look for /hull/<id>.
+    b, _ = rootless_bundle(user, home, base_rootfs, ["sleep", "1000"])
+    cid = hull.new_id()
+    with running_as(user, home, b, cid) as state:
+        p = as_user(user, HULL_OCI, "--root", state, "exec", "--cgroup", "sub", cid, "true")
+        assert p.returncode != 0, p.stderr
+        assert p.stderr.strip().endswith(f"--cgroup: container {cid} runs without a cgroup"), p.stderr
 
 
 NAMESPACES = ("user", "pid", "mnt", "ipc", "uts", "net", "cgroup")
@@ -176,10 +184,7 @@ def test_rootless_exec_joins_the_user_namespace_first_then_every_other(hull, use
     # each of the init's namespaces, and its exit code comes back.
     b, _ = rootless_bundle(user, home, base_rootfs, ["sleep", "1000"])
     cid = hull.new_id()
-    state = home / "state"
-    p = as_user(user, HULL_OCI, "--root", state, "run", "-d", "--bundle", b, cid, detached=True)
-    assert p.returncode == 0, p.stderr
-    try:
+    with running_as(user, home, b, cid) as state:
         init = json.loads(as_user(user, HULL_OCI, "--root", state, "state", cid).stdout)["pid"]
         script = "id -u; echo $$; " + "; ".join(f"readlink /proc/self/ns/{n}" for n in NAMESPACES) + "; exit 7"
         p = as_user(user, HULL_OCI, "--root", state, "exec", cid, "sh", "-c", script)
@@ -215,9 +220,6 @@ def test_rootless_exec_joins_the_user_namespace_first_then_every_other(hull, use
         p = as_user(user, HULL_OCI, "--root", state, "exec", cid, "/no/such/program")
         assert p.returncode != 0 and "/no/such/program" in p.stderr, p.stderr
         assert len(p.stderr.strip().splitlines()) == 1, p.stderr
-    finally:
-        p = as_user(user, HULL_OCI, "--root", state, "delete", "--force", cid)
-        assert p.returncode == 0, p.stderr
 
 
 def test_rootless_exec_tty_is_owned_by_the_containers_root(hull, user, home, base_rootfs):
@@ -238,15 +240,7 @@ def test_rootless_exec_tty_is_owned_by_the_containers_root(hull, user, home, bas
         assert proc.wait(30) == 4
         os.close(slave)
         slave = -1
-        out = b""
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
+        out = read_to_eof(master)
         assert b"owner=0:0" in out, out
     finally:
         os.close(master)

@@ -32,6 +32,17 @@ def receive_master(sock):
     return fds[0]
 
 
+def exec_on_console(hull, tmp_path, cid, proc, sock):
+    """hull-oci exec --detach of the process PROC (a config.json process) with its terminal sent
+    to the console socket SOCK listens on; returns the pty master."""
+    (tmp_path / "p.json").write_text(json.dumps(proc))
+    pidfile = tmp_path / "exec.pid"
+    hull.oci("exec", "--detach", "--console-socket", tmp_path / "exec.sock", "--pid-file", pidfile,
+             "--process", tmp_path / "p.json", cid)
+    hull.pids.add(int(pidfile.read_text()))
+    return receive_master(sock)
+
+
 def read_until(fd, want, timeout=10):
     buf = b""
     deadline = time.time() + timeout
@@ -97,12 +108,7 @@ def test_exec_tty_sends_the_master_over_the_console_socket(hull, bundle, tmp_pat
     sock = listen(tmp_path / "exec.sock")
     proc = {"args": ["sh", "-c", "tty; stty size; echo done; sleep 100"], "cwd": "/", "terminal": True,
             "consoleSize": {"height": 25, "width": 90}, "env": ["PATH=/bin"]}
-    (tmp_path / "p.json").write_text(json.dumps(proc))
-    pidfile = tmp_path / "exec.pid"
-    hull.oci("exec", "--detach", "--console-socket", tmp_path / "exec.sock", "--pid-file", pidfile,
-             "--process", tmp_path / "p.json", cid)
-    hull.pids.add(int(pidfile.read_text()))
-    master = receive_master(sock)
+    master = exec_on_console(hull, tmp_path, cid, proc, sock)
     try:
         out = read_until(master, "done")
         lines = [l.strip() for l in out.split("\n")]
@@ -125,12 +131,7 @@ def test_exec_tty_in_a_user_namespace_is_owned_by_the_containers_root(hull, bund
     sock = listen(tmp_path / "exec.sock")
     proc = {"args": ["sh", "-c", "echo tty=$(tty); stat -c owner=%u:%g $(tty); echo done; sleep 100"], "cwd": "/",
             "terminal": True, "env": ["PATH=/bin"]}
-    (tmp_path / "p.json").write_text(json.dumps(proc))
-    pidfile = tmp_path / "exec.pid"
-    hull.oci("exec", "--detach", "--console-socket", tmp_path / "exec.sock", "--pid-file", pidfile,
-             "--process", tmp_path / "p.json", cid)
-    hull.pids.add(int(pidfile.read_text()))
-    master = receive_master(sock)
+    master = exec_on_console(hull, tmp_path, cid, proc, sock)
     try:
         out = read_until(master, "done")
         lines = {l.split("=")[0]: l.split("=")[1] for l in (x.strip() for x in out.split("\n")) if "=" in l}

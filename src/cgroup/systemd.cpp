@@ -195,7 +195,9 @@ std::vector<UnitProperty> annotation_properties(
     const std::map<std::string, std::string>& annotations) {
   const std::string prefix = "org.systemd.property.";
   std::vector<UnitProperty> out;
-  for (const auto& [key, raw] : annotations) {
+  for (const auto& annotation : annotations) {
+    const std::string& key = annotation.first;  // clang 14 cannot capture a structured binding
+    const std::string& raw = annotation.second;
     if (key.rfind(prefix, 0) != 0) continue;
     UnitProperty p;
     p.name = key.substr(prefix.size());

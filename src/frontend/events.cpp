@@ -39,7 +39,9 @@ std::string time_text(int64_t ns) {
 bool matches(const ojson& e, const std::map<std::string, std::vector<std::string>>& filters) {
   const ojson& attrs = e["Actor"]["Attributes"];
   auto attr = [&](const char* k) { return attrs.value(k, std::string()); };
-  for (const auto& [key, values] : filters) {
+  for (const auto& filter : filters) {
+    const std::string& key = filter.first;  // clang 14 cannot capture a structured binding
+    const std::vector<std::string>& values = filter.second;
     bool any = std::any_of(values.begin(), values.end(), [&](const std::string& v) {
       if (key == "container") {
         std::string id = e.value("id", "");

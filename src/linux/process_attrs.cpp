@@ -75,7 +75,9 @@ void become_user_ns_root() {
 }
 
 void apply_sysctl(const std::map<std::string, std::string>& sysctl) {
-  for (const auto& [key, value] : sysctl) {
+  for (const auto& entry : sysctl) {
+    const std::string& key = entry.first;  // not a structured binding: clang 14 cannot capture one
+    const std::string& value = entry.second;
     std::string path = "/proc/sys/" + key;
     for (size_t i = 10; i < path.size(); ++i)
       if (path[i] == '.') path[i] = '/';

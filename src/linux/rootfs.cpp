@@ -265,15 +265,19 @@ void hide_host_proc_and_sys(int root_fd) {
   }
 }
 
-// The kernel maps ids only on a detached mount, through a user namespace that holds the maps:
-// what the file system stores as `inside` is seen as `outside` through this mount.
+// The kernel maps ids only on a detached mount (a clone from open_tree), through a user
+// namespace that holds the maps: what the file system stores as `inside` is seen as `outside`
+// through this mount. -1 with errno set when the kernel refuses.
+int set_idmap(int tree, int userns, bool recursive) {
+  sys::MountAttr attr{MOUNT_ATTR_IDMAP, 0, 0, static_cast<uint64_t>(userns)};
+  return sys::mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr);
+}
+
 void idmap_tree(const MountSpec& m) {
   if (m.source_tree < 0) fail("{}: id-mapped mounts need the new mount API (open_tree)", m.what);
   Fd userns = with_context(m.what + ": id map",
                            [&] { return user_namespace_with_maps(m.idmap_uids, m.idmap_gids); });
-  sys::MountAttr attr{MOUNT_ATTR_IDMAP, 0, 0, static_cast<uint64_t>(userns.get())};
-  int flags = AT_EMPTY_PATH | (m.options.recursive ? AT_RECURSIVE : 0);
-  if (sys::mount_setattr(m.source_tree, "", flags, &attr) < 0)
+  if (set_idmap(m.source_tree, userns.get(), m.options.recursive) < 0)
     fail_errno("{}: id-map the bind mount of {}", m.what, m.source);
 }
 
@@ -295,8 +299,7 @@ Fd detached_overlay(const std::vector<std::string>& lowers, const std::string& l
     }
     Fd tree(sys::open_tree(AT_FDCWD, l.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
     if (!tree) fail_errno("clone layer {}", l);
-    sys::MountAttr attr{MOUNT_ATTR_IDMAP, 0, 0, static_cast<uint64_t>(userns.get())};
-    if (sys::mount_setattr(tree.get(), "", AT_EMPTY_PATH, &attr) < 0) fail_errno("id-map layer {}", l);
+    if (set_idmap(tree.get(), userns.get(), false) < 0) fail_errno("id-map layer {}", l);
     if (sys::fsconfig(fs.get(), FSCONFIG_SET_FD, "lowerdir+", nullptr, tree.get()) < 0)
       fail_errno("overlay: add the id-mapped layer {} (lowerdir+ by fd needs Linux 6.13)", l);
     owned.push_back(std::move(tree));

@@ -17,6 +17,7 @@
 #include "linux/path.h"
 #include "linux/rootfs.h"
 #include "oci/parse.h"
+#include "runtime/inspect.h"
 #include "runtime/runtime.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -400,11 +401,13 @@ Side container_side_root(const Env& env, const std::string& ref, const std::stri
   }
   if (!alive(st)) return stopped_side(env, ref, id, inner);
   Side side;
-  side.root =
-      Fd(::open(fmt::format("/proc/{}/root", st->pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!side.root) fail_errno("open the root of container {}", ref);
-  // The PID is still the container's init: not a recycled one.
-  if (!process_matches(st->pid, st->pid_start_time)) fail("container {} is not running", ref);
+  try {
+    side.root = runtime::open_container_root(env.ctx(), id);
+  } catch (const Error& e) {
+    if (e.is(ErrorKind::invalid_state))
+      fail_as(ErrorKind::invalid_state, "container {} is not running", ref);
+    throw;
+  }
   side.path = inner;
   side.uid = outside_root(st->pid, "uid_map");
   side.gid = outside_root(st->pid, "gid_map");

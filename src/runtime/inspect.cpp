@@ -232,12 +232,19 @@ uint64_t oom_kills(const Context& ctx, const std::string& id) {
   return cgroup::Manager::open(s.cgroup_path)->oom_kills();
 }
 
+Fd open_container_root(const Context& ctx, const std::string& id) {
+  oci::State st = state(ctx, id);
+  if (st.status == oci::Status::creating)
+    fail_as(ErrorKind::invalid_state, "container {} is being created: its root is not ready yet",
+            id);
+  Fd root(::open(fmt::format("/proc/{}/root", st.pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root || !process_matches(st.pid, st.pid_start_time)) fail_not_running(id);
+  return root;
+}
+
 std::optional<std::string> read_container_file(const Context& ctx, const std::string& id,
                                                const std::string& path) {
-  oci::State st = state(ctx, id);
-  std::string root_path = fmt::format("/proc/{}/root", st.pid);
-  Fd root(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root || !process_matches(st.pid, st.pid_start_time)) fail_not_running(id);
+  Fd root = open_container_root(ctx, id);
   return with_context(fmt::format("container {}", id),
                       [&] { return linux::read_small_file_in_root(root.get(), path, 4 << 20); });
 }

@@ -63,6 +63,11 @@ cgroup::Stats stats(const Context& ctx, const std::string& id);
 // How many times the kernel's OOM killer struck in the container's cgroup.
 uint64_t oom_kills(const Context& ctx, const std::string& id);
 
+// The root of a container whose init runs, as an O_PATH fd: /proc/PID/root of the init, checked
+// to be the container's (not a recycled PID). Refused while the container is being created:
+// its init is not in its own root yet, and /proc/PID/root would be the host's.
+Fd open_container_root(const Context& ctx, const std::string& id);
+
 // A small regular file inside a running container's root (its /etc/passwd), reached through
 // /proc/PID/root of its init and resolved by fd, so that no symlink in there leads out of it.
 // nullopt when it does not exist; throws when the container does not run.

@@ -96,13 +96,20 @@ int friendly_main(int argc, char** argv) {
   std::string root;
   app.add_option("--root", root, "OCI state directory of hull's containers (default $HULL_ROOT)");
   FriendlyEnv env;
-  register_run_verbs(app, env);
-  register_manage_verbs(app, env);
-  register_look_verbs(app, env);
-  register_image_verbs(app, env);
-  register_registry_verbs(app, env);
-  register_network(app, env);
-  register_volume_verbs(app, env);
+  // The groups one by one, until the verb on the command line is there: `hull run` builds
+  // run's table alone, not every verb's options (CLI11 allocates each: issue 17 measured the
+  // whole table in `hull run --rm`'s page faults). Help, a typo or no verb get them all.
+  std::string word = first_word(argc, argv);
+  auto has_verb = [&] {
+    return !word.empty() && word.front() != '-' && word != "help" &&
+           !app.get_subcommands([&](const CLI::App* a) { return a->check_name(word); }).empty();
+  };
+  for (auto group :
+       {register_run_verbs, register_manage_verbs, register_look_verbs, register_image_verbs,
+        register_registry_verbs, register_network, register_volume_verbs}) {
+    group(app, env);
+    if (has_verb()) break;
+  }
 
   if (auto rc = answer_without_verb(app, argc, argv)) return *rc;
   // `hull help VERB` is `hull VERB --help`.

@@ -145,7 +145,10 @@ void finish_run(const Env& env, const Store& store, const std::string& id, int c
     m.oom_killed = ooms > 0;
     m.monitor_pid = 0;
     m.monitor_start = 0;
-    store.save(m);
+    // With --rm the directory goes below: the code is in the "die" event (what `wait` reads
+    // once the container is gone), and a crash before the release leaves a meta.json whose
+    // waiter is dead, which `settle` cleans up as it did one with the code.
+    if (!m.auto_remove) store.save(m);
     if (m.oom_killed) record_event(env, "oom", m);
     record_event(env, "die", m, {{"exitCode", std::to_string(code)}});
   } catch (const Error& e) {
@@ -167,8 +170,9 @@ void finish_run(const Env& env, const Store& store, const std::string& id, int c
 
 // Joins the container's networks around create: addresses now, interfaces in on_created.
 std::unique_ptr<ContainerNetworks> join_networks(const Env& env, const Store& store,
-                                                 const Launch& l, runtime::CreateOptions& c) {
-  auto nets = std::make_unique<ContainerNetworks>(env, store.load(l.id), l.spec->hostname);
+                                                 const Launch& l, const Meta& meta,
+                                                 runtime::CreateOptions& c) {
+  auto nets = std::make_unique<ContainerNetworks>(env, meta, l.spec->hostname);
   nets->join(store.dir(l.id) + "/hosts", store.dir(l.id) + "/resolv.conf");
   c.on_created = [n = nets.get()](const runtime::Created& created) {
     n->attach(created.pid, created.state.pid_start_time);
@@ -176,7 +180,8 @@ std::unique_ptr<ContainerNetworks> join_networks(const Env& env, const Store& st
   return nets;
 }
 
-void mark_started(const Store& store, const std::string& id, pid_t monitor, bool locked) {
+// Names `monitor` as the one that waits for the container; returns the record as saved.
+Meta mark_started(const Store& store, const std::string& id, pid_t monitor, bool locked) {
   Fd lock = locked ? Fd() : store.lock(id);
   Meta m = store.load(id);
   m.monitor_pid = monitor;
@@ -186,6 +191,7 @@ void mark_started(const Store& store, const std::string& id, pid_t monitor, bool
   m.exit_code.reset();
   m.oom_killed = false;
   store.save(m);
+  return m;
 }
 
 runtime::CreateOptions create_options(const Store& store, const Launch& l) {
@@ -261,11 +267,11 @@ void report_error(int fd, const Error& e) {
     report = 3;
     // Nothing else of the command's stays open here: its caller may wait for EOF on a pipe.
     ::close_range(4, ~0U, 0);
-    mark_started(store, l.id, ::getpid(), l.locked);
+    Meta meta = mark_started(store, l.id, ::getpid(), l.locked);
     runtime::CreateOptions c = create_options(store, l);
-    auto nets = join_networks(env, store, l, c);
+    auto nets = join_networks(env, store, l, meta, c);
     c.on_started = [&] {
-      record_event(env, "start", store.load(l.id));
+      record_event(env, "start", meta);
       report_started(report);
       ::close(report);
       report = -1;
@@ -370,19 +376,31 @@ class ForegroundLog {
   pid_t pid_ = 0;
 };
 
-int run_foreground(const Env& env, const Store& store, const Launch& l, bool interactive) {
-  mark_started(store, l.id, ::getpid(), l.locked);
+// A foreground `run --rm` whose stdout and stderr are no terminal (a pipe, a file, /dev/null)
+// hands them to the container as they are: its log would go with it at the exit, so the
+// logger process and the log file are work nobody can read back (issue 17: the fork and a new
+// file per run). On a terminal the logger stays, so the container writes to a pipe, as under
+// docker without -t.
+bool pass_output_through(const Meta& m, const oci::Spec& spec) {
+  return m.auto_remove && !spec.process->terminal && !::isatty(1) && !::isatty(2);
+}
+
+// `meta` is the container's record as run() saved it, already naming this process as the one
+// that waits (no second save before the start).
+int run_foreground(const Env& env, const Store& store, const Launch& l, const Meta& meta,
+                   bool interactive) {
   // With -t the terminal is relayed as it is (docker logs that too; hull does not yet).
   std::optional<ForegroundLog> tee;
-  if (!l.spec->process->terminal) tee.emplace(store.log_path(l.id));
+  if (!l.spec->process->terminal && !pass_output_through(meta, *l.spec))
+    tee.emplace(store.log_path(l.id));
   if (!interactive) {
     // docker without -i: the container reads nothing from our stdin.
     Fd null = open_or_fail("/dev/null", O_RDONLY);
     if (::dup2(null.get(), 0) < 0) fail_errno("dup2 /dev/null");
   }
   runtime::CreateOptions c = create_options(store, l);
-  c.on_started = [&] { record_event(env, "start", store.load(l.id)); };
-  auto nets = join_networks(env, store, l, c);
+  c.on_started = [&] { record_event(env, "start", meta); };
+  auto nets = join_networks(env, store, l, meta, c);
   int code = runtime::run(create_context(env, *l.spec), c, l.spec, l.json, false, true);
   nets.reset();
   if (tee) tee->finish();
@@ -579,6 +597,13 @@ RunResult run(const Env& env, const RunOptions& o) {
     m.stop_signal = img->config.stop_signal;
   }
   m.detached = o.detach;
+  if (!o.detach) {
+    // In the foreground this process waits for the container: named here, in the one save
+    // before the start (a monitor names itself once it is forked).
+    m.monitor_pid = ::getpid();
+    m.monitor_start = start_time_of(m.monitor_pid);
+    m.started = rfc3339_now();
+  }
   m.auto_remove = o.remove;
   m.tty = o.tty;
   m.network = network_summary(o.net);
@@ -602,7 +627,7 @@ RunResult run(const Env& env, const RunOptions& o) {
   }
   // A container that could not start is removed, name and all (runtime::run already
   // deleted what the runtime made).
-  result.exit_code = run_foreground(env, store, l, o.interactive);
+  result.exit_code = run_foreground(env, store, l, m, o.interactive);
   keep = true;
   return result;
 }

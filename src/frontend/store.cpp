@@ -38,9 +38,9 @@ uint64_t random_u64() {
 }
 
 std::string random_id() {
-  std::string id;
-  for (int i = 0; i < 4; ++i) id += fmt::format("{:016x}", random_u64());
-  return id;
+  uint64_t v[4];
+  if (::getrandom(v, sizeof v, 0) != sizeof v) fail_errno("getrandom");
+  return fmt::format("{:016x}{:016x}{:016x}{:016x}", v[0], v[1], v[2], v[3]);
 }
 
 std::string random_name() {

@@ -1,10 +1,12 @@
 #include "frontend/events.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -63,6 +65,30 @@ bool matches(const ojson& e, const std::map<std::string, std::vector<std::string
   return true;
 }
 
+// events.log open for appending, once per process: a `run` records create, start, die and
+// destroy, and opening it (and making the state directory) for each cost a path walk apiece
+// (issue 17). Opened again when another state directory is asked for, or when the file was
+// removed since (a writer must not append to a file nobody can read any more).
+int events_fd(const Env& env) {
+  static std::string open_path;
+  static Fd fd;
+  std::string path = events_path(env);
+  struct stat st;
+  if (fd && path == open_path && ::fstat(fd.get(), &st) == 0 && st.st_nlink > 0) return fd.get();
+  fd.reset();
+  open_path.clear();
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
+  Fd f(::open(path.c_str(), kFlags, 0640));
+  if (!f && errno == ENOENT) {
+    mkdir_p(env.state_dir, 0711);
+    f = open_or_fail(path, kFlags, 0640);
+  }
+  if (!f) fail_errno("open {}", path);
+  fd = std::move(f);
+  open_path = path;
+  return fd.get();
+}
+
 }  // namespace
 
 void record_event(const Env& env, const std::string& action, const Meta& m,
@@ -80,10 +106,8 @@ void record_event(const Env& env, const std::string& action, const Meta& m,
                {"Action", action}, {"Actor", {{"ID", m.id}, {"Attributes", attrs}}},
                {"scope", "local"}, {"time", ts.tv_sec},
                {"timeNano", ns}};
-    mkdir_p(env.state_dir, 0711);
     // One write of one line with O_APPEND: lines of concurrent writers never interleave.
-    Fd fd = open_or_fail(events_path(env), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    write_all(fd.get(), e.dump() + "\n", "events.log");
+    write_all(events_fd(env), e.dump() + "\n", "events.log");
   } catch (const std::exception& e) {
     log::debug("event {} of {}: {}", action, m.name, e.what());
   }

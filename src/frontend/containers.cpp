@@ -1,8 +1,11 @@
 #include "frontend/containers.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -109,21 +112,69 @@ bool reap_within(pid_t pid, int ms) {
   return ::waitpid(pid, nullptr, WNOHANG) != 0;
 }
 
-// The monitor's logger (frontend/logs.h); 0 in any other process.
-pid_t g_logger = 0;
+// The monitor's logger (frontend/logs.h): a thread of the monitor that copies the container's
+// stdout and stderr pipes into its log, not a process of its own (issue 17: a forked logger
+// per detached container was a second process with a copy of the command's heap; conmon does
+// both in one). It starts once the container has started, so the container's init was
+// cloned while the monitor had one thread (a raw clone3 runs no fork handlers: a lock another
+// thread held in malloc would stay locked in the child); and it is gone again before the
+// monitor forks anything (hooks at delete): end_logger() waits for it first.
+struct Logger {
+  int out = -1, err = -1, log = -1;
+  Fd done;  // an eventfd the thread signals as it ends
+  pthread_t thread{};
+  bool running = false;
+};
+Logger g_logger;
+
+void* logger_main(void*) {
+  try {
+    copy_to_log(g_logger.out, g_logger.err, g_logger.log);
+  } catch (const Error&) {
+    // Nothing to tell: the container's output goes nowhere from here.
+  }
+  uint64_t one = 1;
+  if (::write(g_logger.done.get(), &one, sizeof one) < 0) {
+    // The monitor waits at most its grace period for it.
+  }
+  return nullptr;
+}
+
+void start_logger() {
+  g_logger.done.reset(::eventfd(0, EFD_CLOEXEC));
+  if (!g_logger.done) fail_errno("eventfd for the logger");
+  // The thread uses the monitor's malloc arena (no arena of its own, one less heap per
+  // container), and a small stack: copy_to_log's 64 KiB buffer and little else.
+  ::mallopt(M_ARENA_MAX, 1);
+  pthread_attr_t attr;
+  ::pthread_attr_init(&attr);
+  ::pthread_attr_setstacksize(&attr, 256 * 1024);
+  int rc = ::pthread_create(&g_logger.thread, &attr, logger_main, nullptr);
+  ::pthread_attr_destroy(&attr);
+  if (rc != 0) fail_err(rc, "start the logger thread");
+  g_logger.running = true;
+}
 
 // In the monitor, once the container is gone: our own ends of its pipes go too, and the
 // logger, seeing the end of both, writes what is left (a last line without a newline) before
 // the exit is recorded, so that whoever sees "exited" sees the whole log.
 void end_logger() {
-  if (g_logger <= 0) return;
+  if (g_logger.out < 0) return;
   Fd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (null) {
     ::dup2(null.get(), 1);
     ::dup2(null.get(), 2);
   }
-  reap_within(g_logger, 2000);
-  g_logger = 0;
+  if (g_logger.running) {
+    // At most 2 s: a process of the container that outlived it could hold a pipe open.
+    pollfd p = {g_logger.done.get(), POLLIN, 0};
+    int64_t deadline = monotonic_ms() + 2000;
+    for (int64_t left; (left = deadline - monotonic_ms()) > 0;)
+      if (::poll(&p, 1, static_cast<int>(left)) >= 0 || errno != EINTR) break;
+    if (p.revents & POLLIN) ::pthread_join(g_logger.thread, nullptr);
+    g_logger.running = false;
+  }
+  g_logger.out = -1;
 }
 
 // The end of a run, by whoever waited for it: the exit code into meta.json, the OCI state
@@ -234,29 +285,15 @@ void report_error(int fd, const Error& e) {
     null_fd = ::fcntl(null_fd, F_DUPFD_CLOEXEC, 10);
     if (report < 0 || log_fd < 0 || null_fd < 0) fail_errno("dup the monitor's fds");
     // stdio becomes the container's: nothing from the terminal in; stdout and stderr into
-    // pipes that a logger process writes to the log a line at a time, each with its stream
+    // pipes that the logger thread writes to the log a line at a time, each with its stream
     // and time (docker's json-file driver). The logger ends when every writer is gone.
     int out[2], err[2];
     if (::pipe2(out, O_CLOEXEC) < 0 || ::pipe2(err, O_CLOEXEC) < 0) fail_errno("pipe");
-    pid_t logger = ::fork();
-    if (logger < 0) fail_errno("fork the logger");
-    g_logger = logger;
-    if (logger == 0) {
-      ::prctl(PR_SET_NAME, "hull-logger", 0, 0, 0);
-      // Only the pipes' read ends and the log, as 0, 1, 2: nothing of the command's (its
-      // caller may wait for EOF on the stdout it gave `hull run -d`), no write end.
-      int a = ::fcntl(out[0], F_DUPFD, 100), b = ::fcntl(err[0], F_DUPFD, 100),
-          c = ::fcntl(log_fd, F_DUPFD, 100);
-      if (a < 0 || b < 0 || c < 0 || ::dup2(a, 0) < 0 || ::dup2(b, 1) < 0 || ::dup2(c, 2) < 0)
-        ::_exit(1);
-      ::close_range(3, ~0U, 0);
-      try {
-        copy_to_log(0, 1, 2);
-      } catch (const Error&) {
-        ::_exit(1);
-      }
-      ::_exit(0);
-    }
+    // The read ends and the log, out of the way of 0-3, for the logger thread.
+    g_logger.out = ::fcntl(out[0], F_DUPFD_CLOEXEC, 10);
+    g_logger.err = ::fcntl(err[0], F_DUPFD_CLOEXEC, 10);
+    g_logger.log = ::fcntl(log_fd, F_DUPFD_CLOEXEC, 10);
+    if (g_logger.out < 0 || g_logger.err < 0 || g_logger.log < 0) fail_errno("dup the log's fds");
     ::close(out[0]);
     ::close(err[0]);
     if (::dup2(null_fd, 0) < 0 || ::dup2(out[1], 1) < 0 || ::dup2(err[1], 2) < 0)
@@ -265,12 +302,21 @@ void report_error(int fd, const Error& e) {
     ::close(err[1]);
     if (::dup3(report, 3, O_CLOEXEC) < 0) fail_errno("dup3");
     report = 3;
-    // Nothing else of the command's stays open here: its caller may wait for EOF on a pipe.
-    ::close_range(4, ~0U, 0);
+    // Nothing else of the command's stays open here (its caller may wait for EOF on a pipe):
+    // only the logger's three, as 4, 5, 6 (their copies are all 10 or above).
+    if (::dup3(g_logger.out, 4, O_CLOEXEC) < 0 || ::dup3(g_logger.err, 5, O_CLOEXEC) < 0 ||
+        ::dup3(g_logger.log, 6, O_CLOEXEC) < 0)
+      fail_errno("dup3");
+    g_logger.out = 4;
+    g_logger.err = 5;
+    g_logger.log = 6;
+    ::close_range(7, ~0U, 0);
+    forget_events_fd();
     Meta meta = mark_started(store, l.id, ::getpid(), l.locked);
     runtime::CreateOptions c = create_options(store, l);
     auto nets = join_networks(env, store, l, meta, c);
     c.on_started = [&] {
+      start_logger();
       record_event(env, "start", meta);
       report_started(report);
       ::close(report);

@@ -68,15 +68,27 @@ bool matches(const ojson& e, const std::map<std::string, std::vector<std::string
 // events.log open for appending, once per process: a `run` records create, start, die and
 // destroy, and opening it (and making the state directory) for each cost a path walk apiece
 // (issue 17). Opened again when another state directory is asked for, or when the file was
-// removed since (a writer must not append to a file nobody can read any more).
+// removed since (a writer must not append to a file nobody can read any more). The fd is
+// known by its file too: a process that closed its fds (the monitor does) and got the number
+// back for another file must not write events there, nor close what is not ours.
+struct EventsFd {
+  std::string path;
+  int fd = -1;
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+EventsFd g_events;
+
 int events_fd(const Env& env) {
-  static std::string open_path;
-  static Fd fd;
   std::string path = events_path(env);
   struct stat st;
-  if (fd && path == open_path && ::fstat(fd.get(), &st) == 0 && st.st_nlink > 0) return fd.get();
-  fd.reset();
-  open_path.clear();
+  if (g_events.fd >= 0) {
+    bool ours =
+        ::fstat(g_events.fd, &st) == 0 && st.st_dev == g_events.dev && st.st_ino == g_events.ino;
+    if (ours && path == g_events.path && st.st_nlink > 0) return g_events.fd;
+    if (ours) ::close(g_events.fd);
+    g_events = {};
+  }
   constexpr int kFlags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
   Fd f(::open(path.c_str(), kFlags, 0640));
   if (!f && errno == ENOENT) {
@@ -84,9 +96,9 @@ int events_fd(const Env& env) {
     f = open_or_fail(path, kFlags, 0640);
   }
   if (!f) fail_errno("open {}", path);
-  fd = std::move(f);
-  open_path = path;
-  return fd.get();
+  if (::fstat(f.get(), &st) < 0) fail_errno("stat {}", path);
+  g_events = {path, f.release(), st.st_dev, st.st_ino};
+  return g_events.fd;
 }
 
 }  // namespace
@@ -111,6 +123,10 @@ void record_event(const Env& env, const std::string& action, const Meta& m,
   } catch (const std::exception& e) {
     log::debug("event {} of {}: {}", action, m.name, e.what());
   }
+}
+
+void forget_events_fd() {
+  g_events = {};
 }
 
 std::optional<int> last_exit_code(const Env& env, const std::string& id) {

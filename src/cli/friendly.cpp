@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
 
 #include "cli/cli.h"
 #include "cli/oci.h"
+#include "frontend/containers.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -86,10 +88,15 @@ std::optional<int> answer_without_verb(const CLI::App& app, int argc, char** arg
 }  // namespace
 
 int friendly_main(int argc, char** argv) {
-  CLI::App app{
+  // On the heap, so that a detached container's monitor (a fork that never returns here) can
+  // free the table it will not use again (frontend::set_monitor_release).
+  static std::unique_ptr<CLI::App> owner;
+  owner = std::make_unique<CLI::App>(
       "hull: containers from namespaces and cgroups.\n`hull oci ...` (or hull-oci) speaks runc's "
       "command line.",
-      "hull"};
+      "hull");
+  frontend::set_monitor_release([] { owner.reset(); });
+  CLI::App& app = *owner;
   app.require_subcommand(1);
   bool debug = false;
   app.add_flag("--debug", debug, "debug logging and step timings");

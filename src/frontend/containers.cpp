@@ -271,6 +271,8 @@ void report_error(int fd, const Error& e) {
   }
 }
 
+void (*g_monitor_release)() = nullptr;
+
 // The monitor of a detached container (see containers.h). Runs in the forked child; the
 // report socket gets one packet (report_started or report_error), then closes.
 [[noreturn]] void monitor_main(const Env& env, const Store& store, const Launch& l, int report,
@@ -312,6 +314,10 @@ void report_error(int fd, const Error& e) {
     g_logger.log = 6;
     ::close_range(7, ~0U, 0);
     forget_events_fd();
+    // What the command built and the monitor never uses goes, and the heap pages it leaves
+    // wholly free go back to the kernel.
+    if (g_monitor_release) g_monitor_release();
+    ::malloc_trim(0);
     Meta meta = mark_started(store, l.id, ::getpid(), l.locked);
     runtime::CreateOptions c = create_options(store, l);
     auto nets = join_networks(env, store, l, meta, c);
@@ -563,6 +569,10 @@ ImageRoot image_root(const Env& env, const ResolvedImage& img, const std::string
 }
 
 }  // namespace
+
+void set_monitor_release(void (*release)()) {
+  g_monitor_release = release;
+}
 
 RunResult run(const Env& env, const RunOptions& o) {
   Store store(env);

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 #include "cgroup/systemd.h"
@@ -124,6 +125,7 @@ struct Logger {
   Fd done;  // an eventfd the thread signals as it ends
   pthread_t thread{};
   bool running = false;
+  pid_t pid = 0;  // a logger process instead, when no thread could be started
 };
 Logger g_logger;
 
@@ -140,19 +142,42 @@ void* logger_main(void*) {
   return nullptr;
 }
 
-void start_logger() {
+// Never throws: the container runs already, and its output must be read.
+void start_logger() noexcept {
   g_logger.done.reset(::eventfd(0, EFD_CLOEXEC));
-  if (!g_logger.done) fail_errno("eventfd for the logger");
-  // The thread uses the monitor's malloc arena (no arena of its own, one less heap per
-  // container), and a small stack: copy_to_log's 64 KiB buffer and little else.
-  ::mallopt(M_ARENA_MAX, 1);
-  pthread_attr_t attr;
-  ::pthread_attr_init(&attr);
-  ::pthread_attr_setstacksize(&attr, 256 * 1024);
-  int rc = ::pthread_create(&g_logger.thread, &attr, logger_main, nullptr);
-  ::pthread_attr_destroy(&attr);
-  if (rc != 0) fail_err(rc, "start the logger thread");
-  g_logger.running = true;
+  if (g_logger.done) {
+    // The thread uses the monitor's malloc arena (no arena of its own, one less heap per
+    // container), and a small stack: copy_to_log's 64 KiB buffer and little else.
+    ::mallopt(M_ARENA_MAX, 1);
+    pthread_attr_t attr;
+    ::pthread_attr_init(&attr);
+    ::pthread_attr_setstacksize(&attr, 256 * 1024);
+    int rc = ::pthread_create(&g_logger.thread, &attr, logger_main, nullptr);
+    ::pthread_attr_destroy(&attr);
+    if (rc == 0) {
+      g_logger.running = true;
+      return;
+    }
+    log::warn("logger thread: {}", std::strerror(rc));
+  }
+  // A process of its own then, as hull had before (the monitor still has one thread): the
+  // read ends and the log, nothing that holds a pipe's write end (0-3: null, the pipes, the
+  // report socket).
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::prctl(PR_SET_NAME, "hull-logger", 0, 0, 0);
+    ::close_range(0, 3, 0);
+    ::close_range(7, ~0U, 0);
+    try {
+      copy_to_log(g_logger.out, g_logger.err, g_logger.log);
+    } catch (const Error&) {
+      ::_exit(1);
+    }
+    ::_exit(0);
+  }
+  if (pid < 0) log::warn("fork the logger: {}", std::strerror(errno));
+  g_logger.pid = pid > 0 ? pid : 0;
 }
 
 // In the monitor, once the container is gone: our own ends of its pipes go too, and the
@@ -174,6 +199,8 @@ void end_logger() {
     if (p.revents & POLLIN) ::pthread_join(g_logger.thread, nullptr);
     g_logger.running = false;
   }
+  if (g_logger.pid > 0) reap_within(g_logger.pid, 2000);
+  g_logger.pid = 0;
   g_logger.out = -1;
 }
 

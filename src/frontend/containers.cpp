@@ -601,9 +601,8 @@ namespace {
 // The container's own layer (upper/, work/) and a directory per anonymous volume (with the
 // image's files at its path), under its state dir: they outlive stop/start and go with rm. The
 // image's layers are only read.
-ImageRoot image_root(const Env& env, const ResolvedImage& img, const std::string& dir,
+ImageRoot image_root(const image::Store& store, const ResolvedImage& img, const std::string& dir,
                      const std::optional<std::pair<uint32_t, uint32_t>>& owner) {
-  image::Store store = image_store(env);
   ImageRoot root;
   for (auto it = img.record.layers.rbegin(); it != img.record.layers.rend(); ++it)
     root.lowers.push_back(store.layer_root(it->chain_id));
@@ -656,9 +655,10 @@ RunResult run(const Env& env, const RunOptions& o) {
   // rmi and prune (exclusive) then see it as a user, or it finds the image gone.
   Fd image_lock;
   if (o.rootfs.empty() && o.image != "host") {
-    image_lock = image_store(env).writer_lock();
-    img = resolve_image(env, o.image, o.pull);
-    root = image_root(env, *img, dir, private_root(opts));
+    image::Store images = image_store(env);
+    image_lock = images.writer_lock();
+    img = resolve_image(env, images, o.image, o.pull);
+    root = image_root(images, *img, dir, private_root(opts));
   }
   // -v NAME:/path: the named volume, made on first use and then given what the image has at
   // that path (docker's copy-up), bound like a host directory.

@@ -496,7 +496,9 @@ class ForegroundLog {
 // file per run). On a terminal the logger stays, so the container writes to a pipe, as under
 // docker without -t.
 bool pass_output_through(const Meta& m, const oci::Spec& spec) {
-  return m.auto_remove && !spec.process->terminal && !::isatty(1) && !::isatty(2);
+  // The caller's own: open, and not a close-on-exec fd of hull's that took a free number.
+  auto callers = [](int fd) { return ::fcntl(fd, F_GETFD) == 0 && !::isatty(fd); };
+  return m.auto_remove && !spec.process->terminal && callers(1) && callers(2);
 }
 
 // `meta` is the container's record as run() saved it, already naming this process as the one

@@ -10,7 +10,7 @@
 //
 // So the commands that make container-visible processes (create, run, exec and the friendly
 // face's run, start, exec, tour) first make sure hull's own image is one that nothing can
-// write, and re-execute hull from such an image when it is not:
+// write, and move hull onto such an image when it is not:
 //
 //  - Already safe, no cost: /proc/self/exe is on a read-only mount (hull installed on a
 //    read-only /usr, or bind-mounted read-only over itself once per boot by the admin), or is
@@ -60,9 +60,10 @@ namespace hull::linux {
 // read-only mount, a memfd with F_SEAL_WRITE, or (not root) a file the caller cannot write.
 bool self_image_is_read_only();
 
-// Returns when hull already runs from a read-only image; otherwise re-executes `argv` (with
-// the current environment) from one and does not return. `reexecuted` says this process is
-// the result of such a re-exec: still writable then, it refuses instead of looping.
+// Returns when hull already runs from a read-only image, or once it has switched to one in
+// place; otherwise re-executes `argv` (with the current environment) from one and does not
+// return. `reexecuted` says this process is the result of such a re-exec: still writable
+// then, it refuses instead of looping.
 void ensure_read_only_self_image(char** argv, bool reexecuted);
 
 // The environment variable by which a re-executed hull knows it was (removed at once).

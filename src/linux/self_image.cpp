@@ -216,8 +216,8 @@ bool switch_to_image_in_place(int image_path_fd) {
     void* at = reinterpret_cast<void*>(m.start);
     if (!m.copy) {
       ok = ::mmap(at, len, m.prot, MAP_PRIVATE | MAP_FIXED, image.get(), m.offset) != MAP_FAILED;
-    } else if (void* fresh =
-                   ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, image.get(), m.offset);
+    } else if (void* fresh = ::mmap(nullptr, len, PROT_READ | PROT_WRITE,
+                                    MAP_PRIVATE | MAP_POPULATE, image.get(), m.offset);
                fresh == MAP_FAILED) {
       ok = false;
     } else {

@@ -155,7 +155,7 @@ void start_logger() noexcept {
     pthread_attr_t attr;
     ::pthread_attr_init(&attr);
     ::pthread_attr_setstacksize(&attr, 256 * 1024);
-    int rc = fault_fails("monitor.logger-thread")
+    int rc = fault_at("monitor.logger-thread")
                  ? EAGAIN
                  : ::pthread_create(&g_logger.thread, &attr, logger_main, nullptr);
     ::pthread_attr_destroy(&attr);

@@ -16,14 +16,14 @@ void fault_point(const char* step) {
   if (at && std::strcmp(at, step) == 0) ::kill(::getpid(), SIGKILL);
 }
 
-bool fault_fails(const char* step) {
+bool fault_at(const char* step) {
   const char* at = std::getenv("HULL_FAULT_AT");
   return at && std::strcmp(at, step) == 0;
 }
 #else
 void fault_point(const char*) {}
 
-bool fault_fails(const char*) {
+bool fault_at(const char*) {
   return false;
 }
 #endif

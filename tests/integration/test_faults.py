@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from hulltest import BUILD, HULL_OCI, wait_for
+from hulltest import BUILD, HULL_OCI, thaw_by_hand, wait_for
 
 FAULTY = BUILD / "hull-fault"
 
@@ -101,6 +101,35 @@ def test_a_verb_killed_at_each_step(hull, bundle, faulty, tmp_path, step, verb, 
     if "CID" not in verb:
         args.append(cid)
     faulty(step, *args)
+    delete_force_leaves_nothing(hull, cid, tmp_path)
+
+
+def test_an_exec_into_a_paused_container_freezes_holding_nothing_of_hulls(hull, bundle, faulty, tmp_path):
+    """exec -d --ignore-paused whose clone runs 500 ms late (what a loaded machine did now and
+    then): hull waits for it to let go of hull's fds before it joins it to the frozen cgroup.
+    Frozen holding them, it held the container's lock, and `resume` waited for it forever."""
+    b, cid = container_bundle(hull, bundle, False)
+    hull.create(b, cid)
+    hull.oci("start", cid)
+    init = hull.state(cid)["pid"]
+    hull.oci("pause", cid)
+    pidfile = tmp_path / "exec.pid"
+    p = faulty("exec.child-late", "exec", "-d", "--ignore-paused", "--pid-file", pidfile, cid, "sleep", "102",
+               check_killed=False)
+    assert p.returncode == 0, p.stderr
+    pid = int(pidfile.read_text())
+    hull.pids.add(pid)
+    held = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    held = [f for f in held if f.startswith(str(hull.root))]
+    if held:
+        thaw_by_hand(init)  # or the fixture's delete waits for the lock too
+    assert not held, "the frozen exec process holds the container's lock"
+    try:
+        hull.oci("resume", cid, timeout=20)
+    except subprocess.TimeoutExpired:
+        thaw_by_hand(init)
+        raise
+    wait_for(lambda: Path(f"/proc/{pid}/cmdline").read_text() == "sleep\0" "102\0", "the exec process to run")
     delete_force_leaves_nothing(hull, cid, tmp_path)
 
 

@@ -1,0 +1,137 @@
+"""Kubernetes' streaming paths through containerd's CRI plugin: `kubectl exec -it` (CRI Exec with
+tty and stdin), `kubectl exec` without a tty, `kubectl attach` (Attach) and `kubectl
+port-forward` (PortForward). CRI returns a URL of containerd's streaming server; the tests
+speak Kubernetes' remotecommand and portforward protocols over a WebSocket to it
+(cri/stream.py), as kubelet's clients do. Same node fixtures as test_cri.py: hull, and runc to
+show the suite asks only what runc does; nothing may be left after each case."""
+import re
+import time
+
+from cri.stream import ERROR, STDERR, STDOUT, ChannelSocket
+from test_cri import container_config, node, pause_archive, pods, run_pod, start, status, wait_state  # noqa: F401
+
+
+def stream(node, url, **kw):
+    return ChannelSocket(node.daemon.proc.pid, url, **kw)
+
+
+def lines(text):
+    return [line.strip() for line in re.split(r"\r?\n", text)]
+
+
+def running_app(node, name, **config):
+    pod_id, pod_cfg = run_pod(node, name)
+    cfg = container_config(node, "app", config.pop("command", ["sleep", "1000"]))
+    for k, v in config.items():
+        setattr(cfg, k, v)
+    return pod_id, start(node, pod_id, pod_cfg, cfg)
+
+
+def remove_pod(node, pod_id):
+    node("StopPodSandbox", pod_sandbox_id=pod_id)
+    node("RemovePodSandbox", pod_sandbox_id=pod_id)
+
+
+def test_exec_with_tty_and_stdin_as_kubectl_exec_it(pods):
+    node = pods
+    pod_id, app = running_app(node, "exec-tty")
+    url = node("Exec", container_id=app, cmd=["sh"], tty=True, stdin=True, stdout=True, stderr=False).url
+    ws = stream(node, url)
+    try:
+        assert ws.protocol == "v4.channel.k8s.io"
+        ws.resize(100, 30)
+        ws.send(0, "stty size\n")
+        ws.wait(lambda s: "30 100" in lines(s.text(STDOUT)), what="`stty size` of 30 rows, 100 columns")
+        # The terminal is the shell's controlling one: ^C interrupts its foreground job.
+        ws.send(0, "sleep 100; echo slept\n")
+        time.sleep(0.3)
+        ws.send(0, "\x03")
+        ws.send(0, "echo after-$((40+2))\n")
+        ws.wait(lambda s: "after-42" in lines(s.text(STDOUT)), timeout=10, what="the shell back after ^C")
+        assert "slept" not in lines(ws.text(STDOUT))
+        ws.resize(120, 40)  # a resize while it runs reaches the process's terminal
+        # Output written just before the exit arrives whole.
+        ws.send(0, "stty size; echo h''i; tty; head -c 100000 /dev/zero | tr '\\0' x; echo; exit 5\n")
+        ws.drain()
+    finally:
+        ws.close()
+    out = lines(ws.text(STDOUT))
+    assert "40 120" in out and "hi" in out and "x" * 100000 in out, [line[:80] for line in out]
+    assert any(re.fullmatch(r"/dev/pts/\d+", line) for line in out), [line[:80] for line in out]
+    st = ws.status()
+    assert st and st["status"] == "Failure" and st["reason"] == "NonZeroExitCode", st
+    assert {"reason": "ExitCode", "message": "5"} in st["details"]["causes"], st
+    assert not ws.received.get(STDERR)
+    remove_pod(node, pod_id)
+
+
+def test_exec_without_tty_keeps_stdout_and_stderr_apart(pods):
+    node = pods
+    pod_id, app = running_app(node, "exec-pipes")
+    script = "echo to-out; echo to-err >&2; exec cat"
+    url = node("Exec", container_id=app, cmd=["sh", "-c", script], stdin=True, stdout=True, stderr=True).url
+    ws = stream(node, url)
+    try:
+        ws.send(0, "through-cat\n")
+        ws.wait(lambda s: "through-cat" in s.text(STDOUT) and "to-err" in s.text(STDERR), what="stdout and stderr")
+    finally:
+        ws.close()  # v4 has no half-close: the end of the connection is stdin's EOF
+    assert lines(ws.text(STDOUT))[:2] == ["to-out", "through-cat"], ws.text(STDOUT)
+    assert lines(ws.text(STDERR))[0] == "to-err" and "to-out" not in ws.text(STDERR), ws.text(STDERR)
+    # cat saw EOF and ended: nothing but the app's sleep runs in the container.
+    deadline = time.time() + 10
+    while True:
+        ps = node("ExecSync", container_id=app, cmd=["ps", "-o", "comm"], timeout=20).stdout.decode().split()
+        if "cat" not in ps or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert "cat" not in ps, ps
+    # Without stdin, the exec's own end closes the stream with a Success status.
+    url = node("Exec", container_id=app, cmd=["sh", "-c", "echo done"], stdout=True, stderr=True).url
+    ws = stream(node, url)
+    try:
+        ws.drain()
+    finally:
+        ws.close()
+    assert ws.text(STDOUT) == "done\n" and ws.status() == {"metadata": {}, "status": "Success"}, ws.received
+    remove_pod(node, pod_id)
+
+
+def test_attach_to_a_shell_with_stdin_and_tty_as_kubectl_attach(pods):
+    node, pb = pods, pods.pb
+    pod_id, app = running_app(node, "attach", command=["sh"], stdin=True, stdin_once=True, tty=True)
+    url = node("Attach", container_id=app, stdin=True, tty=True, stdout=True, stderr=False).url
+    ws = stream(node, url)
+    try:
+        ws.send(0, "echo attached-$((6*7))\n")
+        ws.wait(lambda s: "attached-42" in lines(s.text(STDOUT)), what="the shell's answer")
+        ws.send(0, "exit 3\n")
+        ws.drain()
+    finally:
+        ws.close()
+    st = wait_state(node, app, pb.CONTAINER_EXITED)
+    assert st.exit_code == 3, st
+    assert status(node, app).status.state == pb.CONTAINER_EXITED
+    remove_pod(node, pod_id)
+
+
+def test_port_forward_to_a_port_the_pod_listens_on(pods):
+    node = pods
+    pod_id, app = running_app(node, "forward", command=["nc", "-l", "-p", "8080", "-e", "cat"])
+    deadline = time.time() + 10  # listening on 8080 (0x1F90: state 0A), on IPv4 or IPv6
+    while not re.search(r":1F90 0+:0000 0A", node("ExecSync", container_id=app, timeout=20,
+                                                  cmd=["cat", "/proc/net/tcp", "/proc/net/tcp6"]).stdout.decode()):
+        assert time.time() < deadline, "nc never listened on 8080"
+        time.sleep(0.1)
+    url = node("PortForward", pod_sandbox_id=pod_id, port=[8080]).url
+    ws = stream(node, url + "?port=8080")
+    try:
+        ws.wait(lambda s: len(s.received.get(0, b"")) >= 2 and len(s.received.get(1, b"")) >= 2,
+                what="the port on the data and error channels")
+        assert bytes(ws.received[0][:2]) == bytes(ws.received[1][:2]) == (8080).to_bytes(2, "little")
+        ws.send(0, "round trip\n")
+        ws.wait(lambda s: bytes(s.received[0][2:]) == b"round trip\n", what="the echo through the pod's port")
+    finally:
+        ws.close()
+    assert bytes(ws.received[1][2:]) == b"", ws.received
+    remove_pod(node, pod_id)

@@ -135,3 +135,41 @@ def test_port_forward_to_a_port_the_pod_listens_on(pods):
         ws.close()
     assert bytes(ws.received[1][2:]) == b"", ws.received
     remove_pod(node, pod_id)
+
+
+def test_exec_of_a_missing_command_reports_it_and_leaves_nothing(pods):
+    node = pods
+    pod_id, app = running_app(node, "exec-missing")
+    for tty in (True, False):
+        url = node("Exec", container_id=app, cmd=["no-such-command"], tty=tty, stdin=True, stdout=True,
+                   stderr=not tty).url
+        ws = stream(node, url)
+        try:
+            ws.drain()
+        finally:
+            ws.close()
+        st = ws.status()
+        assert st and st["status"] == "Failure", (tty, st)
+        # runc's words, which kubectl users see (and some scripts match)
+        assert 'exec: "no-such-command": executable file not found in $PATH' in st["message"], (tty, st)
+    # The container runs on, and exec still works.
+    r = node("ExecSync", container_id=app, cmd=["echo", "still"], timeout=20)
+    assert (r.stdout, r.exit_code) == (b"still\n", 0)
+    remove_pod(node, pod_id)
+
+
+def test_attach_without_tty_keeps_stdout_and_stderr_apart(pods):
+    node, pb = pods, pods.pb
+    script = "read line; echo out-$line; echo err-$line >&2; exit 4"
+    pod_id, app = running_app(node, "attach-pipes", command=["sh", "-c", script], stdin=True, stdin_once=True)
+    url = node("Attach", container_id=app, stdin=True, stdout=True, stderr=True).url
+    ws = stream(node, url)
+    try:
+        ws.send(0, "x\n")
+        ws.wait(lambda s: "out-x" in s.text(STDOUT) and "err-x" in s.text(STDERR), what="stdout and stderr")
+        ws.drain()
+    finally:
+        ws.close()
+    assert (ws.text(STDOUT), ws.text(STDERR)) == ("out-x\n", "err-x\n"), ws.received
+    assert wait_state(node, app, pb.CONTAINER_EXITED).exit_code == 4
+    remove_pod(node, pod_id)

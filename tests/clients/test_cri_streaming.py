@@ -2,17 +2,31 @@
 tty and stdin), `kubectl exec` without a tty, `kubectl attach` (Attach) and `kubectl
 port-forward` (PortForward). CRI returns a URL of containerd's streaming server; the tests
 speak Kubernetes' remotecommand and portforward protocols over a WebSocket to it
-(cri/stream.py), as kubelet's clients do. Same node fixtures as test_cri.py: hull, and runc to
+(cri/stream.py), as kubelet's clients do, over both transports: a WebSocket and SPDY/3.1.
+Same node fixtures as test_cri.py: hull, and runc to
 show the suite asks only what runc does; nothing may be left after each case."""
 import re
 import time
 
-from cri.stream import ERROR, STDERR, STDOUT, ChannelSocket
+import pytest
+
+from cri.stream import ERROR, RESIZE, SPDY, STDERR, STDIN, STDOUT, WebSocket, remotecommand_streams
 from test_cri import container_config, node, pause_archive, pods, run_pod, start, status, wait_state  # noqa: F401
 
+TTY = {STDIN, STDOUT, RESIZE}
+PIPES = {STDIN, STDOUT, STDERR}
 
-def stream(node, url, **kw):
-    return ChannelSocket(node.daemon.proc.pid, url, **kw)
+
+@pytest.fixture(params=["websocket", "spdy"])
+def transport(request):
+    return request.param
+
+
+def stream(node, transport, url, channels):
+    """A remotecommand session on `url` with the channels the request asked for."""
+    if transport == "websocket":
+        return WebSocket(node.daemon.proc.pid, url)
+    return SPDY(node.daemon.proc.pid, url, remotecommand_streams(channels))
 
 
 def lines(text):
@@ -32,11 +46,11 @@ def remove_pod(node, pod_id):
     node("RemovePodSandbox", pod_sandbox_id=pod_id)
 
 
-def test_exec_with_tty_and_stdin_as_kubectl_exec_it(pods):
+def test_exec_with_tty_and_stdin_as_kubectl_exec_it(pods, transport):
     node = pods
     pod_id, app = running_app(node, "exec-tty")
     url = node("Exec", container_id=app, cmd=["sh"], tty=True, stdin=True, stdout=True, stderr=False).url
-    ws = stream(node, url)
+    ws = stream(node, transport, url, TTY)
     try:
         assert ws.protocol == "v4.channel.k8s.io"
         ws.resize(100, 30)
@@ -65,18 +79,25 @@ def test_exec_with_tty_and_stdin_as_kubectl_exec_it(pods):
     remove_pod(node, pod_id)
 
 
-def test_exec_without_tty_keeps_stdout_and_stderr_apart(pods):
+def test_exec_without_tty_keeps_stdout_and_stderr_apart(pods, transport):
     node = pods
     pod_id, app = running_app(node, "exec-pipes")
     script = "echo to-out; echo to-err >&2; exec cat"
     url = node("Exec", container_id=app, cmd=["sh", "-c", script], stdin=True, stdout=True, stderr=True).url
-    ws = stream(node, url)
+    ws = stream(node, transport, url, PIPES)
     try:
         ws.send(0, "through-cat\n")
         ws.wait(lambda s: "through-cat" in s.text(STDOUT) and "to-err" in s.text(STDERR), what="stdout and stderr")
+        if ws.half_close:  # SPDY: stdin's FIN is cat's EOF; cat ends, and so does the session
+            ws.send(0, "last-line\n")
+            ws.close_stdin()
+            ws.drain()
+            assert ws.status() == {"metadata": {}, "status": "Success"}, ws.received
     finally:
-        ws.close()  # v4 has no half-close: the end of the connection is stdin's EOF
+        ws.close()  # v4 over a WebSocket has no half-close: the end of the connection is stdin's EOF
     assert lines(ws.text(STDOUT))[:2] == ["to-out", "through-cat"], ws.text(STDOUT)
+    if ws.half_close:
+        assert ws.text(STDOUT) == "to-out\nthrough-cat\nlast-line\n", ws.text(STDOUT)
     assert lines(ws.text(STDERR))[0] == "to-err" and "to-out" not in ws.text(STDERR), ws.text(STDERR)
     # cat saw EOF and ended: nothing but the app's sleep runs in the container.
     deadline = time.time() + 10
@@ -88,7 +109,7 @@ def test_exec_without_tty_keeps_stdout_and_stderr_apart(pods):
     assert "cat" not in ps, ps
     # Without stdin, the exec's own end closes the stream with a Success status.
     url = node("Exec", container_id=app, cmd=["sh", "-c", "echo done"], stdout=True, stderr=True).url
-    ws = stream(node, url)
+    ws = stream(node, transport, url, {STDOUT, STDERR})
     try:
         ws.drain()
     finally:
@@ -97,11 +118,11 @@ def test_exec_without_tty_keeps_stdout_and_stderr_apart(pods):
     remove_pod(node, pod_id)
 
 
-def test_attach_to_a_shell_with_stdin_and_tty_as_kubectl_attach(pods):
+def test_attach_to_a_shell_with_stdin_and_tty_as_kubectl_attach(pods, transport):
     node, pb = pods, pods.pb
     pod_id, app = running_app(node, "attach", command=["sh"], stdin=True, stdin_once=True, tty=True)
     url = node("Attach", container_id=app, stdin=True, tty=True, stdout=True, stderr=False).url
-    ws = stream(node, url)
+    ws = stream(node, transport, url, TTY)
     try:
         ws.send(0, "echo attached-$((6*7))\n")
         ws.wait(lambda s: "attached-42" in lines(s.text(STDOUT)), what="the shell's answer")
@@ -115,7 +136,7 @@ def test_attach_to_a_shell_with_stdin_and_tty_as_kubectl_attach(pods):
     remove_pod(node, pod_id)
 
 
-def test_port_forward_to_a_port_the_pod_listens_on(pods):
+def test_port_forward_to_a_port_the_pod_listens_on(pods, transport):
     node = pods
     pod_id, app = running_app(node, "forward", command=["nc", "-l", "-p", "8080", "-e", "cat"])
     deadline = time.time() + 10  # listening on 8080 (0x1F90: state 0A), on IPv4 or IPv6
@@ -124,26 +145,36 @@ def test_port_forward_to_a_port_the_pod_listens_on(pods):
         assert time.time() < deadline, "nc never listened on 8080"
         time.sleep(0.1)
     url = node("PortForward", pod_sandbox_id=pod_id, port=[8080]).url
-    ws = stream(node, url + "?port=8080")
+    if transport == "websocket":  # the port as a query parameter; each channel begins with it
+        ws = WebSocket(node.daemon.proc.pid, url + "?port=8080")
+        skip = 2
+    else:  # a pair of streams per port and request, error first, as kubectl opens them
+        pair = [("port", "8080"), ("requestid", "0")]
+        ws = SPDY(node.daemon.proc.pid, url, [(1, [("streamtype", "error")] + pair),
+                                              (0, [("streamtype", "data")] + pair)], protocol="portforward.k8s.io")
+        skip = 0
     try:
-        ws.wait(lambda s: len(s.received.get(0, b"")) >= 2 and len(s.received.get(1, b"")) >= 2,
-                what="the port on the data and error channels")
-        assert bytes(ws.received[0][:2]) == bytes(ws.received[1][:2]) == (8080).to_bytes(2, "little")
+        assert ws.protocol == "portforward.k8s.io" if transport == "spdy" else True
+        if skip:
+            ws.wait(lambda s: len(s.received.get(0, b"")) >= 2 and len(s.received.get(1, b"")) >= 2,
+                    what="the port on the data and error channels")
+            assert bytes(ws.received[0][:2]) == bytes(ws.received[1][:2]) == (8080).to_bytes(2, "little")
         ws.send(0, "round trip\n")
-        ws.wait(lambda s: bytes(s.received[0][2:]) == b"round trip\n", what="the echo through the pod's port")
+        ws.wait(lambda s: bytes(s.received.get(0, b"")[skip:]) == b"round trip\n",
+                what="the echo through the pod's port")
     finally:
         ws.close()
-    assert bytes(ws.received[1][2:]) == b"", ws.received
+    assert bytes(ws.received.get(1, b"")[skip:]) == b"", ws.received
     remove_pod(node, pod_id)
 
 
-def test_exec_of_a_missing_command_reports_it_and_leaves_nothing(pods):
+def test_exec_of_a_missing_command_reports_it_and_leaves_nothing(pods, transport):
     node = pods
     pod_id, app = running_app(node, "exec-missing")
     for tty in (True, False):
         url = node("Exec", container_id=app, cmd=["no-such-command"], tty=tty, stdin=True, stdout=True,
                    stderr=not tty).url
-        ws = stream(node, url)
+        ws = stream(node, transport, url, TTY if tty else PIPES)
         try:
             ws.drain()
         finally:
@@ -158,12 +189,12 @@ def test_exec_of_a_missing_command_reports_it_and_leaves_nothing(pods):
     remove_pod(node, pod_id)
 
 
-def test_attach_without_tty_keeps_stdout_and_stderr_apart(pods):
+def test_attach_without_tty_keeps_stdout_and_stderr_apart(pods, transport):
     node, pb = pods, pods.pb
     script = "read line; echo out-$line; echo err-$line >&2; exit 4"
     pod_id, app = running_app(node, "attach-pipes", command=["sh", "-c", script], stdin=True, stdin_once=True)
     url = node("Attach", container_id=app, stdin=True, stdout=True, stderr=True).url
-    ws = stream(node, url)
+    ws = stream(node, transport, url, PIPES)
     try:
         ws.send(0, "x\n")
         ws.wait(lambda s: "out-x" in s.text(STDOUT) and "err-x" in s.text(STDERR), what="stdout and stderr")

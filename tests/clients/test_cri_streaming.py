@@ -204,3 +204,54 @@ def test_attach_without_tty_keeps_stdout_and_stderr_apart(pods, transport):
     assert (ws.text(STDOUT), ws.text(STDERR)) == ("out-x\n", "err-x\n"), ws.received
     assert wait_state(node, app, pb.CONTAINER_EXITED).exit_code == 4
     remove_pod(node, pod_id)
+
+
+def test_concurrent_terminal_sessions_each_get_their_own(pods):
+    node = pods
+    pod_id, app = running_app(node, "exec-many")
+    sessions = []
+    try:
+        for i in range(4):
+            url = node("Exec", container_id=app, cmd=["sh"], tty=True, stdin=True, stdout=True).url
+            sessions.append(stream(node, "spdy", url, TTY))
+        for i, ws in enumerate(sessions):
+            ws.send(STDIN, f"echo id-$((100+{i})); tty; exit {i}\n")
+        for ws in sessions:
+            ws.drain()
+    finally:
+        for ws in sessions:
+            ws.close()
+    ttys = set()
+    for i, ws in enumerate(sessions):
+        out = lines(ws.text(STDOUT))
+        assert f"id-{100 + i}" in out, out
+        ttys |= {line for line in out if re.fullmatch(r"/dev/pts/\d+", line)}
+        st = ws.status()
+        assert st["status"] == ("Success" if i == 0 else "Failure"), st
+        if i:
+            assert {"reason": "ExitCode", "message": str(i)} in st["details"]["causes"], st
+    assert len(ttys) == 4, ttys
+    remove_pod(node, pod_id)
+
+
+def test_stopping_the_container_ends_a_live_terminal_session(pods):
+    """kubectl exec -it into a container of a pod sharing its PID namespace (the shim's kill
+    --all path), and the container stopped under it: the exec'd shell dies with it (SIGKILL, 137),
+    the session ends, and nothing is left."""
+    node, pb = pods, pods.pb
+    pod_id, pod_cfg = run_pod(node, "exec-stop")
+    app = start(node, pod_id, pod_cfg, container_config(node, "app", ["sleep", "1000"], pid_mode=pb.POD))
+    url = node("Exec", container_id=app, cmd=["sh"], tty=True, stdin=True, stdout=True).url
+    ws = stream(node, "spdy", url, TTY)
+    try:
+        ws.send(STDIN, "echo in-$((1+1)); sleep 1000\n")
+        ws.wait(lambda s: "in-2" in lines(s.text(STDOUT)), what="the shell's answer")
+        node("StopContainer", container_id=app, timeout=2)
+        ws.drain()
+    finally:
+        ws.close()
+    st = ws.status()
+    assert st and st["reason"] == "NonZeroExitCode", st
+    assert {"reason": "ExitCode", "message": "137"} in st["details"]["causes"], st  # SIGKILL
+    assert status(node, app).status.state == pb.CONTAINER_EXITED
+    remove_pod(node, pod_id)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from cri.stream import ERROR, RESIZE, SPDY, STDERR, STDIN, STDOUT, WebSocket, remotecommand_streams
+from cri.stream import RESIZE, SPDY, STDERR, STDIN, STDOUT, WebSocket, remotecommand_streams
 from test_cri import container_config, node, pause_archive, pods, run_pod, start, status, wait_state  # noqa: F401
 
 TTY = {STDIN, STDOUT, RESIZE}
@@ -41,6 +41,15 @@ def running_app(node, name, **config):
     return pod_id, start(node, pod_id, pod_cfg, cfg)
 
 
+def wait_for_process(node, cid, args, timeout=10):
+    """Until a process with exactly these arguments runs in the container."""
+    deadline = time.time() + timeout
+    while args not in node("ExecSync", container_id=cid, cmd=["ps", "-o", "args"],
+                           timeout=20).stdout.decode().splitlines():
+        assert time.time() < deadline, f"`{args}` never ran in {cid}"
+        time.sleep(0.05)
+
+
 def remove_pod(node, pod_id):
     node("StopPodSandbox", pod_sandbox_id=pod_id)
     node("RemovePodSandbox", pod_sandbox_id=pod_id)
@@ -58,7 +67,7 @@ def test_exec_with_tty_and_stdin_as_kubectl_exec_it(pods, transport):
         ws.wait(lambda s: "30 100" in lines(s.text(STDOUT)), what="`stty size` of 30 rows, 100 columns")
         # The terminal is the shell's controlling one: ^C interrupts its foreground job.
         ws.send(0, "sleep 100; echo slept\n")
-        time.sleep(0.3)
+        wait_for_process(node, app, "sleep 100")
         ws.send(0, "\x03")
         ws.send(0, "echo after-$((40+2))\n")
         ws.wait(lambda s: "after-42" in lines(s.text(STDOUT)), timeout=10, what="the shell back after ^C")
@@ -126,6 +135,10 @@ def test_attach_to_a_shell_with_stdin_and_tty_as_kubectl_attach(pods, transport)
     try:
         ws.send(0, "echo attached-$((6*7))\n")
         ws.wait(lambda s: "attached-42" in lines(s.text(STDOUT)), what="the shell's answer")
+        # A resize reaches the terminal the runtime handed the shim at create (--console-socket).
+        ws.resize(90, 33)
+        ws.send(0, "stty size\n")
+        ws.wait(lambda s: "33 90" in lines(s.text(STDOUT)), what="`stty size` of 33 rows, 90 columns")
         ws.send(0, "exit 3\n")
         ws.drain()
     finally:

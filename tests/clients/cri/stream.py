@@ -170,7 +170,8 @@ class WebSocket(Session):
             length = bytes([0x80 | 126]) + struct.pack("!H", n)
         else:
             length = bytes([0x80 | 127]) + struct.pack("!Q", n)
-        self.sock.sendall(bytes([0x80 | opcode]) + length + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(bytes([0x80 | opcode]) + length + mask + masked)
 
     def send(self, channel, data):
         self._frame(2, bytes([channel]) + (data.encode() if isinstance(data, str) else data))

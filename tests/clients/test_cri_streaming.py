@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from cri.stream import RESIZE, SPDY, STDERR, STDIN, STDOUT, WebSocket, remotecommand_streams
+from cri.stream import ERROR, RESIZE, SPDY, STDERR, STDIN, STDOUT, WebSocket, remotecommand_streams
 from test_cri import container_config, node, pause_archive, pods, run_pod, start, status, wait_state  # noqa: F401
 
 TTY = {STDIN, STDOUT, RESIZE}
@@ -102,6 +102,7 @@ def test_exec_without_tty_keeps_stdout_and_stderr_apart(pods, transport):
             ws.close_stdin()
             ws.drain()
             assert ws.status() == {"metadata": {}, "status": "Success"}, ws.received
+            assert {STDOUT, STDERR, ERROR} <= ws.ended, ws.ended  # each stream closed with its FIN
     finally:
         ws.close()  # v4 over a WebSocket has no half-close: the end of the connection is stdin's EOF
     assert lines(ws.text(STDOUT))[:2] == ["to-out", "through-cat"], ws.text(STDOUT)

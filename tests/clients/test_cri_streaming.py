@@ -1,10 +1,9 @@
 """Kubernetes' streaming paths through containerd's CRI plugin: `kubectl exec -it` (CRI Exec with
 tty and stdin), `kubectl exec` without a tty, `kubectl attach` (Attach) and `kubectl
 port-forward` (PortForward). CRI returns a URL of containerd's streaming server; the tests
-speak Kubernetes' remotecommand and portforward protocols over a WebSocket to it
-(cri/stream.py), as kubelet's clients do, over both transports: a WebSocket and SPDY/3.1.
-Same node fixtures as test_cri.py: hull, and runc to
-show the suite asks only what runc does; nothing may be left after each case."""
+speak Kubernetes' remotecommand and portforward protocols to it (cri/stream.py) as kubelet's
+clients do, over both transports: a WebSocket and SPDY/3.1. Same node fixtures as test_cri.py:
+hull, and runc to show the suite asks only what runc does; nothing may be left after each case."""
 import re
 import time
 
@@ -63,18 +62,18 @@ def test_exec_with_tty_and_stdin_as_kubectl_exec_it(pods, transport):
     try:
         assert ws.protocol == "v4.channel.k8s.io"
         ws.resize(100, 30)
-        ws.send(0, "stty size\n")
+        ws.send(STDIN, "stty size\n")
         ws.wait(lambda s: "30 100" in lines(s.text(STDOUT)), what="`stty size` of 30 rows, 100 columns")
         # The terminal is the shell's controlling one: ^C interrupts its foreground job.
-        ws.send(0, "sleep 100; echo slept\n")
+        ws.send(STDIN, "sleep 100; echo slept\n")
         wait_for_process(node, app, "sleep 100")
-        ws.send(0, "\x03")
-        ws.send(0, "echo after-$((40+2))\n")
+        ws.send(STDIN, "\x03")
+        ws.send(STDIN, "echo after-$((40+2))\n")
         ws.wait(lambda s: "after-42" in lines(s.text(STDOUT)), timeout=10, what="the shell back after ^C")
         assert "slept" not in lines(ws.text(STDOUT))
         ws.resize(120, 40)  # a resize while it runs reaches the process's terminal
         # Output written just before the exit arrives whole.
-        ws.send(0, "stty size; echo h''i; tty; head -c 100000 /dev/zero | tr '\\0' x; echo; exit 5\n")
+        ws.send(STDIN, "stty size; echo h''i; tty; head -c 100000 /dev/zero | tr '\\0' x; echo; exit 5\n")
         ws.drain()
     finally:
         ws.close()
@@ -95,10 +94,10 @@ def test_exec_without_tty_keeps_stdout_and_stderr_apart(pods, transport):
     url = node("Exec", container_id=app, cmd=["sh", "-c", script], stdin=True, stdout=True, stderr=True).url
     ws = stream(node, transport, url, PIPES)
     try:
-        ws.send(0, "through-cat\n")
+        ws.send(STDIN, "through-cat\n")
         ws.wait(lambda s: "through-cat" in s.text(STDOUT) and "to-err" in s.text(STDERR), what="stdout and stderr")
         if ws.half_close:  # SPDY: stdin's FIN is cat's EOF; cat ends, and so does the session
-            ws.send(0, "last-line\n")
+            ws.send(STDIN, "last-line\n")
             ws.close_stdin()
             ws.drain()
             assert ws.status() == {"metadata": {}, "status": "Success"}, ws.received
@@ -134,13 +133,13 @@ def test_attach_to_a_shell_with_stdin_and_tty_as_kubectl_attach(pods, transport)
     url = node("Attach", container_id=app, stdin=True, tty=True, stdout=True, stderr=False).url
     ws = stream(node, transport, url, TTY)
     try:
-        ws.send(0, "echo attached-$((6*7))\n")
+        ws.send(STDIN, "echo attached-$((6*7))\n")
         ws.wait(lambda s: "attached-42" in lines(s.text(STDOUT)), what="the shell's answer")
         # A resize reaches the terminal the runtime handed the shim at create (--console-socket).
         ws.resize(90, 33)
-        ws.send(0, "stty size\n")
+        ws.send(STDIN, "stty size\n")
         ws.wait(lambda s: "33 90" in lines(s.text(STDOUT)), what="`stty size` of 33 rows, 90 columns")
-        ws.send(0, "exit 3\n")
+        ws.send(STDIN, "exit 3\n")
         ws.drain()
     finally:
         ws.close()
@@ -173,7 +172,7 @@ def test_port_forward_to_a_port_the_pod_listens_on(pods, transport):
             ws.wait(lambda s: len(s.received.get(0, b"")) >= 2 and len(s.received.get(1, b"")) >= 2,
                     what="the port on the data and error channels")
             assert bytes(ws.received[0][:2]) == bytes(ws.received[1][:2]) == (8080).to_bytes(2, "little")
-        ws.send(0, "round trip\n")
+        ws.send(0, "round trip\n")  # the data channel of the first port
         ws.wait(lambda s: bytes(s.received.get(0, b"")[skip:]) == b"round trip\n",
                 what="the echo through the pod's port")
     finally:
@@ -210,7 +209,7 @@ def test_attach_without_tty_keeps_stdout_and_stderr_apart(pods, transport):
     url = node("Attach", container_id=app, stdin=True, stdout=True, stderr=True).url
     ws = stream(node, transport, url, PIPES)
     try:
-        ws.send(0, "x\n")
+        ws.send(STDIN, "x\n")
         ws.wait(lambda s: "out-x" in s.text(STDOUT) and "err-x" in s.text(STDERR), what="stdout and stderr")
         ws.drain()
     finally:

@@ -268,3 +268,24 @@ def test_stopping_the_container_ends_a_live_terminal_session(pods):
     assert {"reason": "ExitCode", "message": "137"} in st["details"]["causes"], st  # SIGKILL
     assert status(node, app).status.state == pb.CONTAINER_EXITED
     remove_pod(node, pod_id)
+
+
+def test_exec_it_as_a_non_root_user_owns_its_terminal(pods):
+    """runAsUser: the exec'd shell runs as that user on a terminal it owns (mode 620, group tty
+    as devpts' gid=5 gives it), so that the user's own tools (stty, mesg) work on it."""
+    node = pods
+    pod_id, pod_cfg = run_pod(node, "exec-user")
+    cfg = container_config(node, "app", ["sleep", "1000"])
+    cfg.linux.security_context.run_as_user.value = 1000
+    app = start(node, pod_id, pod_cfg, cfg)
+    url = node("Exec", container_id=app, cmd=["sh"], tty=True, stdin=True, stdout=True).url
+    ws = stream(node, "spdy", url, TTY)
+    try:
+        ws.send(STDIN, 'id -u; stat -c "%a %u %g" $(tty); stty rows 21 cols 77; stty size; exit\n')
+        ws.drain()
+    finally:
+        ws.close()
+    out = lines(ws.text(STDOUT))
+    assert "1000" in out and "620 1000 5" in out and "21 77" in out, out
+    assert ws.status() == {"metadata": {}, "status": "Success"}, ws.received
+    remove_pod(node, pod_id)

@@ -52,6 +52,30 @@ def test_transitions_created_running_stopped_deleted(hull, bundle):
 
 
 @pytest.mark.cgroup
+def test_state_writes_reuse_two_inodes_and_ignore_a_torn_next(hull, bundle):
+    # state.json is replaced by exchanging names with state.json.next (the previous version),
+    # never by a new file renamed over it: no inode is taken or freed per write (bench/README.md,
+    # "live containers"). A state.json.next cut short by a crash is never read, only rewritten.
+    cid = hull.create(bundle(["sleep", "1000"]))
+    d = hull.root / cid
+    state, nxt = d / "state.json", d / "state.json.next"
+    inodes = {state.stat().st_ino, nxt.stat().st_ino}
+    assert json.loads(state.read_text())["status"] == "created"
+    nxt.write_text('{"ociVersion": "1.2.0", "id": "' + cid + '", "sta')  # a write a crash cut short
+    assert hull.state(cid)["status"] == "created"
+    hull.oci("start", cid)
+    assert hull.state(cid)["status"] == "running"
+    assert {state.stat().st_ino, nxt.stat().st_ino} == inodes
+    assert json.loads(nxt.read_text())["status"] == "created"  # the version before, whole
+    rec = {(d / "recovery.json").stat().st_ino, (d / "recovery.json.next").stat().st_ino}
+    hull.oci("kill", cid, "KILL")
+    hull.wait_status(cid, "stopped")
+    assert {(d / "recovery.json").stat().st_ino, (d / "recovery.json.next").stat().st_ino} == rec
+    hull.oci("delete", cid)
+    assert not d.exists()
+
+
+@pytest.mark.cgroup
 def test_delete_of_a_container_already_gone_fails_cleanly(hull, bundle):
     b = bundle(["true"])
     cid = hull.create(b)

@@ -77,6 +77,37 @@ def test_state_writes_reuse_two_inodes_and_ignore_a_torn_next(hull, bundle):
 
 
 @pytest.mark.cgroup
+def test_state_and_list_read_whole_files_while_containers_are_made(hull, bundle):
+    # state and list take no lock while create and start replace state.json (by exchange with
+    # state.json.next, whose inode the next write rewrites): they never see a torn file.
+    b = bundle(["sleep", "1000"])
+    done, bad, seen = threading.Event(), [], []
+
+    def read():
+        while not done.is_set():
+            p = hull.oci("list", "--format", "json", check=False)
+            if p.returncode != 0 or p.stderr.strip():
+                bad.append(p.stderr)
+            else:
+                seen.extend(e["status"] for e in json.loads(p.stdout))
+
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    for t in readers:
+        t.start()
+    try:
+        for _ in range(8):
+            cid = hull.create(b)
+            hull.oci("start", cid)
+            hull.oci("delete", "--force", cid)
+    finally:
+        done.set()
+        for t in readers:
+            t.join()
+    assert not bad, bad[:3]
+    assert "unknown" not in seen and seen
+
+
+@pytest.mark.cgroup
 def test_delete_of_a_container_already_gone_fails_cleanly(hull, bundle):
     b = bundle(["true"])
     cid = hull.create(b)

@@ -230,6 +230,7 @@ def cgroup_dirs_of(pid):
     return dirs
 
 
+@pytest.mark.cgroup  # the freezer: tests/vm runs it on pure cgroup v2 too
 def test_exec_ignore_paused_is_in_every_cgroup_frozen_and_runs_once_resumed(hull, running, tmp_path):
     # A running container's exec process joins its v1 cgroups itself (cgroup/manager.h); into
     # a paused one hull returns without the process's answer, so it must be in every cgroup

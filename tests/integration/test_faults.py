@@ -104,6 +104,7 @@ def test_a_verb_killed_at_each_step(hull, bundle, faulty, tmp_path, step, verb, 
     delete_force_leaves_nothing(hull, cid, tmp_path)
 
 
+@pytest.mark.cgroup  # the freezer: tests/vm runs it on pure cgroup v2 too
 def test_an_exec_into_a_paused_container_freezes_holding_nothing_of_hulls(hull, bundle, faulty, tmp_path):
     """exec -d --ignore-paused whose clone runs 500 ms late (what a loaded machine did now and
     then): hull waits for it to let go of hull's fds before it joins it to the frozen cgroup.

@@ -1,0 +1,24 @@
+# cmake -DIN=cmake/link-order.txt -DOUT=BUILD/link-order.ld -P cmake/link-order.cmake
+#
+# Turns the list of hot functions (one symbol a line, in the order they should be laid out;
+# `#` starts a comment; written by scripts/gen-link-order) into a linker script that adds one
+# output section, .text.hull_hot, before .text: each symbol's section from -ffunction-sections
+# (.text.SYM, or .text.startup.SYM / .text.hot.SYM where the compiler put it) in list order.
+# INSERT keeps the linker's default script in force, and a script given with -T is matched
+# before it, so these sections land here and nowhere else. A symbol the objects no longer have
+# matches no section and costs nothing: a stale list only lays out less well.
+file(STRINGS ${IN} lines)
+set(body "")
+foreach(sym ${lines})
+  string(STRIP "${sym}" sym)
+  if(sym STREQUAL "" OR sym MATCHES "^#")
+    continue()
+  endif()
+  # Mangled names are [A-Za-z0-9_.$]; anything else would be a wildcard or break the script.
+  if(NOT sym MATCHES "^[A-Za-z0-9_.$]+$")
+    message(FATAL_ERROR "${IN}: '${sym}' is not a symbol name")
+  endif()
+  string(APPEND body "    *(.text.${sym} .text.startup.${sym} .text.hot.${sym})\n")
+endforeach()
+set(script "/* Generated from ${IN} by cmake/link-order.cmake: do not edit. */\nSECTIONS\n{\n  .text.hull_hot :\n  {\n${body}  }\n}\nINSERT BEFORE .text;\n")
+file(WRITE ${OUT} "${script}")

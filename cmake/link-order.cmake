@@ -3,12 +3,15 @@
 # Turns the list of hot functions (one symbol a line, in the order they should be laid out;
 # `#` starts a comment; written by scripts/gen-link-order) into a linker script that adds one
 # output section, .text.hull_hot, before .text: each symbol's section from -ffunction-sections
-# (.text.SYM, or .text.startup.SYM / .text.hot.SYM where the compiler put it) in list order.
+# (.text.SYM, or .text.startup.SYM / .text.hot.SYM where the compiler put it; .text.unlikely.SYM
+# for SYM.cold) in list order.
 # INSERT keeps the linker's default script in force, and a script given with -T is matched
 # before it, so these sections land here and nowhere else. A symbol the objects no longer have
 # matches no section and costs nothing: a stale list only lays out less well.
 file(STRINGS ${IN} lines)
-set(body "")
+# The C runtime's start files are not built with -ffunction-sections: _start and its neighbours
+# run at every start, so their whole .text comes first.
+set(body "    *Scrt1.o(.text .text.*)\n    *crt1.o(.text .text.*)\n    *crti.o(.text .text.*)\n    *crtbeginS.o(.text .text.*)\n")
 foreach(sym ${lines})
   string(STRIP "${sym}" sym)
   if(sym STREQUAL "" OR sym MATCHES "^#")
@@ -18,7 +21,13 @@ foreach(sym ${lines})
   if(NOT sym MATCHES "^[A-Za-z0-9_.$]+$")
     message(FATAL_ERROR "${IN}: '${sym}' is not a symbol name")
   endif()
-  string(APPEND body "    *(.text.${sym} .text.startup.${sym} .text.hot.${sym})\n")
+  # FUNC.cold is the part GCC split off FUNC as unlikely (-freorder-blocks-and-partition), in
+  # .text.unlikely.FUNC: it is listed when it ran (an error path the lifecycle takes).
+  if(sym MATCHES "^(.+)\\.cold(\\.[0-9]+)?$")
+    string(APPEND body "    *(.text.unlikely.${CMAKE_MATCH_1})\n")
+  else()
+    string(APPEND body "    *(.text.${sym} .text.startup.${sym} .text.hot.${sym})\n")
+  endif()
 endforeach()
 set(script "/* Generated from ${IN} by cmake/link-order.cmake: do not edit. */\nSECTIONS\n{\n  .text.hull_hot :\n  {\n${body}  }\n}\nINSERT BEFORE .text;\n")
 file(WRITE ${OUT} "${script}")

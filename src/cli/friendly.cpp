@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <vector>
 
 #include "cli/cli.h"
 #include "cli/oci.h"
+#include "frontend/containers.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -86,23 +88,35 @@ std::optional<int> answer_without_verb(const CLI::App& app, int argc, char** arg
 }  // namespace
 
 int friendly_main(int argc, char** argv) {
-  CLI::App app{
+  // On the heap, so that a detached container's monitor (a fork that never returns here) can
+  // free the table it will not use again (frontend::set_monitor_release).
+  static std::unique_ptr<CLI::App> owner;
+  owner = std::make_unique<CLI::App>(
       "hull: containers from namespaces and cgroups.\n`hull oci ...` (or hull-oci) speaks runc's "
       "command line.",
-      "hull"};
+      "hull");
+  frontend::set_monitor_release([] { owner.reset(); });
+  CLI::App& app = *owner;
   app.require_subcommand(1);
   bool debug = false;
   app.add_flag("--debug", debug, "debug logging and step timings");
   std::string root;
   app.add_option("--root", root, "OCI state directory of hull's containers (default $HULL_ROOT)");
   FriendlyEnv env;
-  register_run_verbs(app, env);
-  register_manage_verbs(app, env);
-  register_look_verbs(app, env);
-  register_image_verbs(app, env);
-  register_registry_verbs(app, env);
-  register_network(app, env);
-  register_volume_verbs(app, env);
+  // The groups one by one, until the verb on the command line is there: `hull run` builds
+  // run's table alone, not every verb's options (CLI11 allocates each: issue 17 measured the
+  // whole table in `hull run --rm`'s page faults). Help, a typo or no verb get them all.
+  std::string word = first_word(argc, argv);
+  auto has_verb = [&] {
+    return !word.empty() && word.front() != '-' && word != "help" &&
+           !app.get_subcommands([&](const CLI::App* a) { return a->check_name(word); }).empty();
+  };
+  for (auto group :
+       {register_run_verbs, register_manage_verbs, register_look_verbs, register_image_verbs,
+        register_registry_verbs, register_network, register_volume_verbs}) {
+    group(app, env);
+    if (has_verb()) break;
+  }
 
   if (auto rc = answer_without_verb(app, argc, argv)) return *rc;
   // `hull help VERB` is `hull VERB --help`.

@@ -29,11 +29,12 @@ std::string_view verb_of(int argc, char** argv, std::initializer_list<std::strin
   return {};
 }
 
-// The verbs that make processes a container can see re-execute hull from a read-only image
-// (linux/self_image.h); doing it here, before the face builds and parses its whole command
-// table, spares the first image that work (bench/README.md, issue 17). Only a shortcut: the
-// verb's own run_from_read_only_image() stays, a no-op once the image is read-only, and
-// reports any failure.
+// The verbs that make processes a container can see switch hull to a read-only image of itself
+// (linux/self_image.h: remapped in place, or re-executed where that fails); doing it here,
+// before the face builds and parses its whole command table, spares a re-executed image that
+// work and leaves less of the text to fault in again after a remap (bench/README.md, issue
+// 17). Only a shortcut: the verb's own run_from_read_only_image() stays, a no-op once the image
+// is read-only, and reports any failure.
 void reexec_early(std::string_view verb, std::initializer_list<std::string_view> entering) {
   if (verb.empty() || std::find(entering.begin(), entering.end(), verb) == entering.end()) return;
   try {

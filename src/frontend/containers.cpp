@@ -1,8 +1,13 @@
 #include "frontend/containers.h"
 
 #include <fcntl.h>
+#include <link.h>
+#include <malloc.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -12,6 +17,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 #include "cgroup/systemd.h"
@@ -109,21 +115,95 @@ bool reap_within(pid_t pid, int ms) {
   return ::waitpid(pid, nullptr, WNOHANG) != 0;
 }
 
-// The monitor's logger (frontend/logs.h); 0 in any other process.
-pid_t g_logger = 0;
+// The monitor's logger (frontend/logs.h): a thread of the monitor that copies the container's
+// stdout and stderr pipes into its log, not a process of its own (issue 17: a forked logger
+// per detached container was a second process with a copy of the command's heap; conmon does
+// both in one). It starts once the container has started, so the container's init was
+// cloned while the monitor had one thread (a raw clone3 runs no fork handlers: a lock another
+// thread held in malloc would stay locked in the child); and it is gone again before the
+// monitor forks anything (hooks at delete): end_logger() waits for it first.
+struct Logger {
+  int out = -1, err = -1, log = -1;
+  Fd done;  // an eventfd the thread signals as it ends
+  pthread_t thread{};
+  bool running = false;
+  pid_t pid = 0;  // a logger process instead, when no thread could be started
+};
+Logger g_logger;
+
+void* logger_main(void*) {
+  try {
+    copy_to_log(g_logger.out, g_logger.err, g_logger.log);
+  } catch (const Error&) {
+    // Nothing to tell: the container's output goes nowhere from here.
+  }
+  uint64_t one = 1;
+  if (::write(g_logger.done.get(), &one, sizeof one) < 0) {
+    // The monitor waits at most its grace period for it.
+  }
+  return nullptr;
+}
+
+// Never throws: the container runs already, and its output must be read.
+void start_logger() noexcept {
+  g_logger.done.reset(::eventfd(0, EFD_CLOEXEC));
+  if (g_logger.done) {
+    // The thread uses the monitor's malloc arena (no arena of its own, one less heap per
+    // container), and a small stack: copy_to_log's 64 KiB buffer and little else.
+    ::mallopt(M_ARENA_MAX, 1);
+    pthread_attr_t attr;
+    ::pthread_attr_init(&attr);
+    ::pthread_attr_setstacksize(&attr, 256 * 1024);
+    int rc = ::pthread_create(&g_logger.thread, &attr, logger_main, nullptr);
+    ::pthread_attr_destroy(&attr);
+    if (rc == 0) {
+      g_logger.running = true;
+      return;
+    }
+    log::warn("logger thread: {}", std::strerror(rc));
+  }
+  // A process of its own then, as hull had before (the monitor still has one thread): the
+  // read ends and the log, nothing that holds a pipe's write end (0-3: null, the pipes, the
+  // report socket).
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::prctl(PR_SET_NAME, "hull-logger", 0, 0, 0);
+    ::close_range(0, 3, 0);
+    ::close_range(7, ~0U, 0);
+    try {
+      copy_to_log(g_logger.out, g_logger.err, g_logger.log);
+    } catch (const Error&) {
+      ::_exit(1);
+    }
+    ::_exit(0);
+  }
+  if (pid < 0) log::warn("fork the logger: {}", std::strerror(errno));
+  g_logger.pid = pid > 0 ? pid : 0;
+}
 
 // In the monitor, once the container is gone: our own ends of its pipes go too, and the
 // logger, seeing the end of both, writes what is left (a last line without a newline) before
 // the exit is recorded, so that whoever sees "exited" sees the whole log.
 void end_logger() {
-  if (g_logger <= 0) return;
+  if (g_logger.out < 0) return;
   Fd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (null) {
     ::dup2(null.get(), 1);
     ::dup2(null.get(), 2);
   }
-  reap_within(g_logger, 2000);
-  g_logger = 0;
+  if (g_logger.running) {
+    // At most 2 s: a process of the container that outlived it could hold a pipe open.
+    pollfd p = {g_logger.done.get(), POLLIN, 0};
+    int64_t deadline = monotonic_ms() + 2000;
+    for (int64_t left; (left = deadline - monotonic_ms()) > 0;)
+      if (::poll(&p, 1, static_cast<int>(left)) >= 0 || errno != EINTR) break;
+    if (p.revents & POLLIN) ::pthread_join(g_logger.thread, nullptr);
+    g_logger.running = false;
+  }
+  if (g_logger.pid > 0) reap_within(g_logger.pid, 2000);
+  g_logger.pid = 0;
+  g_logger.out = -1;
 }
 
 // The end of a run, by whoever waited for it: the exit code into meta.json, the OCI state
@@ -145,7 +225,10 @@ void finish_run(const Env& env, const Store& store, const std::string& id, int c
     m.oom_killed = ooms > 0;
     m.monitor_pid = 0;
     m.monitor_start = 0;
-    store.save(m);
+    // With --rm the directory goes below: the code is in the "die" event (what `wait` reads
+    // once the container is gone), and a crash before the release leaves a meta.json whose
+    // waiter is dead, which `settle` cleans up as it did one with the code.
+    if (!m.auto_remove) store.save(m);
     if (m.oom_killed) record_event(env, "oom", m);
     record_event(env, "die", m, {{"exitCode", std::to_string(code)}});
   } catch (const Error& e) {
@@ -167,8 +250,9 @@ void finish_run(const Env& env, const Store& store, const std::string& id, int c
 
 // Joins the container's networks around create: addresses now, interfaces in on_created.
 std::unique_ptr<ContainerNetworks> join_networks(const Env& env, const Store& store,
-                                                 const Launch& l, runtime::CreateOptions& c) {
-  auto nets = std::make_unique<ContainerNetworks>(env, store.load(l.id), l.spec->hostname);
+                                                 const Launch& l, const Meta& meta,
+                                                 runtime::CreateOptions& c) {
+  auto nets = std::make_unique<ContainerNetworks>(env, meta, l.spec->hostname);
   nets->join(store.dir(l.id) + "/hosts", store.dir(l.id) + "/resolv.conf");
   c.on_created = [n = nets.get()](const runtime::Created& created) {
     n->attach(created.pid, created.state.pid_start_time);
@@ -176,7 +260,8 @@ std::unique_ptr<ContainerNetworks> join_networks(const Env& env, const Store& st
   return nets;
 }
 
-void mark_started(const Store& store, const std::string& id, pid_t monitor, bool locked) {
+// Names `monitor` as the one that waits for the container; returns the record as saved.
+Meta mark_started(const Store& store, const std::string& id, pid_t monitor, bool locked) {
   Fd lock = locked ? Fd() : store.lock(id);
   Meta m = store.load(id);
   m.monitor_pid = monitor;
@@ -186,6 +271,7 @@ void mark_started(const Store& store, const std::string& id, pid_t monitor, bool
   m.exit_code.reset();
   m.oom_killed = false;
   store.save(m);
+  return m;
 }
 
 runtime::CreateOptions create_options(const Store& store, const Launch& l) {
@@ -214,6 +300,39 @@ void report_error(int fd, const Error& e) {
   }
 }
 
+void (*g_monitor_release)() = nullptr;
+
+// hull's own code and read-only data stay mapped in the monitor as the command faulted them
+// in (the kernel maps 64 KiB around each fault): megabytes of a 5 MB binary, for a process
+// that then sleeps until the container exits. MADV_DONTNEED drops those page table entries;
+// the pages stay in the page cache and fault back in when the monitor runs again. Only the
+// segments nothing ever writes (no PF_W, outside PT_GNU_RELRO: text and .rodata), and only
+// whole pages inside them: a page of such a mapping is always the file's own (issue 17: the
+// monitor's RSS and PSS against conmon's).
+void drop_own_code_pages() {
+  ::dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void*) -> int {
+        uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+        uintptr_t relro_lo = 0, relro_hi = 0;
+        for (int i = 0; i < info->dlpi_phnum; ++i)
+          if (info->dlpi_phdr[i].p_type == PT_GNU_RELRO) {
+            relro_lo = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+            relro_hi = relro_lo + info->dlpi_phdr[i].p_memsz;
+          }
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const auto& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_LOAD || (ph.p_flags & PF_W)) continue;
+          uintptr_t lo = info->dlpi_addr + ph.p_vaddr, hi = lo + ph.p_memsz;
+          if (lo < relro_hi && relro_lo < hi) continue;
+          lo = (lo + page - 1) & ~(page - 1);
+          hi &= ~(page - 1);
+          if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+        }
+        return 1;  // the first object is the executable: only hull's own
+      },
+      nullptr);
+}
+
 // The monitor of a detached container (see containers.h). Runs in the forked child; the
 // report socket gets one packet (report_started or report_error), then closes.
 [[noreturn]] void monitor_main(const Env& env, const Store& store, const Launch& l, int report,
@@ -228,29 +347,15 @@ void report_error(int fd, const Error& e) {
     null_fd = ::fcntl(null_fd, F_DUPFD_CLOEXEC, 10);
     if (report < 0 || log_fd < 0 || null_fd < 0) fail_errno("dup the monitor's fds");
     // stdio becomes the container's: nothing from the terminal in; stdout and stderr into
-    // pipes that a logger process writes to the log a line at a time, each with its stream
+    // pipes that the logger thread writes to the log a line at a time, each with its stream
     // and time (docker's json-file driver). The logger ends when every writer is gone.
     int out[2], err[2];
     if (::pipe2(out, O_CLOEXEC) < 0 || ::pipe2(err, O_CLOEXEC) < 0) fail_errno("pipe");
-    pid_t logger = ::fork();
-    if (logger < 0) fail_errno("fork the logger");
-    g_logger = logger;
-    if (logger == 0) {
-      ::prctl(PR_SET_NAME, "hull-logger", 0, 0, 0);
-      // Only the pipes' read ends and the log, as 0, 1, 2: nothing of the command's (its
-      // caller may wait for EOF on the stdout it gave `hull run -d`), no write end.
-      int a = ::fcntl(out[0], F_DUPFD, 100), b = ::fcntl(err[0], F_DUPFD, 100),
-          c = ::fcntl(log_fd, F_DUPFD, 100);
-      if (a < 0 || b < 0 || c < 0 || ::dup2(a, 0) < 0 || ::dup2(b, 1) < 0 || ::dup2(c, 2) < 0)
-        ::_exit(1);
-      ::close_range(3, ~0U, 0);
-      try {
-        copy_to_log(0, 1, 2);
-      } catch (const Error&) {
-        ::_exit(1);
-      }
-      ::_exit(0);
-    }
+    // The read ends and the log, out of the way of 0-3, for the logger thread.
+    g_logger.out = ::fcntl(out[0], F_DUPFD_CLOEXEC, 10);
+    g_logger.err = ::fcntl(err[0], F_DUPFD_CLOEXEC, 10);
+    g_logger.log = ::fcntl(log_fd, F_DUPFD_CLOEXEC, 10);
+    if (g_logger.out < 0 || g_logger.err < 0 || g_logger.log < 0) fail_errno("dup the log's fds");
     ::close(out[0]);
     ::close(err[0]);
     if (::dup2(null_fd, 0) < 0 || ::dup2(out[1], 1) < 0 || ::dup2(err[1], 2) < 0)
@@ -259,16 +364,31 @@ void report_error(int fd, const Error& e) {
     ::close(err[1]);
     if (::dup3(report, 3, O_CLOEXEC) < 0) fail_errno("dup3");
     report = 3;
-    // Nothing else of the command's stays open here: its caller may wait for EOF on a pipe.
-    ::close_range(4, ~0U, 0);
-    mark_started(store, l.id, ::getpid(), l.locked);
+    // Nothing else of the command's stays open here (its caller may wait for EOF on a pipe):
+    // only the logger's three, as 4, 5, 6 (their copies are all 10 or above).
+    if (::dup3(g_logger.out, 4, O_CLOEXEC) < 0 || ::dup3(g_logger.err, 5, O_CLOEXEC) < 0 ||
+        ::dup3(g_logger.log, 6, O_CLOEXEC) < 0)
+      fail_errno("dup3");
+    g_logger.out = 4;
+    g_logger.err = 5;
+    g_logger.log = 6;
+    ::close_range(7, ~0U, 0);
+    forget_events_fd();
+    // What the command built and the monitor never uses goes, and the heap pages it leaves
+    // wholly free go back to the kernel.
+    if (g_monitor_release) g_monitor_release();
+    ::malloc_trim(0);
+    Meta meta = mark_started(store, l.id, ::getpid(), l.locked);
     runtime::CreateOptions c = create_options(store, l);
-    auto nets = join_networks(env, store, l, c);
+    auto nets = join_networks(env, store, l, meta, c);
     c.on_started = [&] {
-      record_event(env, "start", store.load(l.id));
+      start_logger();
+      record_event(env, "start", meta);
       report_started(report);
       ::close(report);
       report = -1;
+      drop_own_code_pages();
+      ::malloc_trim(0);  // what creating the container allocated and freed
     };
     int code = runtime::run(create_context(env, *l.spec), c, l.spec, l.json, false, true);
     finish_run(env, store, l.id, code);
@@ -370,19 +490,33 @@ class ForegroundLog {
   pid_t pid_ = 0;
 };
 
-int run_foreground(const Env& env, const Store& store, const Launch& l, bool interactive) {
-  mark_started(store, l.id, ::getpid(), l.locked);
+// A foreground `run --rm` whose stdout and stderr are no terminal (a pipe, a file, /dev/null)
+// hands them to the container as they are: its log would go with it at the exit, so the
+// logger process and the log file are work nobody can read back (issue 17: the fork and a new
+// file per run). On a terminal the logger stays, so the container writes to a pipe, as under
+// docker without -t.
+bool pass_output_through(const Meta& m, const oci::Spec& spec) {
+  // The caller's own: open, and not a close-on-exec fd of hull's that took a free number.
+  auto callers = [](int fd) { return ::fcntl(fd, F_GETFD) == 0 && !::isatty(fd); };
+  return m.auto_remove && !spec.process->terminal && callers(1) && callers(2);
+}
+
+// `meta` is the container's record as run() saved it, already naming this process as the one
+// that waits (no second save before the start).
+int run_foreground(const Env& env, const Store& store, const Launch& l, const Meta& meta,
+                   bool interactive) {
   // With -t the terminal is relayed as it is (docker logs that too; hull does not yet).
   std::optional<ForegroundLog> tee;
-  if (!l.spec->process->terminal) tee.emplace(store.log_path(l.id));
+  if (!l.spec->process->terminal && !pass_output_through(meta, *l.spec))
+    tee.emplace(store.log_path(l.id));
   if (!interactive) {
     // docker without -i: the container reads nothing from our stdin.
     Fd null = open_or_fail("/dev/null", O_RDONLY);
     if (::dup2(null.get(), 0) < 0) fail_errno("dup2 /dev/null");
   }
   runtime::CreateOptions c = create_options(store, l);
-  c.on_started = [&] { record_event(env, "start", store.load(l.id)); };
-  auto nets = join_networks(env, store, l, c);
+  c.on_started = [&] { record_event(env, "start", meta); };
+  auto nets = join_networks(env, store, l, meta, c);
   int code = runtime::run(create_context(env, *l.spec), c, l.spec, l.json, false, true);
   nets.reset();
   if (tee) tee->finish();
@@ -469,9 +603,8 @@ namespace {
 // The container's own layer (upper/, work/) and a directory per anonymous volume (with the
 // image's files at its path), under its state dir: they outlive stop/start and go with rm. The
 // image's layers are only read.
-ImageRoot image_root(const Env& env, const ResolvedImage& img, const std::string& dir,
+ImageRoot image_root(const image::Store& store, const ResolvedImage& img, const std::string& dir,
                      const std::optional<std::pair<uint32_t, uint32_t>>& owner) {
-  image::Store store = image_store(env);
   ImageRoot root;
   for (auto it = img.record.layers.rbegin(); it != img.record.layers.rend(); ++it)
     root.lowers.push_back(store.layer_root(it->chain_id));
@@ -500,6 +633,10 @@ ImageRoot image_root(const Env& env, const ResolvedImage& img, const std::string
 
 }  // namespace
 
+void set_monitor_release(void (*release)()) {
+  g_monitor_release = release;
+}
+
 RunResult run(const Env& env, const RunOptions& o) {
   Store store(env);
   auto r = store.reserve(o.name);
@@ -520,9 +657,10 @@ RunResult run(const Env& env, const RunOptions& o) {
   // rmi and prune (exclusive) then see it as a user, or it finds the image gone.
   Fd image_lock;
   if (o.rootfs.empty() && o.image != "host") {
-    image_lock = image_store(env).writer_lock();
-    img = resolve_image(env, o.image, o.pull);
-    root = image_root(env, *img, dir, private_root(opts));
+    image::Store images = image_store(env);
+    image_lock = images.writer_lock();
+    img = resolve_image(env, images, o.image, o.pull);
+    root = image_root(images, *img, dir, private_root(opts));
   }
   // -v NAME:/path: the named volume, made on first use and then given what the image has at
   // that path (docker's copy-up), bound like a host directory.
@@ -579,6 +717,13 @@ RunResult run(const Env& env, const RunOptions& o) {
     m.stop_signal = img->config.stop_signal;
   }
   m.detached = o.detach;
+  if (!o.detach) {
+    // In the foreground this process waits for the container: named here, in the one save
+    // before the start (a monitor names itself once it is forked).
+    m.monitor_pid = ::getpid();
+    m.monitor_start = start_time_of(m.monitor_pid);
+    m.started = rfc3339_now();
+  }
   m.auto_remove = o.remove;
   m.tty = o.tty;
   m.network = network_summary(o.net);
@@ -602,7 +747,7 @@ RunResult run(const Env& env, const RunOptions& o) {
   }
   // A container that could not start is removed, name and all (runtime::run already
   // deleted what the runtime made).
-  result.exit_code = run_foreground(env, store, l, o.interactive);
+  result.exit_code = run_foreground(env, store, l, m, o.interactive);
   keep = true;
   return result;
 }

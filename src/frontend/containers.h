@@ -32,6 +32,10 @@ struct RunResult {
 };
 // Runs a container: in the foreground until it exits, or detached until it started.
 RunResult run(const Env& env, const RunOptions& options);
+// Called in a detached container's monitor once it is forked: the caller frees there what only
+// the command needed (its command-line table), so that the monitor, which lives as long as
+// the container, does not keep it (issue 17: the monitor's memory against conmon's).
+void set_monitor_release(void (*release)());
 // Starts a stopped container again, detached, with the spec it was created with.
 void start(const Env& env, const std::string& ref);
 // SIGTERM, then SIGKILL after `timeout` seconds; returns once the exit is recorded.

@@ -1,10 +1,12 @@
 #include "frontend/events.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -63,6 +65,42 @@ bool matches(const ojson& e, const std::map<std::string, std::vector<std::string
   return true;
 }
 
+// events.log open for appending, once per process: a `run` records create, start, die and
+// destroy, and opening it (and making the state directory) for each cost a path walk apiece
+// (issue 17). Opened again when another state directory is asked for, or when the file was
+// removed since (a writer must not append to a file nobody can read any more). The fd is
+// known by its file too: a process that closed its fds (the monitor does) and got the number
+// back for another file must not write events there, nor close what is not ours.
+struct EventsFd {
+  std::string path;
+  int fd = -1;
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+EventsFd g_events;
+
+int events_fd(const Env& env) {
+  std::string path = events_path(env);
+  struct stat st;
+  if (g_events.fd >= 0) {
+    bool ours =
+        ::fstat(g_events.fd, &st) == 0 && st.st_dev == g_events.dev && st.st_ino == g_events.ino;
+    if (ours && path == g_events.path && st.st_nlink > 0) return g_events.fd;
+    if (ours) ::close(g_events.fd);
+    g_events = {};
+  }
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
+  Fd f(::open(path.c_str(), kFlags, 0640));
+  if (!f && errno == ENOENT) {
+    mkdir_p(env.state_dir, 0711);
+    f = open_or_fail(path, kFlags, 0640);
+  }
+  if (!f) fail_errno("open {}", path);
+  if (::fstat(f.get(), &st) < 0) fail_errno("stat {}", path);
+  g_events = {path, f.release(), st.st_dev, st.st_ino};
+  return g_events.fd;
+}
+
 }  // namespace
 
 void record_event(const Env& env, const std::string& action, const Meta& m,
@@ -80,13 +118,15 @@ void record_event(const Env& env, const std::string& action, const Meta& m,
                {"Action", action}, {"Actor", {{"ID", m.id}, {"Attributes", attrs}}},
                {"scope", "local"}, {"time", ts.tv_sec},
                {"timeNano", ns}};
-    mkdir_p(env.state_dir, 0711);
     // One write of one line with O_APPEND: lines of concurrent writers never interleave.
-    Fd fd = open_or_fail(events_path(env), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    write_all(fd.get(), e.dump() + "\n", "events.log");
+    write_all(events_fd(env), e.dump() + "\n", "events.log");
   } catch (const std::exception& e) {
     log::debug("event {} of {}: {}", action, m.name, e.what());
   }
+}
+
+void forget_events_fd() {
+  g_events = {};
 }
 
 std::optional<int> last_exit_code(const Env& env, const std::string& id) {

@@ -17,6 +17,10 @@ namespace hull::frontend {
 void record_event(const Env& env, const std::string& action, const Meta& meta,
                   const std::map<std::string, std::string>& extra = {});
 
+// record_event keeps events.log open; a process that closed every fd of its own (the monitor,
+// close_range) says so here, and the next event opens the file again.
+void forget_events_fd();
+
 // The exit code of the container's last "die" event, if there is one.
 std::optional<int> last_exit_code(const Env& env, const std::string& id);
 

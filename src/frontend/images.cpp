@@ -79,9 +79,13 @@ image::Store image_store(const Env& env) {
 }
 
 ResolvedImage resolve_image(const Env& env, const std::string& ref, const std::string& pull) {
+  return resolve_image(env, image_store(env), ref, pull);
+}
+
+ResolvedImage resolve_image(const Env& env, const image::Store& store, const std::string& ref,
+                            const std::string& pull) {
   if (pull != "missing" && pull != "always" && pull != "never")
     fail("--pull {}: not missing, always or never", quote(pull));
-  image::Store store = image_store(env);
   auto parsed = [&] {
     try {
       return image::parse_reference(ref).full();

@@ -23,6 +23,10 @@ struct ResolvedImage {
 // store is pulled), "always" (pulled first, so the tag's current image), "never".
 ResolvedImage resolve_image(const Env& env, const std::string& ref,
                             const std::string& pull = "missing");
+// The same with a store the caller has open already (`run` opens it once: its constructor
+// makes the store's directories).
+ResolvedImage resolve_image(const Env& env, const image::Store& store, const std::string& ref,
+                            const std::string& pull);
 
 // The chain ids of every container's layers: kept by prune even when no image names them.
 std::set<std::string> layers_in_use(const Env& env);

@@ -325,6 +325,10 @@ void backing_devices(dev_t dev, std::vector<dev_t>& out, int depth = 0) {
 // slowed by a limit on the host's disk. Say so once per device, with the fix.
 std::vector<std::string> unthrottled_warnings(const oci::Spec& spec, const RunOptions& o,
                                               const ImageRoot* image) {
+  // No limit given (nearly every run): no device to look up in /sys.
+  if (o.device_write_bps.empty() && o.device_write_iops.empty() && o.device_read_bps.empty() &&
+      o.device_read_iops.empty())
+    return {};
   std::vector<dev_t> writable, readable;
   auto add = [](const std::string& path, std::vector<dev_t>& into) {
     struct stat st;

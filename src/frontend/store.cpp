@@ -38,9 +38,9 @@ uint64_t random_u64() {
 }
 
 std::string random_id() {
-  std::string id;
-  for (int i = 0; i < 4; ++i) id += fmt::format("{:016x}", random_u64());
-  return id;
+  uint64_t v[4];
+  if (::getrandom(v, sizeof v, 0) != sizeof v) fail_errno("getrandom");
+  return fmt::format("{:016x}{:016x}{:016x}{:016x}", v[0], v[1], v[2], v[3]);
 }
 
 std::string random_name() {
@@ -76,11 +76,13 @@ std::string Store::dir(const std::string& id) const {
 }
 
 Store::Reserved Store::reserve(const std::string& wanted) const {
-  // 0711: a container in a user namespace reaches the files bound into it as an unmapped
-  // user, which may pass through but not list.
-  mkdir_p(path_join(env_.state_dir, "containers"), 0711);
-  mkdir_p(path_join(env_.state_dir, "names"), 0700);
   if (!wanted.empty()) check_container_name(wanted);
+  // 0711: a container in a user namespace reaches the files bound into it as an unmapped
+  // user, which may pass through but not list. Made when the first container needs them.
+  auto make_dirs = [&] {
+    mkdir_p(path_join(env_.state_dir, "containers"), 0711);
+    mkdir_p(path_join(env_.state_dir, "names"), 0700);
+  };
   Reserved r;
   r.id = random_id();
   // A name is reserved by creating its link: of two runs with one name exactly one wins.
@@ -89,6 +91,10 @@ Store::Reserved Store::reserve(const std::string& wanted) const {
     if (wanted.empty() && attempt >= 8) r.name += fmt::format("_{}", attempt);
     std::string link = path_join(env_.state_dir, "names/" + r.name);
     if (::symlink(r.id.c_str(), link.c_str()) == 0) break;
+    if (errno == ENOENT && attempt == 0) {
+      make_dirs();
+      if (::symlink(r.id.c_str(), link.c_str()) == 0) break;
+    }
     if (errno != EEXIST) fail_errno("reserve name {}", r.name);
     if (!wanted.empty()) {
       char target[128] = {};
@@ -98,7 +104,12 @@ Store::Reserved Store::reserve(const std::string& wanted) const {
     }
   }
   std::string d = dir(r.id);
-  if (::mkdir(d.c_str(), 0711) < 0) {
+  int made = ::mkdir(d.c_str(), 0711);
+  if (made < 0 && errno == ENOENT) {
+    make_dirs();  // containers/ removed while names/ stayed
+    made = ::mkdir(d.c_str(), 0711);
+  }
+  if (made < 0) {
     int err = errno;
     ::unlink(path_join(env_.state_dir, "names/" + r.name).c_str());
     fail_err(err, "create {}", d);

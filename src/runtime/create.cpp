@@ -412,10 +412,15 @@ Created create(const Context& ctx, const CreateOptions& opts, std::shared_ptr<co
   state.pid_start_time = st->start_time;
   state.status = oci::Status::creating;
   // Saved now: if this create is killed (an engine's timeout), delete finds the init and
-  // the cgroup it must end, not only the default /hull/<id>.
-  recovery.pid = init_pid;
-  recovery.pid_start_time = st->start_time;
-  store.save_recovery(dir.get(), recovery);
+  // the cgroup it must end, not only the default /hull/<id>. recovery.json, for a state.json
+  // lost or damaged later, gets the init's pid only where there is no cgroup: a cgroup's
+  // every process ends with it (the init joined it above), and on a disk file system each
+  // rewrite is a file made and one freed per container (bench/README.md "warmrun").
+  if (!recovery.has_cgroup) {
+    recovery.pid = init_pid;
+    recovery.pid_start_time = st->start_time;
+    store.save_recovery(dir.get(), recovery);
+  }
   store.save(dir.get(), state);
   fault_point("create.saved");
   send_msg(parent_end.get(), Msg::kGo, 0, oci::state_to_public_json(state, false));

@@ -506,6 +506,17 @@ def test_cgroups_path_is_the_same_in_every_hierarchy_and_removed(hull, bundle, k
             assert not (h / f"{hull.prefix}-p").exists(), h
 
 
+def test_the_default_parent_stays_and_the_leaf_goes(hull, bundle):
+    # /hull/<id>: the leaf goes in every hierarchy, hull's own /hull stays for the next
+    # container (as runc's and crun's parents do), even when this container was the last in it.
+    b = bundle(["true"])
+    cid = hull.new_id()
+    assert hull.run(b, cid).returncode == 0
+    for h in all_hierarchies():
+        assert not (h / "hull" / cid).exists(), h
+        assert (h / "hull").is_dir(), h
+
+
 def test_a_parent_that_existed_stays(hull, bundle):
     # A parent the caller made is the caller's: only what hull made goes.
     parents = [h / f"{hull.prefix}-mine" for h in all_hierarchies()]

@@ -245,6 +245,39 @@ def test_cve_2019_5736_hull_processes_in_a_container_run_a_read_only_image(hull,
     hull.oci("delete", "--force", cid)
 
 
+def assert_runs_a_read_only_image_in_place(pid, hull_copy):
+    exe = f"/proc/{pid}/exe"
+    assert os.path.samefile(exe, hull_copy)
+    assert os.statvfs(exe).f_flag & os.ST_RDONLY
+    ino = str(os.stat(hull_copy).st_ino)
+    mapped = [l.split()[0] for l in Path(f"/proc/{pid}/maps").read_text().splitlines() if l.split()[4] == ino]
+    assert len(mapped) >= 3, mapped  # text, rodata, data at least
+    for r in mapped:
+        assert os.path.samefile(f"/proc/{pid}/map_files/{r}", hull_copy)
+        assert os.statvfs(f"/proc/{pid}/map_files/{r}").f_flag & os.ST_RDONLY, r
+    # Never re-executed: the re-exec's marker is not in the environment it was started with.
+    assert b"_HULL_READ_ONLY_IMAGE=" not in Path(f"/proc/{pid}/environ").read_bytes()
+
+
+def test_cve_2019_5736_a_writable_hull_switches_its_image_in_place(hull, bundle, hull_copy):
+    # From a writable binary, hull maps itself from a read-only mount of that binary and points
+    # its exe there without a second exec (linux/self_image.h): the init waiting for start, and
+    # an `exec` command while its process runs, have their exe and every mapping of hull's file
+    # on that mount.
+    cid = hull.create(bundle(["sleep", "600"]))
+    assert_runs_a_read_only_image_in_place(hull.state(cid)["pid"], hull_copy)
+    hull.oci("start", cid)
+    p = subprocess.Popen([str(hull.hull_oci), "--root", str(hull.root), "exec", cid, "sleep", "5"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: len(json.loads(hull.oci("ps", "--format", "json", cid).stdout)) > 1, "the exec'd sleep")
+        assert_runs_a_read_only_image_in_place(p.pid, hull_copy)
+    finally:
+        p.kill()
+        p.wait()
+    hull.oci("delete", "--force", cid)
+
+
 # CVE-2024-21626: a runtime fd to a host directory leaked into the container, reached as the
 # cwd /proc/self/fd/N.
 

@@ -136,7 +136,7 @@ def test_exit_code_survives_when_no_hull_runs_in_between(friendly):
 
 def test_a_killed_monitor_leaves_the_container_running_and_then_unknown(friendly):
     cid = friendly.detach("--name", "orphan", "host", "sleep", "600")
-    # the monitor, beside its logger (which goes once the container's pipes close)
+    # the monitor (its logger is a thread of it, not a process)
     [monitor] = [p for p in friendly.monitors() if Path(f"/proc/{p}/comm").read_text().strip() == "hull-monitor"]
     assert json.loads((friendly.state / "containers" / cid / "meta.json").read_text())["monitor"]["pid"] == monitor
     os.kill(monitor, signal.SIGKILL)

@@ -1,9 +1,11 @@
 """`hull run`: the tutorial's exercises as one command each, and every flag checked against
 what the kernel shows (/proc/self/status, mountinfo, the cgroup files)."""
+import json
 import os
 import re
 import shlex
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -433,3 +435,74 @@ def test_rootfs_of_your_own(friendly, base_rootfs, tmp_path):
     cid = friendly.detach("--rootfs", root, "sleep", "600")
     assert friendly.ps()[0]["rootfs"] == str(root)
     friendly("rm", "-f", cid)
+
+
+# --- issue 17: what a run costs --------------------------------------------------------------
+
+def comm(pid):
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def test_a_foreground_rm_run_hands_a_pipe_through_and_keeps_no_log(friendly):
+    # Output that is no terminal goes to the container as it is: no logger process, no log
+    # file (it would go with --rm), the caller's own pipe is the container's stdout.
+    r, w = os.pipe()
+    ino = os.fstat(r).st_ino
+    p = subprocess.Popen([str(HULL), "run", "--rm", "--name", "through", "host", "sh", "-c",
+                          "readlink /proc/self/fd/1; echo e1 >&2; sleep 1; exit 3"],
+                         stdout=w, stderr=subprocess.PIPE, env=friendly.env, text=True)
+    os.close(w)
+    try:
+        link = friendly.state / "names" / "through"
+        deadline = time.time() + 10
+        while not (link.is_symlink() and (friendly.state / "containers" / os.readlink(link) / "meta.json").exists()):
+            assert p.poll() is None and time.time() < deadline, p.communicate()
+            time.sleep(0.01)
+        cdir = friendly.state / "containers" / os.readlink(link)
+        assert friendly.wait_state("through", "running")
+        assert not (cdir / "container.log").exists()
+        assert "hull-logger" not in [comm(q) for q in friendly.monitors()]
+        assert friendly("logs", "through").stdout == ""  # nothing kept to show
+    finally:
+        with os.fdopen(r) as out:
+            text = out.read()
+        err = p.communicate(timeout=30)[1]
+    assert p.returncode == 3
+    assert text == f"pipe:[{ino}]\n"
+    assert err == "e1\n"
+    assert friendly.ps("-a") == [] and not any((friendly.state / "containers").iterdir())
+    # its events are all there, the exit code in "die" (what `wait` reads once it is gone)
+    events = [json.loads(line) for line in (friendly.state / "events.log").read_text().splitlines()]
+    mine = [e for e in events if e["Actor"]["Attributes"]["name"] == "through"]
+    assert [e["Action"] for e in mine] == ["create", "start", "die", "destroy"]
+    assert mine[2]["Actor"]["Attributes"]["exitCode"] == "3"
+
+
+def test_a_foreground_rm_run_on_a_terminal_still_gets_a_pipe(friendly):
+    # docker without -t: the container writes to a pipe, even when hull's stdout is a terminal.
+    cmd = shlex.join(["env", f"HULL_STATE={friendly.state}", f"HULL_ROOT={friendly.root}",
+                      f"HULL_CGROUP_PARENT={friendly.cgroup_parent}", str(HULL), "run", "--rm", "host", "sh", "-c",
+                      "test -t 1 && echo on-a-tty || echo not-a-tty"])
+    p = subprocess.run(["script", "-eqc", cmd, "/dev/null"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=30)
+    assert p.returncode == 0 and "not-a-tty" in p.stdout, p
+    assert friendly.ps("-a") == []
+
+
+def test_a_detached_containers_monitor_logs_in_a_thread_not_a_process(friendly):
+    cid = friendly.detach("--name", "one", "host", "sh", "-c", "echo o1; echo e1 >&2; printf last; sleep 600")
+    friendly.wait_log("one", "e1")  # "last" has no newline yet: logged at the end
+    procs = [q for q in friendly.monitors() if comm(q).startswith("hull")]
+    assert [comm(q) for q in procs] == ["hull-monitor"]  # one process per container, as conmon
+    [monitor] = procs
+    status = Path(f"/proc/{monitor}/status").read_text()
+    assert re.search(r"^Threads:\s+2$", status, re.M), status  # the monitor and its logger
+    friendly("stop", "-t", "1", "one")
+    assert friendly.inspect("one")["state"] == "exited"
+    p = friendly("logs", "one")  # the whole log once it is "exited", the streams apart
+    assert (p.stdout, p.stderr) == ("o1\nlast", "e1\n")
+    assert friendly.monitors() == []
+    friendly("rm", cid)

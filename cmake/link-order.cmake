@@ -11,10 +11,17 @@
 file(STRINGS ${IN} lines)
 # The C runtime's start files are not built with -ffunction-sections: _start and its neighbours
 # run at every start, so their whole .text comes first.
-set(body "    *Scrt1.o(.text .text.*)\n    *crt1.o(.text .text.*)\n    *crti.o(.text .text.*)\n    *crtbeginS.o(.text .text.*)\n")
+# Static constructors run at every start, whoever's they are (the libraries' too).
+set(body "    *Scrt1.o(.text .text.*)\n    *crt1.o(.text .text.*)\n    *crti.o(.text .text.*)\n    *crtbeginS.o(.text .text.*)\n    *(.text.startup .text.startup.*)\n")
+set(members "")
 foreach(sym ${lines})
   string(STRIP "${sym}" sym)
   if(sym STREQUAL "" OR sym MATCHES "^#")
+    continue()
+  endif()
+  # libX.a:member.o: an object of a static library built without -ffunction-sections.
+  if(sym MATCHES "^[A-Za-z0-9_.+-]+\\.a:[A-Za-z0-9_.+-]+\\.o$")
+    string(APPEND members "    *${sym}(.text .text.*)\n")
     continue()
   endif()
   # Mangled names are [A-Za-z0-9_.$]; anything else would be a wildcard or break the script.
@@ -29,5 +36,5 @@ foreach(sym ${lines})
     string(APPEND body "    *(.text.${sym} .text.startup.${sym} .text.hot.${sym})\n")
   endif()
 endforeach()
-set(script "/* Generated from ${IN} by cmake/link-order.cmake: do not edit. */\nSECTIONS\n{\n  .text.hull_hot :\n  {\n${body}  }\n}\nINSERT BEFORE .text;\n")
+set(script "/* Generated from ${IN} by cmake/link-order.cmake: do not edit. */\nSECTIONS\n{\n  .text.hull_hot :\n  {\n${body}${members}  }\n}\nINSERT BEFORE .text;\n")
 file(WRITE ${OUT} "${script}")

@@ -34,6 +34,7 @@
 #include "runtime/sync.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/lock.h"
 #include "util/log.h"
@@ -154,7 +155,9 @@ void start_logger() noexcept {
     pthread_attr_t attr;
     ::pthread_attr_init(&attr);
     ::pthread_attr_setstacksize(&attr, 256 * 1024);
-    int rc = ::pthread_create(&g_logger.thread, &attr, logger_main, nullptr);
+    int rc = fault_at("monitor.logger-thread")
+                 ? EAGAIN
+                 : ::pthread_create(&g_logger.thread, &attr, logger_main, nullptr);
     ::pthread_attr_destroy(&attr);
     if (rc == 0) {
       g_logger.running = true;
@@ -338,6 +341,7 @@ void drop_own_code_pages() {
 [[noreturn]] void monitor_main(const Env& env, const Store& store, const Launch& l, int report,
                                int log_fd, int null_fd) {
   try {
+    fault_point("monitor.forked");
     ::setsid();
     ::prctl(PR_SET_NAME, "hull-monitor", 0, 0, 0);
     if (::chdir("/") < 0) fail_errno("chdir /");
@@ -382,6 +386,7 @@ void drop_own_code_pages() {
     runtime::CreateOptions c = create_options(store, l);
     auto nets = join_networks(env, store, l, meta, c);
     c.on_started = [&] {
+      fault_point("monitor.started");  // the container runs, the command not told yet
       start_logger();
       record_event(env, "start", meta);
       report_started(report);
@@ -401,6 +406,28 @@ void drop_own_code_pages() {
   ::_exit(125);
 }
 
+// The monitor died before its report (killed: the OOM killer, a kill by pid): what it made
+// goes, the container too if it runs already, since nobody waits for it and the command says
+// it did not start. The record stays for `start` (it was there before), `run` releases it.
+void discard_unreported(const Env& env, const Store& store, const Launch& l) {
+  try {
+    runtime::remove(env.ctx(), l.id, true);
+  } catch (const Error& e) {
+    log::debug("delete after the monitor died: {}", e.what());
+  }
+  try {
+    Fd lock = l.locked ? Fd() : store.lock(l.id);
+    Meta m = store.load(l.id);
+    leave_networks(env, m);
+    m.monitor_pid = 0;
+    m.monitor_start = 0;
+    if (!m.started.empty() && m.finished.empty()) m.finished = rfc3339_now();
+    store.save(m);
+  } catch (const Error& e) {
+    log::debug("record after the monitor died: {}", e.what());
+  }
+}
+
 void run_detached(const Env& env, const Store& store, const Launch& l) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) fail_errno("socketpair");
@@ -418,7 +445,15 @@ void run_detached(const Env& env, const Store& store, const Launch& l) {
   auto m = runtime::recv_msg(rd.get());
   if (m && m->type == runtime::Msg::kReady) return;
   if (m && m->type == runtime::Msg::kError) throw runtime::error_from(*m);
-  fail("the monitor of container {} died before the container started", l.name);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  discard_unreported(env, store, l);
+  if (WIFSIGNALED(status))
+    fail("the monitor of container {} died before the container started (signal {})", l.name,
+         WTERMSIG(status));
+  fail("the monitor of container {} died before the container started (exit {})", l.name,
+       WEXITSTATUS(status));
 }
 
 // A foreground run's output, as docker's attached run: to our stdout and stderr as it comes,

@@ -55,6 +55,7 @@
 #include "runtime/state_store.h"
 #include "runtime/transitions.h"
 #include "runtime/sync.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fault.h"
 #include "util/fs.h"
@@ -77,6 +78,8 @@ struct ExecChild {
   pid_t init_pid = 0;
   int ns_flags = 0;  // every namespace of the container but PID (the clone put us there)
   bool joined = false;  // the intermediate joined them all (the unprivileged path)
+  // Into a paused container: kReady first, once it holds nothing of the parent's (below).
+  bool paused = false;
   // The init's root, when the container has no mount namespace of its own (it shares one,
   // and its root is a chroot there): entered the same way.
   Fd root;
@@ -95,6 +98,12 @@ void run_child(ExecChild& c) {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  // The parent waits for this before it joins us to the container's frozen cgroups: frozen
+  // before we had run at all, we would hold its fds, the container's lock among them, and
+  // `resume` waits for that lock (issue: a deadlock on a loaded machine). The parent's ends
+  // are closed by now (start_child). The unprivileged path's intermediate closed them before
+  // it cloned us, and the parent waits for it instead.
+  if (c.paused && !c.joined) send_msg(c.sync_fd, Msg::kReady);
   auto m = recv_msg(c.sync_fd);
   if (!m) ::_exit(1);  // the parent gave up on us
   if (m->type != Msg::kGo)
@@ -327,7 +336,8 @@ CgroupTarget open_cgroup_target(const ExecOptions& o, const oci::State& st, bool
   if (!c.has) return c;
   auto cg = cgroup::Manager::open(st.cgroup_path);
   c.place = cgroup::placement(*cg, o.cgroups);
-  if (c.place.single_v2) {
+  if (c.place.single_v2 && !paused) {
+    // (Not into a paused one: the clone would be frozen at once, holding our fds.)
     c.fd = open_or_fail(c.place.dirs[0], O_RDONLY | O_DIRECTORY);
   } else if (st.cgroup_unit.empty() && ::geteuid() == 0 && !paused) {
     // The process joins itself (no wait for the kernel's lock, cgroup/manager.h), before it
@@ -367,6 +377,7 @@ struct Started {
   Fd pidfd;
   bool into_cgroup = false;
   bool self_joined = false;  // the child joins its v1 cgroups itself (ExecChild::cgroup_tasks)
+  bool says_ready = false;   // it sends kReady first (ExecChild::paused)
 };
 
 // The unprivileged path (diagram at the top): the intermediate's report, then its exit.
@@ -421,6 +432,8 @@ Started start_child(ExecChild& child, Channels& ch, Target& t, bool pid_ns, int 
   linux::CloneResult cr =
       with_context("start the exec process", [&] { return linux::clone_process(0, cgroup_fd); });
   if (cr.pid == 0) {
+    // hull-fault: the clone not scheduled for a while, as on a loaded machine.
+    if (fault_at("exec.child-late")) sleep_ms(500);
     back.dismiss();
     ch.parent_end.reset();
     ch.console_peer.reset();
@@ -429,13 +442,19 @@ Started start_child(ExecChild& child, Channels& ch, Target& t, bool pid_ns, int 
     exec_child(child);
   }
   ch.child_end.reset();
-  return Started{cr.pid, std::move(cr.pidfd), cr.into_cgroup, !child.cgroup_tasks.empty()};
+  return Started{cr.pid, std::move(cr.pidfd), cr.into_cgroup, !child.cgroup_tasks.empty(),
+                 child.paused};
 }
 
 // From the host, before the process may go on: its cgroup, OOM score, final CPU affinity and
 // rlimits; then kGo, and its answer.
 void release_child(const Started& s, const ExecChild& child, const oci::Process& proc,
                    const CgroupTarget& cgt, Channels& ch, bool paused) {
+  if (s.says_ready) {
+    auto m = recv_msg(ch.parent_end.get());
+    if (m && m->type == Msg::kError) throw error_from(*m);
+    if (!m || m->type != Msg::kReady) fail("exec: the process ended before it was ready");
+  }
   if (cgt.has && s.self_joined)
     cgroup::join_rest(cgt.place, s.pid, s.into_cgroup);
   else if (cgt.has && !s.into_cgroup)
@@ -463,6 +482,7 @@ int exec(const Context& ctx, const ExecOptions& o) {
   ExecChild child;
   bool pid_ns = plan_child(child, ctx, o, t, proc);
   CgroupTarget cgt = open_cgroup_target(o, t.state, t.paused);
+  child.paused = t.paused;
   for (auto& [fd, path] : cgt.self_join.tasks) child.cgroup_tasks.emplace_back(fd.get(), path);
   Channels ch = open_channels(o, relay);
 

@@ -15,8 +15,17 @@ void fault_point(const char* step) {
   const char* at = std::getenv("HULL_FAULT_AT");
   if (at && std::strcmp(at, step) == 0) ::kill(::getpid(), SIGKILL);
 }
+
+bool fault_at(const char* step) {
+  const char* at = std::getenv("HULL_FAULT_AT");
+  return at && std::strcmp(at, step) == 0;
+}
 #else
 void fault_point(const char*) {}
+
+bool fault_at(const char*) {
+  return false;
+}
 #endif
 
 }  // namespace hull

@@ -179,6 +179,20 @@ def read_to_eof(fd, size=65536):
     return out
 
 
+def thaw_by_hand(pid):
+    """Thaws the cgroups of a process (after a `resume` that hung), so that a fixture can delete
+    its container."""
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, ctrls, path = line.split(":", 2)
+        if ctrls == "":
+            mount = "/sys/fs/cgroup/unified" if os.path.isdir("/sys/fs/cgroup/unified") else "/sys/fs/cgroup"
+        else:
+            mount = "/sys/fs/cgroup/" + ctrls.replace("name=", "")
+        for f, thawed in (("freezer.state", "THAWED"), ("cgroup.freeze", "0")):
+            if os.path.exists(f"{mount}{path}/{f}"):
+                Path(f"{mount}{path}/{f}").write_text(thawed)
+
+
 def wait_for(condition, what, timeout=30):
     """Polls for a condition. Generous timeout: under emulation (tests/vm) everything is slow."""
     deadline = time.time() + timeout

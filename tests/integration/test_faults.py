@@ -3,14 +3,19 @@
 start, exec, delete or update, as an engine's timeout or the OOM killer would. After each
 kill, `delete --force` by the ordinary hull must leave nothing: no state, no cgroup in any
 hierarchy (nor a parent hull made for a nested cgroupsPath), no mount, no process (the
-fixture checks all of them)."""
+fixture checks all of them). The friendly face's monitor has fault points too: killed
+before it reports, and without a thread for its logger."""
 import os
+import random
+import re
 import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
-from hulltest import BUILD, HULL_OCI, wait_for
+from hulltest import BUILD, HULL_OCI, thaw_by_hand, wait_for
 
 FAULTY = BUILD / "hull-fault"
 
@@ -99,7 +104,149 @@ def test_a_verb_killed_at_each_step(hull, bundle, faulty, tmp_path, step, verb, 
     delete_force_leaves_nothing(hull, cid, tmp_path)
 
 
+def test_an_exec_into_a_paused_container_freezes_holding_nothing_of_hulls(hull, bundle, faulty, tmp_path):
+    """exec -d --ignore-paused whose clone runs 500 ms late (what a loaded machine did now and
+    then): hull waits for it to let go of hull's fds before it joins it to the frozen cgroup.
+    Frozen holding them, it held the container's lock, and `resume` waited for it forever."""
+    b, cid = container_bundle(hull, bundle, False)
+    hull.create(b, cid)
+    hull.oci("start", cid)
+    init = hull.state(cid)["pid"]
+    hull.oci("pause", cid)
+    pidfile = tmp_path / "exec.pid"
+    p = faulty("exec.child-late", "exec", "-d", "--ignore-paused", "--pid-file", pidfile, cid, "sleep", "102",
+               check_killed=False)
+    assert p.returncode == 0, p.stderr
+    pid = int(pidfile.read_text())
+    hull.pids.add(pid)
+    held = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    held = [f for f in held if f.startswith(str(hull.root))]
+    if held:
+        thaw_by_hand(init)  # or the fixture's delete waits for the lock too
+    assert not held, "the frozen exec process holds the container's lock"
+    try:
+        hull.oci("resume", cid, timeout=20)
+    except subprocess.TimeoutExpired:
+        thaw_by_hand(init)
+        raise
+    wait_for(lambda: Path(f"/proc/{pid}/cmdline").read_text() == "sleep\0" "102\0", "the exec process to run")
+    delete_force_leaves_nothing(hull, cid, tmp_path)
+
+
 def test_the_release_binary_ignores_the_variable(hull, bundle):
     b = bundle(["true"])
     env = dict(os.environ, HULL_FAULT_AT="create.cgroup")
     assert hull.run(b, env=env).returncode == 0
+
+
+# --- the friendly face's monitor (`hull run -d`, `hull start`) -----------------------------
+
+@pytest.fixture
+def faulty_friendly(friendly, tmp_path):
+    """Runs hull-fault as `hull` (the friendly face) with the test's state and HULL_FAULT_AT."""
+    link = tmp_path / "fault-bin" / "hull"
+    link.parent.mkdir()
+    link.symlink_to(FAULTY)
+
+    def run(step, *args):
+        return subprocess.run([str(link)] + [str(a) for a in args], capture_output=True, text=True, timeout=60,
+                              env=dict(friendly.env, HULL_FAULT_AT=step), stdin=subprocess.DEVNULL)
+
+    return run
+
+
+def comm(pid):
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def processes_running(argv):
+    want = ("\0".join(argv) + "\0").encode()
+    out = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if (p / "cmdline").read_bytes() == want:
+                    out.append(int(p.name))
+            except OSError:
+                pass
+    return out
+
+
+def no_runtime_state_or_cgroup(friendly, cid):
+    assert not (friendly.root / cid).exists()
+    assert not [d for d in Path("/sys/fs/cgroup").glob(f"*/{friendly.cgroup_parent.lstrip('/')}/{cid}")]
+
+
+@pytest.mark.parametrize("step", ["monitor.forked", "monitor.started"])
+def test_run_d_whose_monitor_dies_before_it_reports(friendly, faulty_friendly, step):
+    """The monitor SIGKILLed before it tells the command the container started: at once
+    (nothing made yet), or with the container running (nobody waits for it then). The
+    command says so in one line, exits 125, and takes all of it away: the container, its
+    process, runtime state and cgroup, its record and name."""
+    argv = ["sleep", str(random.randrange(100000, 999999))]
+    p = faulty_friendly(step, "run", "-d", "--name", "doomed", "host", *argv)
+    assert (p.returncode, p.stdout) == (125, ""), p
+    assert p.stderr == "hull: the monitor of container doomed died before the container started (signal 9)\n"
+    assert processes_running(argv) == []
+    assert friendly.ps("-a") == [] and not any((friendly.state / "containers").iterdir())
+    assert not (friendly.state / "names" / "doomed").exists()
+    assert not friendly.root.exists() or not [d for d in friendly.root.iterdir() if not d.name.startswith(".")]
+    assert friendly.monitors() == []
+    # The name is free again.
+    cid = friendly.detach("--name", "doomed", "host", *argv)
+    friendly("rm", "-f", cid)
+    assert processes_running(argv) == []
+
+
+def test_start_whose_monitor_dies_before_it_reports(friendly, faulty_friendly):
+    """`hull start` of a stopped container: the same, but the container stays, stopped, and
+    starts again afterwards."""
+    argv = ["sleep", str(random.randrange(100000, 999999))]
+    cid = friendly.detach("--name", "again", "host", *argv)
+    friendly("stop", "-t", "0", "again")
+    friendly.wait_state("again", "exited")
+    p = faulty_friendly("monitor.started", "start", "again")
+    assert (p.returncode, p.stdout) == (1, ""), p  # docker start's code for every error
+    assert p.stderr == "hull: the monitor of container again died before the container started (signal 9)\n"
+    assert processes_running(argv) == []
+    no_runtime_state_or_cgroup(friendly, cid)
+    assert friendly.monitors() == []
+    st = friendly.inspect("again")
+    assert st["state"] == "exited", st
+    friendly("start", "again")
+    assert friendly.inspect("again")["state"] == "running"
+    friendly("rm", "-f", "again")
+    assert processes_running(argv) == []
+
+
+def test_the_monitors_logger_is_a_process_when_no_thread_can_be_started(friendly, faulty_friendly):
+    """pthread_create failing (made to, as EAGAIN): the monitor forks its logger instead, and
+    the log is as complete as from the thread: both streams, the last line without a newline
+    once the container has exited."""
+    p = faulty_friendly("monitor.logger-thread", "run", "-d", "--name", "one", "host", "sh", "-c",
+                        "echo o1; echo e1 >&2; printf last; sleep 600")
+    assert p.returncode == 0 and p.stderr == "", p
+    cid = p.stdout.strip()
+    friendly.wait_log("one", "e1")
+    procs = {q: comm(q) for q in friendly.monitors()}
+    assert sorted(procs.values()) == ["hull-logger", "hull-monitor"], procs
+    [monitor] = [q for q, c in procs.items() if c == "hull-monitor"]
+    [logger] = [q for q, c in procs.items() if c == "hull-logger"]
+    assert re.search(r"^Threads:\s+1$", Path(f"/proc/{monitor}/status").read_text(), re.M)
+    assert re.search(rf"^PPid:\s+{monitor}$", Path(f"/proc/{logger}/status").read_text(), re.M)
+    friendly("stop", "-t", "1", "one")
+    assert friendly.inspect("one")["state"] == "exited"
+    p = friendly("logs", "one")
+    assert p.stdout == "o1\nlast"
+    # The monitor's own warning goes where its stderr goes, into the container's log (as the
+    # container writes its own: in either order).
+    warning = "hull: warning: logger thread: Resource temporarily unavailable"
+    assert sorted(p.stderr.splitlines()) == ["e1", warning], p.stderr
+    deadline = time.time() + 5
+    while friendly.monitors() and time.time() < deadline:
+        time.sleep(0.05)
+    assert friendly.monitors() == []  # the logger reaped by the monitor, both gone
+    friendly("rm", cid)

@@ -179,6 +179,14 @@ def read_to_eof(fd, size=65536):
     return out
 
 
+def comm(pid):
+    """A process's name, or "" once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def thaw_by_hand(pid):
     """Thaws the cgroups of a process (after a `resume` that hung), so that a fixture can delete
     its container."""

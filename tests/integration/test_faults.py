@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from hulltest import BUILD, HULL_OCI, thaw_by_hand, wait_for
+from hulltest import BUILD, HULL_OCI, comm, thaw_by_hand, wait_for
 
 FAULTY = BUILD / "hull-fault"
 
@@ -154,13 +154,6 @@ def faulty_friendly(friendly, tmp_path):
                               env=dict(friendly.env, HULL_FAULT_AT=step), stdin=subprocess.DEVNULL)
 
     return run
-
-
-def comm(pid):
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""
 
 
 def processes_running(argv):

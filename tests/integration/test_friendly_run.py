@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hulltest import HULL
+from hulltest import HULL, comm
 
 DEFAULT_CAPS = 0x00000000a80425fb  # docker's default set, as CapEff shows it
 
@@ -438,12 +438,6 @@ def test_rootfs_of_your_own(friendly, base_rootfs, tmp_path):
 
 
 # --- issue 17: what a run costs --------------------------------------------------------------
-
-def comm(pid):
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""
 
 
 def test_a_foreground_rm_run_hands_a_pipe_through_and_keeps_no_log(friendly):

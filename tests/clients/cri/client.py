@@ -3,6 +3,7 @@ into a temp dir on first use, and a small wrapper that speaks to containerd's CR
 kubelet does."""
 import importlib
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,7 +26,11 @@ def stubs():
         subprocess.run([sys.executable, "-m", "grpc_tools.protoc", f"-I{out}", f"--python_out={out}",
                         f"--grpc_python_out={out}", str(out / "api.proto")], check=True, capture_output=True)
         sys.path.insert(0, str(out))
-        _modules = (importlib.import_module("api_pb2"), importlib.import_module("api_pb2_grpc"))
+        try:
+            _modules = (importlib.import_module("api_pb2"), importlib.import_module("api_pb2_grpc"))
+        finally:  # imported: the generated files are not needed any more, and leave nothing
+            sys.path.remove(str(out))
+            shutil.rmtree(out)
     return _modules
 
 

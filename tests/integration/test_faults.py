@@ -134,6 +134,24 @@ def test_an_exec_into_a_paused_container_freezes_holding_nothing_of_hulls(hull, 
     delete_force_leaves_nothing(hull, cid, tmp_path)
 
 
+def test_where_the_in_place_image_switch_fails_hull_re_executes_from_the_read_only_image(hull, bundle, faulty):
+    """linux/self_image.h: from a writable binary hull maps itself from a read-only mount in
+    place, and re-executes through that mount when the switch fails (an older kernel, a
+    mapping it cannot replace). The fault takes that fallback: the container's init (a fork of
+    the re-executed hull) has its exe on the read-only mount, and the re-exec's marker in the
+    environment it was executed with."""
+    b, cid = container_bundle(hull, bundle, False)
+    p = faulty("self-image.switch", "create", "--bundle", b.path, cid, check_killed=False)
+    assert p.returncode == 0, p.stderr
+    try:
+        init = hull.state(cid)["pid"]
+        exe = f"/proc/{init}/exe"
+        assert os.path.samefile(exe, FAULTY) and os.statvfs(exe).f_flag & os.ST_RDONLY
+        assert b"_HULL_READ_ONLY_IMAGE=" in Path(f"/proc/{init}/environ").read_bytes()
+    finally:
+        hull.oci("delete", "--force", cid)
+
+
 def test_the_release_binary_ignores_the_variable(hull, bundle):
     b = bundle(["true"])
     env = dict(os.environ, HULL_FAULT_AT="create.cgroup")

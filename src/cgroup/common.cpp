@@ -54,9 +54,8 @@ bool remove_cgroup_dir(const std::string& dir) {
 }
 
 bool make_cgroup_dir(const std::string& dir) {
-  // A concurrent delete of the last container removes a shared parent that it made (one of a
-  // nested cgroupsPath; /hull stays) between our mkdir of it and of the child: make the parent
-  // again, a bounded number of times.
+  // A concurrent delete of the last container removes the shared parent (/hull) between our
+  // mkdir of it and of the child: make the parent again, a bounded number of times.
   for (int attempt = 0;; ++attempt) {
     if (::mkdir(dir.c_str(), 0755) == 0) return true;
     if (errno == EEXIST) return false;

@@ -13,7 +13,7 @@
 namespace hull::cgroup {
 
 std::string resolve_path(const std::string& cgroups_path, const std::string& id) {
-  if (cgroups_path.empty()) return std::string(kOwnParent) + "/" + id;
+  if (cgroups_path.empty()) return "/hull/" + id;
   if (cgroups_path.front() != '/' && std::count(cgroups_path.begin(), cgroups_path.end(), ':') == 2)
     fail("linux.cgroupsPath: {} is a systemd slice:prefix:name path: it needs --systemd-cgroup",
          quote(cgroups_path));
@@ -23,9 +23,7 @@ std::string resolve_path(const std::string& cgroups_path, const std::string& id)
   return p;
 }
 
-std::string Manager::dir(const Hierarchy& h) const {
-  return path_join(h.mount_point, path_);
-}
+std::string Manager::dir(const Hierarchy& h) const { return path_join(h.mount_point, path_); }
 
 std::string Manager::missing_from() const {
   std::string top;
@@ -37,34 +35,26 @@ std::string Manager::missing_from() const {
 }
 
 void Manager::remove_made_parents(const Hierarchy& h) const {
-  // Up to made_from_, what create() made for this path, but never /hull: hull's own parent of
-  // default paths (/hull/<id>) stays once made, as runc's and crun's parents do. Removing it
-  // after the last container cost every lone `run` a mkdir and an rmdir in each hierarchy
-  // (~0.5 ms CPU on a 9-hierarchy v1 host, bench/README.md "warmrun"), and raced with a
-  // concurrent create that had just found it. A parent made for an explicit cgroupsPath
-  // (an engine's /machine.slice-like tree, a test's one-off path) still goes when empty:
-  // nothing else would remove it.
-  const std::string& top = made_from_;
+  // "/hull/<id>": "/hull" is hull's own, shared by every container with a default path; the
+  // last one out removes it, whoever made it.
+  std::string top = made_from_;
+  if (path_.rfind("/hull/", 0) == 0 && std::count(path_.begin(), path_.end(), '/') == 2)
+    top = "/hull";
   if (top.empty() || top == path_) return;
   for (std::string p = dirname_of(path_); p.size() >= top.size() && p != "/"; p = dirname_of(p)) {
-    if (p == kOwnParent || p.compare(0, top.size(), top) != 0) break;
+    if (p.compare(0, top.size(), top) != 0) break;
     if (::rmdir(path_join(h.mount_point, p).c_str()) < 0 && errno != ENOENT) break;
   }
 }
 
-std::unique_ptr<Manager> Manager::open(const std::string& path) {
-  return open(host_layout(), path);
-}
+std::unique_ptr<Manager> Manager::open(const std::string& path) { return open(host_layout(), path); }
 
 std::unique_ptr<Manager> Manager::open(const HostLayout& layout, const std::string& path) {
   switch (layout.layout) {
-    case Layout::v2:
-      return make_v2_manager(layout, path);
+    case Layout::v2: return make_v2_manager(layout, path);
     case Layout::v1:
-    case Layout::hybrid:
-      return make_v1_manager(layout, path);
-    case Layout::none:
-      break;
+    case Layout::hybrid: return make_v1_manager(layout, path);
+    case Layout::none: break;
   }
   fail("no cgroup file system is mounted (see /proc/self/mountinfo)");
 }

@@ -26,10 +26,6 @@ struct ContainerMount {
   std::string host_path;  // the container's cgroup dir on the host, to bind without a cgroupns
 };
 
-// hull's own parent of default paths. Made by the first container that needs it and then left
-// in place (runc and crun leave theirs too): destroy() never removes it.
-inline constexpr const char* kOwnParent = "/hull";
-
 // The container's cgroup path from linux.cgroupsPath: absolute as given, relative under the
 // hierarchy root, empty -> "/hull/<id>". Refuses ".." escapes and systemd's "slice:prefix:name"
 // (cgroup/systemd.h reads those, for --systemd-cgroup).
@@ -101,8 +97,7 @@ class Manager {
   // Signals every process in the cgroup (v2 SIGKILL: cgroup.kill).
   virtual void kill_all(int sig) = 0;
   // Kills what is left and removes the directories in every hierarchy, and the parents up to
-  // made_from() except kOwnParent. Goes on past a hierarchy that fails; throws the first
-  // failure at the end.
+  // made_from(). Goes on past a hierarchy that fails; throws the first failure at the end.
   virtual void destroy() = 0;
   virtual std::vector<ContainerMount> container_mounts() = 0;
   virtual Stats stats() = 0;
@@ -115,8 +110,8 @@ class Manager {
 
  protected:
   Manager(const HostLayout& layout, std::string path) : layout_(layout), path_(std::move(path)) {}
-  // rmdir of the parents of path_ in `h` up to made_from_, below kOwnParent (which stays);
-  // stops at the first that is not empty.
+  // rmdir of the parents of path_ in `h` up to made_from_ (and of /hull, hull's own parent of
+  // default paths, once empty); stops at the first that is not empty.
   void remove_made_parents(const Hierarchy& h) const;
   const HostLayout& layout_;
   std::string path_;

@@ -32,9 +32,8 @@ class V2Manager : public Manager {
     // usable in a cgroup only if its parent delegates it.
     std::string wanted;
     for (const auto& c : h_.controllers) wanted += (wanted.empty() ? "+" : " +") + c;
-    // A shared parent made for a nested cgroupsPath can vanish under us when another
-    // container's delete removes it while empty (/hull itself stays); recreated by a plain
-    // mkdir -p it would delegate nothing. Walk again.
+    // A shared parent (/hull) can vanish under us when another container's delete removes
+    // it while empty; recreated by a plain mkdir -p it would delegate nothing. Walk again.
     std::string made;  // the first directory this call created
     try {
       for (int attempt = 0;; ++attempt) {

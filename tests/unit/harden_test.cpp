@@ -236,35 +236,6 @@ TEST(Harden, CgroupDestroyGoesOnPastAFailingHierarchyAndRemovesTheParentsItMade)
   EXPECT_FALSE(hull::path_exists(f.at(1, "/x/y")));
 }
 
-TEST(Harden, CgroupDestroyLeavesHullsOwnParentEvenWhenItMadeIt) {
-  FakeHierarchies f;
-  // A default path, /hull missing: create() makes it, destroy() removes the leaf only.
-  auto cg = hull::cgroup::Manager::open(f.layout, "/hull/c1");
-  EXPECT_EQ(cg->missing_from(), "/hull");
-  cg->set_made_from(cg->missing_from());
-  cg->create();
-  cg->destroy();
-  for (int i : {0, 1}) {
-    EXPECT_FALSE(hull::path_exists(f.at(i, "/hull/c1")));
-    EXPECT_TRUE(hull::path_exists(f.at(i, "/hull")));
-  }
-  // A cgroupsPath below it (the friendly face's --cgroup-parent /hull/p): /hull/p was made for
-  // this path and goes, /hull stays.
-  auto nested = hull::cgroup::Manager::open(f.layout, "/hull/p/c2");
-  EXPECT_EQ(nested->missing_from(), "/hull/p");
-  nested->set_made_from(nested->missing_from());
-  nested->create();
-  nested->destroy();
-  EXPECT_FALSE(hull::path_exists(f.at(0, "/hull/p")));
-  EXPECT_TRUE(hull::path_exists(f.at(0, "/hull")));
-  // Only /hull at the top is hull's own: a /hull further down a made path goes with it.
-  auto deep = hull::cgroup::Manager::open(f.layout, "/e/hull/c3");
-  deep->set_made_from(deep->missing_from());
-  deep->create();
-  deep->destroy();
-  EXPECT_FALSE(hull::path_exists(f.at(0, "/e")));
-}
-
 TEST(Harden, CgroupCreateThatFailsPartWayRemovesWhatItMade) {
   FakeHierarchies f;
   // The second hierarchy's mount point is a file: its mkdir fails with ENOTDIR.

@@ -25,6 +25,9 @@
 #include "util/error.h"
 #include "util/fault.h"
 #include "util/fd.h"
+#include "util/fs.h"
+#include "util/proc.h"
+#include "util/strings.h"
 
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U
@@ -108,13 +111,10 @@ std::vector<Mapping> mappings_of(const struct stat& st) {
   Fd maps(::open("/proc/self/maps", O_RDONLY | O_CLOEXEC));
   if (!maps) return {};
   std::string text;
-  char buf[8192];
-  for (;;) {
-    ssize_t n = ::read(maps.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return {};
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
+  try {
+    text = read_fd(maps.get());
+  } catch (const Error&) {
+    return {};  // nothing switched: the caller re-executes
   }
   auto [relro_first, relro_last] = relro_pages();
   size_t pos = 0;
@@ -143,25 +143,13 @@ std::vector<Mapping> mappings_of(const struct stat& st) {
   return out;
 }
 
-// The fields of /proc/self/stat (proc(5)), numbered from 1 as there; 0 where absent.
+// The fields of /proc/self/stat as numbers, numbered as there (util/proc.h); 0 where a field
+// is not one.
 std::vector<unsigned long long> self_stat() {
-  char buf[2048];
-  Fd stat(::open("/proc/self/stat", O_RDONLY | O_CLOEXEC));
-  if (!stat) return {};
-  ssize_t n = ::read(stat.get(), buf, sizeof buf - 1);
-  if (n <= 0) return {};
-  buf[n] = 0;
-  const char* p = std::strrchr(buf, ')');  // the comm may hold spaces and parentheses
-  if (!p || p[1] != ' ' || !p[2]) return {};
-  std::vector<unsigned long long> f(4, 0);  // [3] the state letter, unused
-  p += 3;                                   // the blank before field 4
-  while (*p == ' ') {
-    char* next;
-    f.push_back(std::strtoull(p + 1, &next, 10));
-    if (next == p + 1) break;
-    p = next;
-  }
-  return f;
+  std::vector<unsigned long long> out;
+  for (const std::string& field : read_proc_stat_fields(::getpid()))
+    out.push_back(parse_u64(field).value_or(0));
+  return out;
 }
 
 // Points /proc/self/exe at `fd`. PR_SET_MM_EXE_FILE wants CAP_SYS_RESOURCE; PR_SET_MM_MAP

@@ -11,37 +11,38 @@
 
 namespace hull {
 
-std::optional<ProcStat> read_proc_stat(pid_t pid) {
+std::vector<std::string> read_proc_stat_fields(pid_t pid) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/stat", pid);
   Fd fd(::open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd) return std::nullopt;
-  char buf[1024];
+  if (!fd) return {};
+  char buf[2048];  // 52 fields of at most 20 digits, and a comm of at most 64 bytes
   ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
-  if (n <= 0) return std::nullopt;
+  if (n <= 0) return {};
   std::string_view s(buf, static_cast<size_t>(n));
   // comm may hold spaces and parentheses: fields start after the last ')'.
   auto close = s.rfind(')');
-  if (close == std::string_view::npos || close + 2 >= s.size()) return std::nullopt;
+  if (close == std::string_view::npos || close + 2 >= s.size()) return {};
   s.remove_prefix(close + 2);
-  ProcStat st;
-  // Field 3 is the state; start time is field 22, i.e. the 20th after the state.
-  int field = 3;
+  std::vector<std::string> fields(3);
   size_t pos = 0;
   while (pos < s.size()) {
-    size_t end = s.find(' ', pos);
+    size_t end = s.find_first_of(" \n", pos);
     if (end == std::string_view::npos) end = s.size();
-    std::string_view tok = s.substr(pos, end - pos);
-    if (field == 3 && !tok.empty()) st.state = tok[0];
-    if (field == 4) st.ppid = static_cast<pid_t>(parse_i64(tok).value_or(0));
-    if (field == 22) {
-      st.start_time = parse_u64(tok).value_or(0);
-      return st;
-    }
-    ++field;
+    fields.emplace_back(s.substr(pos, end - pos));
     pos = end + 1;
   }
-  return std::nullopt;
+  return fields;
+}
+
+std::optional<ProcStat> read_proc_stat(pid_t pid) {
+  std::vector<std::string> f = read_proc_stat_fields(pid);
+  if (f.size() <= 22 || f[3].empty()) return std::nullopt;
+  ProcStat st;
+  st.state = f[3][0];
+  st.ppid = static_cast<pid_t>(parse_i64(f[4]).value_or(0));
+  st.start_time = parse_u64(f[22]).value_or(0);
+  return st;
 }
 
 bool process_matches(pid_t pid, uint64_t start_time) {

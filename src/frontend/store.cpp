@@ -31,15 +31,19 @@ constexpr const char* kNames[] = {
     "lamport",  "liskov",   "lovelace", "mccarthy", "noether", "pike",   "ritchie", "shannon",
     "thompson", "torvalds", "turing",   "wirth",    "hoare",   "backus", "allen",   "goldberg"};
 
+void random_bytes(void* out, size_t size) {
+  if (::getrandom(out, size, 0) != static_cast<ssize_t>(size)) fail_errno("getrandom");
+}
+
 uint64_t random_u64() {
   uint64_t v = 0;
-  if (::getrandom(&v, sizeof v, 0) != sizeof v) fail_errno("getrandom");
+  random_bytes(&v, sizeof v);
   return v;
 }
 
 std::string random_id() {
-  uint64_t v[4];
-  if (::getrandom(v, sizeof v, 0) != sizeof v) fail_errno("getrandom");
+  uint64_t v[4];  // one getrandom for the 256 bits
+  random_bytes(v, sizeof v);
   return fmt::format("{:016x}{:016x}{:016x}{:016x}", v[0], v[1], v[2], v[3]);
 }
 

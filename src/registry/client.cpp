@@ -222,18 +222,22 @@ Response Client::send(Connection& c, Request r, const std::string& extra_scope) 
   r.insecure_tls = endpoint_.insecure;
   off_t start = r.body_fd >= 0 ? ::lseek(r.body_fd, 0, SEEK_CUR) : 0;
   bool had_basic = false;
+  const std::string https = "https://" + endpoint_.host, http = "http://" + endpoint_.host;
   auto attempt = [&] {
-    Request a = r;
-    had_basic = authorize(a, scope_key) == "basic";
     bool probe;
     {
       std::lock_guard lock(mu_);
       probe = probing_;
+      // A URL made from base_ before another thread's probe found that the registry speaks
+      // plain HTTP (parallel blob requests of one push): the scheme is the one learnt since.
+      if (!probe && base_ == http && r.url.rfind(https, 0) == 0)
+        r.url = http + r.url.substr(https.size());
     }
+    Request a = r;
+    had_basic = authorize(a, scope_key) == "basic";
     a.tls_probe = probe;
     Response resp = with_context(where(), [&] { return c.perform(a); });
     if (!probe) return resp;
-    std::string https = "https://" + endpoint_.host, http = "http://" + endpoint_.host;
     {
       // What the first answer showed holds for every later request.
       std::lock_guard lock(mu_);

@@ -236,13 +236,21 @@ void events(const Context& ctx, const std::string& id, int interval_ms,
       }
     }
     // The counter, not the wakeup, decides: v1 also wakes when the cgroup goes away.
-    uint64_t now = cg->oom_kills();
-    for (; seen < now; ++seen) emit(event_json("oom", id, nullptr));
-    if (r > 0 && (fds[1].revents & POLLIN)) return;
-    if (monotonic_ms() >= next) {
-      ojson data = stats_to_json(cg->stats());
-      emit(event_json("stats", id, &data));
-      next = monotonic_ms() + interval_ms;
+    // A delete can remove the cgroup between the wakeup and these reads (ENODEV, ENOENT):
+    // once init has exited that is the end of the stream, not an error.
+    try {
+      uint64_t now = cg->oom_kills();
+      for (; seen < now; ++seen) emit(event_json("oom", id, nullptr));
+      if (r > 0 && (fds[1].revents & POLLIN)) return;
+      if (monotonic_ms() >= next) {
+        ojson data = stats_to_json(cg->stats());
+        emit(event_json("stats", id, &data));
+        next = monotonic_ms() + interval_ms;
+      }
+    } catch (const Error&) {
+      pollfd exited = {init.get(), POLLIN, 0};
+      if (::poll(&exited, 1, 0) == 1) return;
+      throw;
     }
   }
 }

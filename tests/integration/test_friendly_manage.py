@@ -56,7 +56,10 @@ def test_stop_sigterm_then_sigkill_after_the_grace_period(friendly):
     st = friendly.inspect("stubborn")
     assert (st["state"], st["exitCode"]) == ("exited", 137)
     # a process that handles SIGTERM stops at once with its own code
-    friendly.detach("--name", "polite", "host", "sh", "-c", "trap 'exit 42' TERM; while :; do sleep 0.1; done")
+    # (sh as PID 1 drops a SIGTERM that comes before its trap is set: wait for "ready")
+    friendly.detach("--name", "polite", "host", "sh", "-c",
+                    "trap 'exit 42' TERM; echo ready; while :; do sleep 0.1; done")
+    friendly.wait_log("polite", "ready")
     t = time.time()
     friendly("stop", "-t", "30", "polite")
     assert time.time() - t < 5

@@ -10,6 +10,9 @@ CCACHE := $(shell command -v ccache 2>/dev/null)
 ifneq ($(CCACHE),)
 export CMAKE_C_COMPILER_LAUNCHER ?= ccache
 export CMAKE_CXX_COMPILER_LAUNCHER ?= ccache
+# Paths under the checkout hash as relative ones, so a checkout elsewhere (CI's clean one, a
+# worktree) shares the cache with every other checkout of the same sources.
+export CCACHE_BASEDIR ?= $(CURDIR)
 endif
 
 .PHONY: all deps configure build demo test unit integration test-cgroup-v2 test-clients bench \

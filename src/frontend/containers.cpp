@@ -38,6 +38,7 @@
 #include "util/fs.h"
 #include "util/lock.h"
 #include "util/log.h"
+#include "util/log_divert.h"
 #include "util/proc.h"
 #include "util/strings.h"
 
@@ -173,7 +174,7 @@ void start_logger() noexcept {
   if (pid == 0) {
     ::prctl(PR_SET_NAME, "hull-logger", 0, 0, 0);
     ::close_range(0, 3, 0);
-    ::close_range(7, ~0U, 0);
+    ::close_range(7, ~0U, 0);  // the monitor's log too: the logger itself says nothing
     try {
       copy_to_log(g_logger.out, g_logger.err, g_logger.log);
     } catch (const Error&) {
@@ -339,7 +340,7 @@ void drop_own_code_pages() {
 // The monitor of a detached container (see containers.h). Runs in the forked child; the
 // report socket gets one packet (report_started or report_error), then closes.
 [[noreturn]] void monitor_main(const Env& env, const Store& store, const Launch& l, int report,
-                               int log_fd, int null_fd) {
+                               int log_fd, int null_fd, int own_log_fd) {
   try {
     fault_point("monitor.forked");
     ::setsid();
@@ -349,7 +350,9 @@ void drop_own_code_pages() {
     report = ::fcntl(report, F_DUPFD_CLOEXEC, 10);
     log_fd = ::fcntl(log_fd, F_DUPFD_CLOEXEC, 10);
     null_fd = ::fcntl(null_fd, F_DUPFD_CLOEXEC, 10);
-    if (report < 0 || log_fd < 0 || null_fd < 0) fail_errno("dup the monitor's fds");
+    own_log_fd = ::fcntl(own_log_fd, F_DUPFD_CLOEXEC, 10);
+    if (report < 0 || log_fd < 0 || null_fd < 0 || own_log_fd < 0)
+      fail_errno("dup the monitor's fds");
     // stdio becomes the container's: nothing from the terminal in; stdout and stderr into
     // pipes that the logger thread writes to the log a line at a time, each with its stream
     // and time (docker's json-file driver). The logger ends when every writer is gone.
@@ -369,14 +372,19 @@ void drop_own_code_pages() {
     if (::dup3(report, 3, O_CLOEXEC) < 0) fail_errno("dup3");
     report = 3;
     // Nothing else of the command's stays open here (its caller may wait for EOF on a pipe):
-    // only the logger's three, as 4, 5, 6 (their copies are all 10 or above).
+    // only the logger's three, as 4, 5, 6, and the monitor's own log as 7 (their copies are
+    // all 10 or above).
     if (::dup3(g_logger.out, 4, O_CLOEXEC) < 0 || ::dup3(g_logger.err, 5, O_CLOEXEC) < 0 ||
-        ::dup3(g_logger.log, 6, O_CLOEXEC) < 0)
+        ::dup3(g_logger.log, 6, O_CLOEXEC) < 0 || ::dup3(own_log_fd, 7, O_CLOEXEC) < 0)
       fail_errno("dup3");
     g_logger.out = 4;
     g_logger.err = 5;
     g_logger.log = 6;
-    ::close_range(7, ~0U, 0);
+    ::close_range(8, ~0U, 0);
+    // Its stderr is the container's now, and what goes there is the container's log: hull's
+    // own lines (a warning, the OOM report, --debug's) go to monitor.log instead, which
+    // `hull inspect` shows (docker keeps its daemon's diagnostics out of `docker logs` too).
+    log::divert_to(7);
     forget_events_fd();
     // What the command built and the monitor never uses goes, and the heap pages it leaves
     // wholly free go back to the kernel.
@@ -434,12 +442,13 @@ void run_detached(const Env& env, const Store& store, const Launch& l) {
   Fd rd(sv[0]), wr(sv[1]);
   Fd log = open_or_fail(store.log_path(l.id), O_WRONLY | O_CREAT | O_APPEND, 0640);
   Fd null = open_or_fail("/dev/null", O_RDWR);
+  Fd own_log = open_or_fail(store.monitor_log_path(l.id), O_WRONLY | O_CREAT | O_APPEND, 0640);
   std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) fail_errno("fork the monitor of container {}", l.name);
   if (pid == 0) {
     rd.reset();
-    monitor_main(env, store, l, wr.release(), log.release(), null.release());
+    monitor_main(env, store, l, wr.release(), log.release(), null.release(), own_log.release());
   }
   wr.reset();
   auto m = runtime::recv_msg(rd.get());

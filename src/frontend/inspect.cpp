@@ -70,6 +70,28 @@ pid_t inner_pid(const runtime::ProcessInfo& p) {
   return p.ns_pids.empty() ? 0 : p.ns_pids.back();
 }
 
+// What the monitor of a detached container said of its own (monitor.log: the logrus lines of
+// util/log, `time="..." level=warning msg="..."`), debug lines left out: the last 20.
+struct MonitorLine {
+  std::string time, level, message;
+};
+std::vector<MonitorLine> monitor_lines(const Env& env, const std::string& id) {
+  std::vector<MonitorLine> found;
+  std::string text = read_file_if_exists(Store(env).monitor_log_path(id)).value_or("");
+  for (const auto& line : split(text, '\n')) {
+    auto t = line.find("time=\""), l = line.find("\" level="), msg = line.find(" msg=");
+    if (t != 0 || l == std::string::npos || msg == std::string::npos || msg < l) continue;
+    MonitorLine m;
+    m.time = line.substr(6, l - 6);
+    m.level = line.substr(l + 8, msg - l - 8);
+    auto v = ojson::parse(line.substr(msg + 5), nullptr, false);
+    m.message = v.is_string() ? v.get<std::string>() : line.substr(msg + 5);
+    if (m.level != "debug") found.push_back(std::move(m));
+  }
+  if (found.size() > 20) found.erase(found.begin(), found.end() - 20);
+  return found;
+}
+
 }  // namespace
 
 std::string inspect_text(const Env& env, const std::string& ref) {
@@ -95,6 +117,11 @@ std::string inspect_text(const Env& env, const std::string& ref) {
   }
   out += fmt::format("  Created:  {}\n", human_ago(m.created));
   if (m.oom_killed) out += "  Killed by the kernel's OOM killer at its memory limit\n";
+  if (auto said = monitor_lines(env, m.id); !said.empty()) {
+    out += fmt::format("  hull's monitor said ({}):\n", Store(env).monitor_log_path(m.id));
+    for (const auto& l : said)
+      out += fmt::format("            {} {}: {}\n", l.time, l.level, printable(l.message));
+  }
   if (!f.info || f.status.state == State::exited) {
     out += "\nIt does not run, so it has no namespaces or processes to show.\n";
     return out;
@@ -338,6 +365,12 @@ nlohmann::ordered_json inspect_value(const Env& env, const std::string& ref) {
   if (!m.finished.empty()) j["finished"] = m.finished;
   if (m.exit_code) j["exitCode"] = *m.exit_code;
   j["oomKilled"] = m.oom_killed;
+  // hull's own warnings about it, never in its log (monitor.log, the last 20).
+  j["monitorLog"] = Store(env).monitor_log_path(m.id);
+  ojson said = ojson::array();
+  for (const auto& l : monitor_lines(env, m.id))
+    said.push_back({{"time", l.time}, {"level", l.level}, {"message", l.message}});
+  j["monitorMessages"] = said;
   bool running = f.info && f.status.state != State::exited;
   j["pid"] = running ? f.info->state.pid : 0;
   std::string unit = f.info ? f.info->state.cgroup_unit : "";

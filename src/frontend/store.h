@@ -6,6 +6,7 @@
 //     containers/ID/config.json  the spec, for `start`  (a root of its own, so `hull-oci list`
 //     containers/ID/container.log  detached output       and the friendly face never step on
 //     containers/ID/hostname, hosts  bound in            each other's containers)
+//     containers/ID/monitor.log  the monitor's own warnings (never in container.log)
 //     names/NAME -> ID           symlink: creating it is what reserves the name
 //
 // The OCI state says whether the container runs; meta.json remembers what the runtime forgets
@@ -71,6 +72,8 @@ class Store {
   std::string dir(const std::string& id) const;
   std::string log_path(const std::string& id) const { return dir(id) + "/container.log"; }
   std::string config_path(const std::string& id) const { return dir(id) + "/config.json"; }
+  // Where a detached container's monitor writes its own warnings (logrus lines, with times).
+  std::string monitor_log_path(const std::string& id) const { return dir(id) + "/monitor.log"; }
 
   // A new id (64 hex digits) and its directory, locked; `name` is reserved (a random one when
   // empty). Throws when the name is taken, leaving nothing.

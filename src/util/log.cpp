@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "util/clock.h"
+#include "util/log_divert.h"
 #include "util/log_runc.h"
 #include "util/strings.h"
 
@@ -19,6 +20,7 @@ struct State {
   bool json = false;
   bool debug = false;
   bool logrus_stderr = false;
+  bool diverted = false;  // divert_to: errors not to stderr either
   timespec start{};
   timespec last{};
 };
@@ -77,6 +79,15 @@ void use_runc_layout_on_stderr() {
   g.logrus_stderr = true;
 }
 
+void divert_to(int fd) {
+  // The fd of an earlier --log file is not closed: the caller (the monitor) closed its fds
+  // already, and the number may be another file's by now.
+  g.fd = fd;
+  g.to_file = true;
+  g.json = false;
+  g.diverted = true;
+}
+
 bool debug_enabled() { return g.debug; }
 
 void write(Level level, std::string_view message) {
@@ -89,6 +100,7 @@ void write(Level level, std::string_view message) {
 
 void error(std::string_view message) {
   if (g.to_file) emit(g.fd, Level::error, message, g.json, true);
+  if (g.diverted) return;
   emit(2, Level::error, message, false, false);
 }
 

@@ -252,11 +252,20 @@ def test_the_monitors_logger_is_a_process_when_no_thread_can_be_started(friendly
     friendly("stop", "-t", "1", "one")
     assert friendly.inspect("one")["state"] == "exited"
     p = friendly("logs", "one")
-    assert p.stdout == "o1\nlast"
-    # The monitor's own warning goes where its stderr goes, into the container's log (as the
-    # container writes its own: in either order).
-    warning = "hull: warning: logger thread: Resource temporarily unavailable"
-    assert sorted(p.stderr.splitlines()) == ["e1", warning], p.stderr
+    # The log is exactly what the container wrote: hull's own warning is not in it (the
+    # monitor's stderr is the container's) but in monitor.log, which inspect shows.
+    assert (p.stdout, p.stderr) == ("o1\nlast", "e1\n"), p
+    log = Path(friendly.state) / "containers" / cid / "container.log"
+    assert "logger thread" not in log.read_text()
+    warning = "logger thread: Resource temporarily unavailable"
+    st = friendly.inspect("one")
+    assert st["monitorLog"] == str(Path(friendly.state) / "containers" / cid / "monitor.log")
+    assert [(m["level"], m["message"]) for m in st["monitorMessages"]] == [("warning", warning)], st
+    assert re.fullmatch(r'time="[0-9T:.+-]+Z?" level=warning msg="logger thread: Resource '
+                        r'temporarily unavailable"\n', Path(st["monitorLog"]).read_text())
+    text = friendly("inspect", "one").stdout
+    assert f"hull's monitor said ({st['monitorLog']}):" in text, text
+    assert re.search(rf"^ +\S+ warning: {warning}$", text, re.M), text
     deadline = time.time() + 5
     while friendly.monitors() and time.time() < deadline:
         time.sleep(0.05)

@@ -270,12 +270,14 @@ static int cmd_syscall(const char* nr) {
 }
 
 /* exe-attack FILE SECONDS: CVE-2019-5736 as an attacker inside a container does it. Waits
- * for FILE to name a pid, keeps trying to open /proc/PID/exe (O_PATH, as the exploit does:
- * writing is refused while the binary runs), then keeps trying to reopen what it got for
- * writing and to write it, until SECONDS pass. Prints "refused: ERRNO xN" for the failed
- * opens, "opened: DEV:INO TARGET" for what it got, and "write: ok" if it wrote. */
+ * (at most 60 s) for FILE to name a pid, keeps trying to open /proc/PID/exe (O_PATH, as the
+ * exploit does: writing is refused while the binary runs), then keeps trying to reopen what
+ * it got for writing and to write it, until SECONDS pass from when it read the pid. Creates
+ * FILE.tried once an open was refused (the test then starts the target: a condition to wait
+ * for, where a fixed sleep did not hold under emulation). Prints "refused: ERRNO xN" for the
+ * failed opens, "opened: DEV:INO TARGET" for what it got, and "write: ok" if it wrote. */
 static int cmd_exe_attack(const char* file, const char* seconds) {
-  time_t end = time(NULL) + atoi(seconds);
+  time_t end = time(NULL) + 60;
   int pid = 0;
   while (!pid && time(NULL) < end) {
     FILE* f = fopen(file, "r");
@@ -289,14 +291,16 @@ static int cmd_exe_attack(const char* file, const char* seconds) {
     printf("no target\n");
     return 1;
   }
-  char path[64];
+  end = time(NULL) + atoi(seconds);
+  char path[64], tried[4096];
   snprintf(path, sizeof path, "/proc/%d/exe", pid);
+  snprintf(tried, sizeof tried, "%s.tried", file);
   int fd = -1, err = 0, refused = 0;
   while (fd < 0 && time(NULL) < end) {
     fd = open(path, O_PATH | O_CLOEXEC);
     if (fd < 0) {
       err = errno;
-      refused++;
+      if (!refused++) close(open(tried, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
       usleep(5000);
     }
   }

@@ -19,6 +19,8 @@ def pytest_configure(config):
         "markers", "cgroup: exercises the container's cgroup; tests/vm/run-suite runs these on pure cgroup v2")
     config.addinivalue_line(
         "markers", "systemd: needs systemd as PID 1; tests/vm/run-suite --systemd runs these in the VM")
+    config.addinivalue_line(
+        "markers", "cve: a CVE's regression test; tests/vm/run-suite runs these on pure cgroup v2 too")
 
 
 @pytest.fixture

@@ -78,7 +78,7 @@ def test_state_answers_in_every_state(hull, bundle, tmp_path):
     creating = threading.Thread(target=lambda: seen.append(hull.oci("create", "--bundle", b.path, cid, files=True)))
     creating.start()
     statuses = set()
-    deadline = time.time() + 10
+    deadline = time.time() + 30
     while creating.is_alive() and time.time() < deadline:
         st = hull.state(cid, check=False)
         if st:

@@ -153,7 +153,7 @@ def test_exec_detached_writes_pid_file_before_returning(hull, running, tmp_path)
     pid = int(pidfile.read_text())
     hull.pids.add(pid)
     assert open(f"/proc/{pid}/stat").read().split()[2] in "RS"
-    deadline = time.time() + 5
+    deadline = time.time() + 30
     while time.time() < deadline and hull.oci("exec", cid, "cat", "/tmp/mark", check=False).stdout != "started\n":
         time.sleep(0.05)
     assert hull.oci("exec", cid, "cat", "/tmp/mark").stdout == "started\n"

@@ -72,7 +72,7 @@ def delete_force_leaves_nothing(hull, cid, tmp_path):
     assert not (hull.root / cid).exists()
     # An init killed with its parent before it was released exits by itself (its sync socket
     # closed); give it the moment it needs before the fixture looks.
-    wait_for(lambda: not processes_rooted_in(tmp_path), "the orphaned init to exit", timeout=10)
+    wait_for(lambda: not processes_rooted_in(tmp_path), "the orphaned init to exit", timeout=30)
 
 
 @pytest.mark.parametrize("custom", [False, True], ids=["default-cgroup", "custom-cgroup"])
@@ -257,7 +257,7 @@ def test_the_monitors_logger_is_a_process_when_no_thread_can_be_started(friendly
     # container writes its own: in either order).
     warning = "hull: warning: logger thread: Resource temporarily unavailable"
     assert sorted(p.stderr.splitlines()) == ["e1", warning], p.stderr
-    deadline = time.time() + 5
+    deadline = time.time() + 30
     while friendly.monitors() and time.time() < deadline:
         time.sleep(0.05)
     assert friendly.monitors() == []  # the logger reaped by the monitor, both gone

@@ -427,7 +427,7 @@ def test_cp_both_ways_resolved_inside_the_containers_root(friendly, tmp_path):
                           "mkdir -p /tmp/d/sub && echo in > /tmp/d/sub/f && chmod 640 /tmp/d/sub/f && "
                           "ln -s /etc/shadow /tmp/d/esc && ln -s / /tmp/root && echo ready > /tmp/ready; "
                           "exec sleep 600")
-    deadline = time.time() + 10
+    deadline = time.time() + 30
     while friendly("exec", "box", "cat", "/tmp/ready", check=False).stdout != "ready\n":
         assert time.time() < deadline
         time.sleep(0.05)

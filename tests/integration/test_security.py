@@ -330,7 +330,7 @@ def test_update_rebuilds_the_device_rules_from_resources_alone(hull, bundle, tmp
 
     def result(n):
         f = shared / str(n)
-        deadline = time.time() + 10
+        deadline = time.time() + 30
         while not (f.exists() and f.read_text().count("\n") == 2):
             assert time.time() < deadline, f"no probe {n}"
             time.sleep(0.05)

@@ -43,7 +43,7 @@ def exec_on_console(hull, tmp_path, cid, proc, sock):
     return receive_master(sock)
 
 
-def read_until(fd, want, timeout=10):
+def read_until(fd, want, timeout=30):
     buf = b""
     deadline = time.time() + timeout
     while want.encode() not in buf:
@@ -169,7 +169,7 @@ def test_foreground_relay_raw_mode_window_size_and_restore(hull, bundle, verb):
     try:
         read_until(master, "40 120")
         # While the relay runs, hull's side of the terminal is raw: no echo, no line editing.
-        deadline = time.time() + 5
+        deadline = time.time() + 30
         while termios.tcgetattr(slave)[3] & termios.ICANON and time.time() < deadline:
             time.sleep(0.02)
         assert not termios.tcgetattr(slave)[3] & termios.ECHO

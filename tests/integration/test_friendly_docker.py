@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hulltest import HULL
+from hulltest import HULL, wait_for
 
 
 # 1. `hull`, `hull --version`, `hull version`, unknown verbs.
@@ -377,11 +377,28 @@ def test_events_stream_create_start_die_oom_destroy(friendly):
     assert re.fullmatch(STAMP + r" container create [0-9a-f]{64} \(image=host, name=ev, k=v\)\n", p.stdout), p.stdout
     # live: started before the container, it sees it
     ev = subprocess.Popen([str(HULL), "events", "--format", "{{.Action}}", "--filter", "container=live",
-                           "--until", f"{time.time() + 6:.3f}"], stdout=subprocess.PIPE, text=True, env=friendly.env)
-    time.sleep(0.5)
-    friendly.run("--name", "live", "host", "true")
-    out, _ = ev.communicate(timeout=20)
-    assert out.split() == ["create", "start", "die", "destroy"]
+                           "--until", f"{time.time() + 30:.3f}"], stdout=subprocess.PIPE, text=True, env=friendly.env)
+    try:
+        # it has the log open, at its end (what it reads from there is live), before the run
+        log = friendly.state / "events.log"
+
+        def watching():
+            for fd in os.listdir(f"/proc/{ev.pid}/fd"):
+                try:
+                    if os.readlink(f"/proc/{ev.pid}/fd/{fd}") == str(log):
+                        pos = int(Path(f"/proc/{ev.pid}/fdinfo/{fd}").read_text().split()[1])
+                        return pos == log.stat().st_size
+                except OSError:
+                    pass
+            return False
+        wait_for(watching, "hull events to open events.log")
+        friendly.run("--name", "live", "host", "true")
+        # the four lines, then it is stopped (its --until is only there to end it if not)
+        out = [ev.stdout.readline() for _ in range(4)]
+    finally:
+        ev.terminate()
+        ev.communicate(timeout=30)
+    assert [l.strip() for l in out] == ["create", "start", "die", "destroy"]
     p = friendly("events", "--filter", "bogus=1", check=False)
     assert p.returncode == 1 and p.stderr.startswith('hull: --filter: "bogus=1" is not a filter')
 

@@ -1,11 +1,15 @@
 """Managing containers: ps, logs, stop, start, kill, rm, top — by name or id prefix, each
 command a new hull process reading the state the previous ones left."""
+import fcntl
 import json
 import os
 import signal
+import struct
+import termios
 import time
 from pathlib import Path
 
+from hulltest import wait_for
 
 
 def test_ps_shows_running_and_with_a_the_exited_with_their_code(friendly):
@@ -188,6 +192,17 @@ def test_pause_freezes_and_unpause_thaws(friendly):
     st = friendly.inspect("ticker")
     assert st["state"] == "paused" and st["status"].endswith("(Paused)")
     assert (friendly.cgroup_dir("freezer", cid) / "freezer.state").read_text().strip() == "FROZEN"
+    # what it wrote before the freeze is all in the log: the logger has emptied its pipe
+    out = f"/proc/{friendly.pid('ticker')}/fd/1"
+    assert os.readlink(out).startswith("pipe:")
+
+    def drained():
+        fd = os.open(out, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0] == 0
+        finally:
+            os.close(fd)
+    wait_for(drained, "the logger to read the ticks written before the freeze")
     n = friendly.log("ticker").count("tick")
     time.sleep(0.5)
     assert friendly.log("ticker").count("tick") == n

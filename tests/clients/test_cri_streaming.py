@@ -69,7 +69,7 @@ def test_exec_with_tty_and_stdin_as_kubectl_exec_it(pods, transport):
         wait_for_process(node, app, "sleep 100")
         ws.send(STDIN, "\x03")
         ws.send(STDIN, "echo after-$((40+2))\n")
-        ws.wait(lambda s: "after-42" in lines(s.text(STDOUT)), timeout=10, what="the shell back after ^C")
+        ws.wait(lambda s: "after-42" in lines(s.text(STDOUT)), timeout=30, what="the shell back after ^C")
         assert "slept" not in lines(ws.text(STDOUT))
         ws.resize(120, 40)  # a resize while it runs reaches the process's terminal
         # Output written just before the exit arrives whole.

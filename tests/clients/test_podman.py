@@ -84,8 +84,8 @@ def test_detached_exec_pause_update_top_stop_rm(podman):
     assert int(limit.read_text()) == 64 * 1024 * 1024
     # stop: SIGTERM reaches the trap; rm
     start = time.time()
-    podman("stop", "--time", "10", name)
-    assert time.time() - start < 8
+    podman("stop", "--time", "60", name)
+    assert time.time() - start < 30  # the trap, not the 60 s grace period
     assert podman("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip() == "0"
     assert "stopping" in podman("logs", name).stdout
     podman("rm", name)

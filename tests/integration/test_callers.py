@@ -14,7 +14,7 @@ def test_foreground_run_forwards_signals(hull, bundle):
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert p.stdout.readline() == "ready\n"
     p.send_signal(signal.SIGTERM)
-    out, err = p.communicate(timeout=10)
+    out, err = p.communicate(timeout=30)
     assert (p.returncode, out) == (3, "got TERM\n"), err
 
 
@@ -26,7 +26,7 @@ def test_foreground_run_killed_by_signal_n_exits_128_plus_n(hull, bundle):
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert p.stdout.readline() == "ready\n"
     hull.oci("kill", cid, "KILL")
-    p.communicate(timeout=10)
+    p.communicate(timeout=30)
     assert p.returncode == 128 + 9
 
 

@@ -290,7 +290,7 @@ def test_events_streams_stats_and_reports_oom_as_it_happens(hull, bundle):
             raise AssertionError("no oom event")
         hull.oci("delete", "--force", cid)
         # events ends by itself once the container is gone.
-        assert ev.wait(timeout=10) == 0, ev.stderr.read()
+        assert ev.wait(timeout=30) == 0, ev.stderr.read()
     finally:
         if ev.poll() is None:
             ev.kill()

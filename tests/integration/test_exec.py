@@ -307,11 +307,11 @@ def test_exec_forwards_signals_and_reports_128_plus_n(hull, running):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert p.stdout.readline() == "ready\n"
     p.send_signal(signal.SIGTERM)
-    assert p.wait(10) == 128 + signal.SIGTERM
+    assert p.wait(30) == 128 + signal.SIGTERM
     p = subprocess.Popen([str(HULL_OCI), "--root", str(hull.root), "exec", cid, "sh", "-c",
                           "trap 'echo got USR1; exit 4' USR1; echo ready; while :; do sleep 0.05; done"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert p.stdout.readline() == "ready\n"
     p.send_signal(signal.SIGUSR1)
-    out, _ = p.communicate(timeout=10)
+    out, _ = p.communicate(timeout=30)
     assert p.returncode == 4 and out == "got USR1\n"

@@ -205,7 +205,7 @@ def test_signals_go_to_the_process(friendly):
     try:
         assert p.stdout.readline() == "ready\n"
         p.send_signal(signal.SIGTERM)
-        assert p.wait(timeout=10) == 42
+        assert p.wait(timeout=30) == 42
     finally:
         if p.poll() is None:
             p.kill()

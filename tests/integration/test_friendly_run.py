@@ -289,7 +289,7 @@ def test_init_reaps_zombies_and_forwards_signals(friendly):
     assert p.stdout.split() == ["0", "hull-init"]
     cid = friendly.detach("--init", "host", "sleep", "600")
     assert friendly("top", cid).stdout.count("\n") == 3  # header, hull-init, sleep
-    friendly("stop", "-t", "30", cid, timeout=10)  # SIGTERM reaches sleep at once
+    friendly("stop", "-t", "30", cid, timeout=20)  # SIGTERM reaches sleep at once
     assert friendly.inspect(cid)["exitCode"] == 128 + 15
     friendly("rm", cid)
 

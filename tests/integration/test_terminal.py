@@ -205,7 +205,7 @@ def test_foreground_relay_raw_mode_window_size_and_restore(hull, bundle, verb):
         os.write(master, b"hello\r")
         out = read_until(master, "got hello")
         assert "50 150" in out
-        assert p.wait(10) == 5
+        assert p.wait(30) == 5
         assert termios.tcgetattr(slave) == before
     finally:
         if p.poll() is None:

@@ -23,6 +23,7 @@
 #include "cgroup/systemd.h"
 #include "frontend/human.h"
 #include "frontend/images.h"
+#include "frontend/stdio_relay.h"
 #include "frontend/volumes.h"
 #include "linux/syscalls.h"
 #include "net/options.h"
@@ -95,27 +96,6 @@ bool alive(const std::optional<oci::State>& s) {
 
 namespace {
 
-// Reaps the child `pid` if it ends within `ms`, woken by its exit (a pidfd) rather than
-// polling every 10 ms, which cost a foreground `hull run` up to 10 ms after its container
-// ended (issue 17). True once reaped.
-bool reap_within(pid_t pid, int ms) {
-  if (::waitpid(pid, nullptr, WNOHANG) != 0) return true;
-  Fd fd(sys::pidfd_open(pid));
-  int64_t deadline = monotonic_ms() + ms;
-  for (;;) {
-    int64_t left = deadline - monotonic_ms();
-    if (left <= 0) break;
-    if (fd) {
-      pollfd p = {fd.get(), POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left)) < 0 && errno != EINTR) fd.reset();
-    } else {
-      sleep_ms(std::min<int64_t>(left, 10));
-    }
-    if (::waitpid(pid, nullptr, WNOHANG) != 0) return true;
-  }
-  return ::waitpid(pid, nullptr, WNOHANG) != 0;
-}
-
 // The monitor's logger (frontend/logs.h): a thread of the monitor that copies the container's
 // stdout and stderr pipes into its log, not a process of its own (issue 17: a forked logger
 // per detached container was a second process with a copy of the command's heap; conmon does
@@ -135,8 +115,10 @@ Logger g_logger;
 void* logger_main(void*) {
   try {
     copy_to_log(g_logger.out, g_logger.err, g_logger.log);
-  } catch (const Error&) {
-    // Nothing to tell: the container's output goes nowhere from here.
+  } catch (...) {
+    // Nothing to tell (no memory, a pipe that failed): the container's output goes nowhere
+    // from here, but it is still read, so that its writers neither block nor die of SIGPIPE.
+    drain(g_logger.out, g_logger.err);
   }
   uint64_t one = 1;
   if (::write(g_logger.done.get(), &one, sizeof one) < 0) {
@@ -290,8 +272,15 @@ runtime::CreateOptions create_options(const Store& store, const Launch& l) {
 // SOCK_SEQPACKET pair. kReady once the container runs, or kError with the error's kind, errno
 // and message (so `hull run -d` exits 126/127 by the kind, as the foreground run does); EOF
 // before either means the monitor died.
-void report_started(int fd) {
-  if (fd >= 0) runtime::send_msg(fd, runtime::Msg::kReady);
+// Never throws: a command killed before the report (EPIPE) leaves the container to the
+// monitor all the same, which records its exit as for any other.
+void report_started(int fd) noexcept {
+  if (fd < 0) return;
+  try {
+    runtime::send_msg(fd, runtime::Msg::kReady);
+  } catch (const Error&) {
+    // The command is gone: nobody to tell.
+  }
 }
 
 void report_error(int fd, const Error& e) {
@@ -389,6 +378,13 @@ void drop_own_code_pages() {
       fault_point("monitor.started");  // the container runs, the command not told yet
       start_logger();
       record_event(env, "start", meta);
+      if (fault_at("monitor.command-gone")) {
+        // The command killed (a script's timeout, Ctrl-C) before it hears that the container
+        // runs: the report below finds nobody, and the monitor goes on as ever.
+        pid_t command = ::getppid();
+        ::kill(command, SIGKILL);
+        for (int i = 0; i < 5000 && ::getppid() == command; ++i) sleep_ms(1);
+      }
       report_started(report);
       ::close(report);
       report = -1;
@@ -531,8 +527,9 @@ class ForegroundLog {
 // file per run). On a terminal the logger stays, so the container writes to a pipe, as under
 // docker without -t.
 bool pass_output_through(const Meta& m, const oci::Spec& spec) {
-  // The caller's own: open, and not a close-on-exec fd of hull's that took a free number.
-  auto callers = [](int fd) { return ::fcntl(fd, F_GETFD) == 0 && !::isatty(fd); };
+  // The caller's own (open, and not a close-on-exec fd of hull's that took a free number), and
+  // a pipe or /dev/null: a file or a socket would give the container more (stdio_relay.h).
+  auto callers = [](int fd) { return ::fcntl(fd, F_GETFD) == 0 && safe_to_hand_over(fd); };
   return m.auto_remove && !spec.process->terminal && callers(1) && callers(2);
 }
 
@@ -549,11 +546,16 @@ int run_foreground(const Env& env, const Store& store, const Launch& l, const Me
     Fd null = open_or_fail("/dev/null", O_RDONLY);
     if (::dup2(null.get(), 0) < 0) fail_errno("dup2 /dev/null");
   }
+  // With -i (and no -t, whose terminal hull relays itself) a stdin that is a file or a
+  // terminal reaches the container through a pipe.
+  std::optional<StdioRelay> relay;
+  if (interactive && !l.spec->process->terminal) relay.emplace(true, false);
   runtime::CreateOptions c = create_options(store, l);
   c.on_started = [&] { record_event(env, "start", meta); };
   auto nets = join_networks(env, store, l, meta, c);
   int code = runtime::run(create_context(env, *l.spec), c, l.spec, l.json, false, true);
   nets.reset();
+  if (relay) relay->finish();
   if (tee) tee->finish();
   finish_run(env, store, l.id, code);
   return code;

@@ -3,8 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <optional>
+
 #include "frontend/containers.h"
 #include "frontend/docker_values.h"
+#include "frontend/stdio_relay.h"
 #include "runtime/inspect.h"
 #include "runtime/runtime.h"
 #include "util/error.h"
@@ -53,7 +56,13 @@ int exec(const Env& env, const ExecOptions& o) {
     // Without -i the process reads nothing of ours (nor does the terminal relay).
     if (::dup2(null.get(), 0) < 0) fail_errno("dup2 /dev/null");
   }
-  return runtime::exec(env.ctx(), x);
+  // Without -t the process gets our stdio: a file or a terminal only through a pipe
+  // (stdio_relay.h). With -t hull relays the terminal itself.
+  std::optional<StdioRelay> relay;
+  if (!o.detach && !o.tty) relay.emplace(o.interactive, true);
+  int code = runtime::exec(env.ctx(), x);
+  if (relay) relay->finish();
+  return code;
 }
 
 }  // namespace hull::frontend

@@ -115,6 +115,22 @@ void copy_to_log(int out_fd, int err_fd, int log_fd, int echo_out, int echo_err)
   }
 }
 
+void drain(int out_fd, int err_fd) noexcept {
+  pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+  char buf[4096];
+  while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    for (auto& f : fds) {
+      if (f.fd < 0 || !(f.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = ::read(f.fd, buf, sizeof buf);
+      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) f.fd = -1;
+    }
+  }
+}
+
 std::vector<LogEntry> parse_log(const std::string& text) {
   std::vector<LogEntry> out;
   size_t start = 0;

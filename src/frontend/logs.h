@@ -22,6 +22,9 @@ struct LogEntry {
 // (docker's limit); a last line without a newline is kept as it is.
 // With echo fds (a foreground `hull run`), each chunk is also written there as it comes.
 void copy_to_log(int out_fd, int err_fd, int log_fd, int echo_out = -1, int echo_err = -1);
+// Reads both pipes and throws it away until every writer has closed them (a logger that
+// cannot log any more still must not block the container's writes).
+void drain(int out_fd, int err_fd) noexcept;
 
 // The entries of a log file's text; a line that is not JSON (a log of an older hull) is taken
 // as stdout text.

@@ -5,7 +5,6 @@
 #include <link.h>
 #include <linux/prctl.h>
 #include <signal.h>
-#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
@@ -82,13 +81,25 @@ Fd sealed_copy_of_self() {
 
 // The page range [first, last) of the main program's PT_GNU_RELRO: pages the loader wrote
 // (relocations) and then made read-only, so their bytes are not the file's.
+// The load bias comes from the loader (the first object dl_iterate_phdr names is the main
+// program), not from PT_PHDR, which a binary need not have.
 std::pair<uintptr_t, uintptr_t> relro_pages() {
-  auto phdr = reinterpret_cast<const ElfW(Phdr)*>(::getauxval(AT_PHDR));
-  auto phnum = static_cast<size_t>(::getauxval(AT_PHNUM));
+  struct Main {
+    const ElfW(Phdr) * phdr = nullptr;
+    size_t phnum = 0;
+    uintptr_t base = 0;
+  } m;
+  ::dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        auto* out = static_cast<Main*>(data);
+        *out = {info->dlpi_phdr, info->dlpi_phnum, static_cast<uintptr_t>(info->dlpi_addr)};
+        return 1;
+      },
+      &m);
+  const auto* phdr = m.phdr;
+  const size_t phnum = m.phnum;
+  const uintptr_t base = m.base;
   if (!phdr) return {0, 0};
-  uintptr_t base = 0;
-  for (size_t i = 0; i < phnum; ++i)
-    if (phdr[i].p_type == PT_PHDR) base = reinterpret_cast<uintptr_t>(phdr) - phdr[i].p_vaddr;
   const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
   for (size_t i = 0; i < phnum; ++i) {
     if (phdr[i].p_type != PT_GNU_RELRO) continue;

@@ -53,6 +53,14 @@ std::string media_type_of(const Response& r, const std::string& body) {
 
 }  // namespace
 
+std::optional<std::string> own_url_as_http(const std::string& url, const std::string& host) {
+  const std::string https = "https://" + host;
+  if (url.rfind(https, 0) != 0) return std::nullopt;
+  if (url.size() > https.size() && url[https.size()] != '/' && url[https.size()] != '?')
+    return std::nullopt;
+  return "http://" + host + url.substr(https.size());
+}
+
 // `Bearer realm="https://auth",service="reg",scope="repository:a:pull"` (RFC 7235).
 Challenge parse_challenge(std::string_view s) {
   Challenge c;
@@ -222,7 +230,7 @@ Response Client::send(Connection& c, Request r, const std::string& extra_scope) 
   r.insecure_tls = endpoint_.insecure;
   off_t start = r.body_fd >= 0 ? ::lseek(r.body_fd, 0, SEEK_CUR) : 0;
   bool had_basic = false;
-  const std::string https = "https://" + endpoint_.host, http = "http://" + endpoint_.host;
+  const std::string http = "http://" + endpoint_.host;
   auto attempt = [&] {
     bool probe;
     {
@@ -230,8 +238,8 @@ Response Client::send(Connection& c, Request r, const std::string& extra_scope) 
       probe = probing_;
       // A URL made from base_ before another thread's probe found that the registry speaks
       // plain HTTP (parallel blob requests of one push): the scheme is the one learnt since.
-      if (!probe && base_ == http && r.url.rfind(https, 0) == 0)
-        r.url = http + r.url.substr(https.size());
+      if (!probe && base_ == http)
+        if (auto plain = own_url_as_http(r.url, endpoint_.host)) r.url = *plain;
     }
     Request a = r;
     had_basic = authorize(a, scope_key) == "basic";
@@ -245,7 +253,7 @@ Response Client::send(Connection& c, Request r, const std::string& extra_scope) 
       if (resp.tls_failed) base_ = http;
     }
     if (!resp.tls_failed) return resp;
-    if (r.url.rfind(https, 0) == 0) r.url = http + r.url.substr(https.size());
+    if (auto plain = own_url_as_http(r.url, endpoint_.host)) r.url = *plain;
     a.url = r.url;
     a.tls_probe = false;
     return with_context(where(), [&] { return c.perform(a); });

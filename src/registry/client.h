@@ -25,6 +25,10 @@ struct Challenge {
 // One WWW-Authenticate value (RFC 7235): `Bearer realm="https://auth",service="reg",scope="..."`.
 Challenge parse_challenge(std::string_view text);
 
+// `url` on plain HTTP if it is the registry's own https URL ("https://HOST" then a path, a
+// query or nothing); nullopt for any other origin ("https://HOST.cdn.example", another port).
+std::optional<std::string> own_url_as_http(const std::string& url, const std::string& host);
+
 struct Manifest {
   std::string media_type;
   std::string body;

@@ -9,8 +9,8 @@
 
 namespace hull::runtime {
 
-int run(const Context& ctx, CreateOptions opts, std::shared_ptr<const oci::Spec> spec, const std::string& config_json,
-        bool detach, bool keep) {
+int run(const Context& ctx, CreateOptions opts, std::shared_ptr<const oci::Spec> spec,
+        const std::string& config_json, bool detach, bool keep) {
   opts.for_run = true;
   Fd master;
   bool relay = spec->process->terminal && opts.console_socket.empty() && !detach;
@@ -31,7 +31,15 @@ int run(const Context& ctx, CreateOptions opts, std::shared_ptr<const oci::Spec>
     }
     throw;
   }
-  if (opts.on_started) opts.on_started();
+  // The container runs: whatever fails in the caller's bookkeeping from here (the command that
+  // waits for the monitor's report is gone: EPIPE) must not leave it with nobody waiting for it.
+  if (opts.on_started) {
+    try {
+      opts.on_started();
+    } catch (const std::exception& e) {
+      log::warn("{}", e.what());
+    }
+  }
   if (detach) return 0;
 
   relay_until_exit(c.pidfd.get(), relay ? master.get() : -1, fwd);

@@ -195,12 +195,26 @@ void StateStore::save(int dir_fd, const oci::State& state) {
 std::optional<oci::State> StateStore::load(int dir_fd, const std::string& id) {
   std::string path = path_join(dir(id), "state.json");
   std::optional<std::string> text;
+  // Whole means a state of this container, not only JSON: a read torn between two versions of
+  // the same length can still be JSON ("created" and "running" are both 7 letters).
+  std::optional<oci::State> parsed;
+  auto whole = [&](const std::string& t) {
+    try {
+      oci::State s = oci::state_from_json(t);
+      if (s.id != id) return false;
+      parsed = std::move(s);
+      return true;
+    } catch (const Error&) {
+      return false;
+    }
+  };
   try {
-    text = read_whole(dir_fd, "state.json", path, json_parses);
+    text = read_whole(dir_fd, "state.json", path, whole);
   } catch (const Error& e) {
     throw Error(e.kind(), fmt::format("container {}: {}", id, e.message()), e.err());
   }
   if (!text) return std::nullopt;
+  if (parsed) return parsed;
   try {
     oci::State s = oci::state_from_json(*text);
     if (s.id != id) fail("state.json: id: {} is not this container's", quote(s.id));

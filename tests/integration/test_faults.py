@@ -213,6 +213,25 @@ def test_run_d_whose_monitor_dies_before_it_reports(friendly, faulty_friendly, s
     assert processes_running(argv) == []
 
 
+def test_run_d_whose_command_dies_before_the_report_leaves_the_container_monitored(friendly, faulty_friendly):
+    """The command killed while the monitor is about to tell it that the container runs: the
+    monitor, finding nobody to tell, goes on as ever: it logs the output, and records the exit
+    when the container stops."""
+    p = faulty_friendly("monitor.command-gone", "run", "-d", "--name", "orphan", "host", "sh", "-c",
+                        "echo one; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo two; exit 7")
+    assert p.returncode == -signal.SIGKILL, p
+    friendly.wait_log("orphan", "one")
+    assert [comm(q) for q in friendly.monitors()] == ["hull-monitor"]
+    assert friendly.inspect("orphan")["state"] == "running"
+    friendly("exec", "orphan", "touch", "/tmp/go")
+    friendly.wait_state("orphan", "exited")
+    st = friendly.inspect("orphan")
+    assert st["exitCode"] == 7, st
+    assert friendly("logs", "orphan").stdout == "one\ntwo\n"
+    friendly("rm", "orphan")
+    assert friendly.monitors() == []
+
+
 def test_start_whose_monitor_dies_before_it_reports(friendly, faulty_friendly):
     """`hull start` of a stopped container: the same, but the container stays, stopped, and
     starts again afterwards."""

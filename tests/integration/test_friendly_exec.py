@@ -145,6 +145,36 @@ def test_stdin_only_with_i_and_a_terminal_with_t(friendly):
     friendly("rm", "-f", "box")
 
 
+def test_a_host_file_or_terminal_given_as_stdio_is_never_the_containers_to_reopen(friendly, tmp_path):
+    # Through /proc/self/fd/N a process reopens the file behind an fd with any mode its
+    # permissions allow: the container's root must not read, truncate or write the host's
+    # file that `> file` or `< file` names, only get the bytes (docker copies the streams too).
+    box(friendly)
+    probe = ("for n in 0 1 2; do if [ -p /proc/$$/fd/$n ] || [ \"$(readlink /proc/$$/fd/$n)\" = /dev/null ]; "
+             "then echo fd$n-ok >&2; else echo fd$n-host >&2; fi; done; "
+             "timeout 1 cat /proc/$$/fd/1 2>/dev/null | grep -c SECRET >&2; "
+             ": 2>/dev/null > /proc/$$/fd/1; "
+             "echo written; cat; echo injected 2>/dev/null > /proc/$$/fd/0")
+    out, inp = tmp_path / "out", tmp_path / "in"
+    for cmd in (["exec", "-i", "box"], ["run", "--rm", "-i", "--network", "none", "host"]):
+        out.write_text("SECRET host line\n")
+        inp.write_text("from the host\n")
+        with open(out, "a") as o, open(inp) as i:
+            p = subprocess.run([str(HULL), *cmd, "sh", "-c", probe], stdin=i, stdout=o, stderr=subprocess.PIPE,
+                               text=True, env=friendly.env, timeout=60)
+        assert p.returncode == 0, p.stderr
+        # pipes inside, the secret unread, nothing truncated, stdin delivered and not written to
+        assert p.stderr.splitlines() == ["fd0-ok", "fd1-ok", "fd2-ok", "0"], (cmd, p.stderr)
+        assert out.read_text() == "SECRET host line\nwritten\nfrom the host\n", cmd
+        assert inp.read_text() == "from the host\n", cmd
+    # A pipe goes through as it is: the container writes into the caller's own pipe.
+    p = subprocess.Popen([str(HULL), "exec", "box", "stat", "-L", "-c", "%i", "/proc/self/fd/1"],
+                         stdout=subprocess.PIPE, text=True, env=friendly.env)
+    ino = os.fstat(p.stdout.fileno()).st_ino
+    assert int(p.stdout.read()) == ino and p.wait(timeout=30) == 0
+    friendly("rm", "-f", "box")
+
+
 def test_exec_tty_in_a_private_user_namespace_belongs_to_the_containers_root(friendly):
     # Issue 15 item 14: the pty of `exec -t` is the container's root's, as run -t's is (0:0
     # inside), not the host's root, which the namespace does not map (65534 inside).

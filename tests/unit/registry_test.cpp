@@ -55,6 +55,18 @@ TEST(Registry, ParsesChallenges) {
   EXPECT_EQ(parse_challenge("Bearer").scheme, "bearer");
 }
 
+TEST(Registry, OnlyTheRegistrysOwnUrlsGoDownToPlainHttp) {
+  EXPECT_EQ(own_url_as_http("https://reg:5000/v2/a/blobs/uploads/x?_state=1", "reg:5000"),
+            "http://reg:5000/v2/a/blobs/uploads/x?_state=1");
+  EXPECT_EQ(own_url_as_http("https://reg:5000", "reg:5000"), "http://reg:5000");
+  EXPECT_EQ(own_url_as_http("https://reg:5000?x", "reg:5000"), "http://reg:5000?x");
+  // Another origin that only starts with the same characters keeps its https.
+  EXPECT_EQ(own_url_as_http("https://reg:50001/v2/", "reg:5000"), std::nullopt);
+  EXPECT_EQ(own_url_as_http("https://registry.cdn.example/blob", "registry"), std::nullopt);
+  EXPECT_EQ(own_url_as_http("https://reg@evil/v2/", "reg"), std::nullopt);
+  EXPECT_EQ(own_url_as_http("http://reg/v2/", "reg"), std::nullopt);
+}
+
 TEST(Registry, ParsesPlatforms) {
   Platform p = parse_platform("linux/arm64/v8");
   EXPECT_EQ(p.text(), "linux/arm64/v8");

@@ -300,7 +300,7 @@ def test_v2_device_program_is_attached_before_the_init_runs_and_goes_with_the_cg
     [prog] = device_programs(cg)
     hull.oci("delete", "--force", cid)
     # The kernel releases a removed cgroup's programs from a work queue: give it a moment.
-    deadline = time.time() + 5
+    deadline = time.time() + 30
     while True:
         attr = (ctypes.c_uint8 * 128)()
         ctypes.c_uint32.from_buffer(attr, 0).value = prog

@@ -134,6 +134,31 @@ def test_an_exec_into_a_paused_container_freezes_holding_nothing_of_hulls(hull, 
     delete_force_leaves_nothing(hull, cid, tmp_path)
 
 
+def test_a_run_whose_process_runs_is_running_to_kill_even_when_run_is_late(hull, bundle, tmp_path):
+    """`run` saved "running" only once it had seen the exec: a process that printed before
+    then (a loaded machine wakes run late) could not be killed ("still being created"), as
+    test_foreground_run_killed_by_signal_n_exits_128_plus_n saw under CI's load. The fault
+    makes run 1 s late after the exec; kill must work at once."""
+    link = tmp_path / "fault-bin" / "hull-oci"
+    link.parent.mkdir()
+    link.symlink_to(FAULTY)
+    b = bundle(["sh", "-c", "echo ready; sleep 100"])
+    cid = hull.new_id()
+    p = subprocess.Popen([str(link), "--root", str(hull.root), "run", "--bundle", str(b.path), cid],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, HULL_FAULT_AT="run.started-late"))
+    try:
+        assert p.stdout.readline() == "ready\n"
+        assert hull.state(cid)["status"] == "running"
+        hull.oci("kill", cid, "KILL")
+        p.communicate(timeout=30)
+        assert p.returncode == 128 + 9, p.stderr
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def test_where_the_in_place_image_switch_fails_hull_re_executes_from_the_read_only_image(hull, bundle, faulty):
     """linux/self_image.h: from a writable binary hull maps itself from a read-only mount in
     place, and re-executes through that mount when the switch fails (an older kernel, a

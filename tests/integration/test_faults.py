@@ -306,3 +306,14 @@ def test_the_monitors_logger_is_a_process_when_no_thread_can_be_started(friendly
         time.sleep(0.05)
     assert friendly.monitors() == []  # the logger reaped by the monitor, both gone
     friendly("rm", cid)
+
+
+def test_wait_reads_the_code_of_a_rm_container_whose_directory_is_going(friendly, faulty_friendly):
+    """`wait` on a --rm container read its status while its directory was being removed
+    (meta.json gone, the directory not yet) and failed with "no such container", as
+    test_rename_and_wait saw under CI's load. The fault holds the removal half way for 1 s."""
+    p = faulty_friendly("release.half-removed", "run", "-d", "--rm", "--name", "going", "host", "sh", "-c",
+                        "sleep 0.3; exit 5")
+    assert p.returncode == 0, p.stderr
+    assert friendly("wait", "going", timeout=30).stdout == "5\n"
+    wait_for(lambda: not friendly.monitors(), "the monitor to finish the removal")

@@ -1,15 +1,20 @@
 #include <dirent.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
 #include "cgroup/controller.h"
 #include "cgroup/drivers.h"
+#include "linux/syscalls.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/fd.h"
 #include "util/fs.h"
 #include "util/strings.h"
 
@@ -38,6 +43,25 @@ std::vector<std::string> child_dirs(const std::string& dir) {
 }
 
 }  // namespace
+
+bool kill_all_and_wait(Manager& m, int timeout_ms) {
+  // A pidfd of each before the signal: it becomes readable once the process has exited (a
+  // zombie counts), whoever reaps it. One forked after this list is killed, not waited for.
+  std::vector<Fd> pidfds;
+  for (pid_t p : m.pids())
+    if (Fd fd(sys::pidfd_open(p)); fd) pidfds.push_back(std::move(fd));  // ESRCH: gone already
+  m.kill_all(SIGKILL);
+  int64_t deadline = monotonic_ms() + timeout_ms;
+  for (const auto& fd : pidfds) {
+    pollfd p = {fd.get(), POLLIN, 0};
+    int r;
+    do {
+      r = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(0, deadline - monotonic_ms())));
+    } while (r < 0 && errno == EINTR);
+    if (r == 0) return false;
+  }
+  return true;
+}
 
 bool remove_cgroup_dir(const std::string& dir) {
   // A container with a writable cgroup mount may have made child cgroups: they go first

@@ -1089,9 +1089,15 @@ int wait(const Env& env, const std::string& ref) {
     try {
       s = status(env, id);
     } catch (const Error&) {
-      // Gone while we waited (--rm): its "die" event still has the code.
-      if (path_exists(store.dir(id))) throw;
+      // Gone while we waited (--rm), or going (its directory without meta.json, Store::release
+      // under way): its "die" event, recorded before the removal, still has the code.
+      bool going = path_exists(store.dir(id)) && !path_exists(store.dir(id) + "/meta.json");
+      if (path_exists(store.dir(id)) && !going) throw;
       if (auto code = last_exit_code(env, id)) return *code;
+      if (going) {
+        sleep_ms(50);
+        continue;
+      }
       fail("container {} was removed before its exit code could be read", ref);
     }
     if (s.state == State::exited && (s.meta.exit_code || !monitor_alive(s.meta))) {

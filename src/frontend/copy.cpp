@@ -404,7 +404,9 @@ Side container_side_root(const Env& env, const std::string& ref, const std::stri
   try {
     side.root = runtime::open_container_root(env.ctx(), id);
   } catch (const Error& e) {
-    if (e.is(ErrorKind::invalid_state))
+    // Ended since the look above: stopped, or already deleted by its monitor (not_found, which
+    // named the runtime's full id, as test_start_waits_for_a_cp_into_the_stopped_container saw).
+    if (e.is(ErrorKind::invalid_state) || e.is(ErrorKind::not_found))
       fail_as(ErrorKind::invalid_state, "container {} is not running", ref);
     throw;
   }

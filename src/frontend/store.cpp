@@ -12,7 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "frontend/docker_values.h"
+#include "util/clock.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/lock.h"
 #include "util/strings.h"
@@ -128,6 +130,9 @@ void Store::release(const std::string& id, const std::string& name) const {
   // Only our own link: the name may belong to someone else by now.
   if (!name.empty() && ::readlink(link.c_str(), target, sizeof target - 1) > 0 && id == target)
     ::unlink(link.c_str());
+  // meta.json first: a directory without it is one going away (what `wait` looks for).
+  ::unlink((dir(id) + "/meta.json").c_str());
+  if (fault_at("release.half-removed")) sleep_ms(1000);
   remove_all(dir(id));
 }
 

@@ -19,6 +19,7 @@
 #include "runtime/state_store.h"
 #include "runtime/transitions.h"
 #include "runtime/sync.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fault.h"
 #include "util/fs.h"
@@ -128,14 +129,19 @@ std::string signal_name(int sig) {
 
 void start_created(const Context& ctx, Created& c) {
   StateStore store(ctx.root);
+  // "running" before the go, not after the exec: `run` left the state "creating", and once the
+  // process runs (it prints, a caller signals it at once) `kill` must not be refused as for a
+  // container still being created. A start that fails below leaves the init dead: stopped.
+  {
+    Fd dir = store.open_locked(c.id);
+    mark_started(store, dir.get(), c.state);
+  }
   send_msg(c.sync.get(), Msg::kStart);
   // EOF: the sync socket was closed by execve, so the process runs. Anything else is why not.
   auto m = recv_msg(c.sync.get());
+  if (fault_at("run.started-late")) sleep_ms(1000);  // a loaded machine's late wakeup
   if (m && m->type == Msg::kError) throw error_from(*m);
   c.sync.reset();
-  Fd dir = store.open_locked(c.id);
-  mark_started(store, dir.get(), c.state);
-  dir.reset();
   run_hooks_warn(c.spec->hooks.poststart, "poststart", oci::state_to_public_json(c.state, false));
 }
 

@@ -22,7 +22,7 @@ def task_status(ctr, cid):
     return None
 
 
-def wait_task(ctr, cid, want, timeout=10):
+def wait_task(ctr, cid, want, timeout=30):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if task_status(ctr, cid) == want:
@@ -113,7 +113,7 @@ def test_a_task_that_exits_by_itself_then_kill_and_delete(ctr, containerd, runti
         try:
             wait_task(ctr, cid, "STOPPED")
             # The shim's kill --all on exit ended the sleep the init left behind.
-            deadline = time.time() + 10
+            deadline = time.time() + 30
             while processes_rooted_under(ctr.home) and time.time() < deadline:
                 time.sleep(0.05)
             assert processes_rooted_under(ctr.home) == []

@@ -40,7 +40,7 @@ def running_app(node, name, **config):
     return pod_id, start(node, pod_id, pod_cfg, cfg)
 
 
-def wait_for_process(node, cid, args, timeout=10):
+def wait_for_process(node, cid, args, timeout=30):
     """Until a process with exactly these arguments runs in the container."""
     deadline = time.time() + timeout
     while args not in node("ExecSync", container_id=cid, cmd=["ps", "-o", "args"],
@@ -69,7 +69,7 @@ def test_exec_with_tty_and_stdin_as_kubectl_exec_it(pods, transport):
         wait_for_process(node, app, "sleep 100")
         ws.send(STDIN, "\x03")
         ws.send(STDIN, "echo after-$((40+2))\n")
-        ws.wait(lambda s: "after-42" in lines(s.text(STDOUT)), timeout=10, what="the shell back after ^C")
+        ws.wait(lambda s: "after-42" in lines(s.text(STDOUT)), timeout=30, what="the shell back after ^C")
         assert "slept" not in lines(ws.text(STDOUT))
         ws.resize(120, 40)  # a resize while it runs reaches the process's terminal
         # Output written just before the exit arrives whole.
@@ -109,7 +109,7 @@ def test_exec_without_tty_keeps_stdout_and_stderr_apart(pods, transport):
         assert ws.text(STDOUT) == "to-out\nthrough-cat\nlast-line\n", ws.text(STDOUT)
     assert lines(ws.text(STDERR))[0] == "to-err" and "to-out" not in ws.text(STDERR), ws.text(STDERR)
     # cat saw EOF and ended: nothing but the app's sleep runs in the container.
-    deadline = time.time() + 10
+    deadline = time.time() + 30
     while True:
         ps = node("ExecSync", container_id=app, cmd=["ps", "-o", "comm"], timeout=20).stdout.decode().split()
         if "cat" not in ps or time.time() > deadline:
@@ -152,7 +152,7 @@ def test_attach_to_a_shell_with_stdin_and_tty_as_kubectl_attach(pods, transport)
 def test_port_forward_to_a_port_the_pod_listens_on(pods, transport):
     node = pods
     pod_id, app = running_app(node, "forward", command=["nc", "-l", "-p", "8080", "-e", "cat"])
-    deadline = time.time() + 10  # listening on 8080 (0x1F90: state 0A), on IPv4 or IPv6
+    deadline = time.time() + 30  # listening on 8080 (0x1F90: state 0A), on IPv4 or IPv6
     while not re.search(r":1F90 0+:0000 0A", node("ExecSync", container_id=app, timeout=20,
                                                   cmd=["cat", "/proc/net/tcp", "/proc/net/tcp6"]).stdout.decode()):
         assert time.time() < deadline, "nc never listened on 8080"

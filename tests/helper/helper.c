@@ -270,11 +270,10 @@ static int cmd_syscall(const char* nr) {
 }
 
 /* exe-attack FILE SECONDS: CVE-2019-5736 as an attacker inside a container does it. Waits
- * (at most 60 s) for FILE to name a pid, keeps trying to open /proc/PID/exe (O_PATH, as the
- * exploit does: writing is refused while the binary runs), then keeps trying to reopen what
- * it got for writing and to write it, until SECONDS pass from when it read the pid. Creates
- * FILE.tried once an open was refused (the test then starts the target: a condition to wait
- * for, where a fixed sleep did not hold under emulation). Prints "refused: ERRNO xN" for the
+ * (up to 60 s) for FILE to name a pid, keeps trying to open /proc/PID/exe (O_PATH, as the
+ * exploit does: writing is refused while the binary runs), then keeps trying to reopen what it
+ * got for writing and to write it, until SECONDS pass from the pid. Creates FILE.tried after
+ * its first try, for the test to know it is under way. Prints "refused: ERRNO xN" for the
  * failed opens, "opened: DEV:INO TARGET" for what it got, and "write: ok" if it wrote. */
 static int cmd_exe_attack(const char* file, const char* seconds) {
   time_t end = time(NULL) + 60;
@@ -300,9 +299,10 @@ static int cmd_exe_attack(const char* file, const char* seconds) {
     fd = open(path, O_PATH | O_CLOEXEC);
     if (fd < 0) {
       err = errno;
-      if (!refused++) close(open(tried, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
-      usleep(5000);
+      refused++;
     }
+    if (refused + (fd >= 0) == 1) close(open(tried, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    if (fd < 0) usleep(5000);
   }
   if (refused) printf("refused: %s x%d\n", outcome(-1, err), refused);
   if (fd < 0) return 0;
@@ -345,16 +345,16 @@ static _Noreturn void cmd_pause(void) {
   for (;;) pause();
 }
 
-/* exe-race SECONDS: CVE-2019-5736 by an attacker with CAP_SYS_PTRACE, who is not stopped by
- * non-dumpable processes. Until SECONDS pass, keeps scanning /proc and opening
+/* exe-race SECONDS [STOP [READY]]: CVE-2019-5736 by an attacker with CAP_SYS_PTRACE, who is
+ * not stopped by non-dumpable processes. Until SECONDS pass, keeps scanning /proc and opening
  * /proc/PID/exe (O_PATH) of every other process, keeping an fd per distinct file that is not
  * the container's own (a path that resolves to the same file in here); and keeps reopening
  * each through /proc/self/fd/N for writing and writing it: refused (ETXTBSY) while a process
  * runs that binary, accepted once none does if the file is writable. Stops early once STOP
- * exists. Prints "opened: DEV:INO TARGET" per file, then "write DEV:INO: ok|ERRNO" (the last
- * outcome). */
+ * exists. Creates READY, if given, after its first scan of /proc. Prints "opened: DEV:INO
+ * TARGET" per file, then "write DEV:INO: ok|ERRNO" (the last outcome). */
 #define RACE_MAX 32
-static int cmd_exe_race(const char* seconds, const char* stop) {
+static int cmd_exe_race(const char* seconds, const char* stop, const char* ready) {
   struct timespec now, end;
   clock_gettime(CLOCK_MONOTONIC, &end);
   end.tv_sec += atoi(seconds);
@@ -400,6 +400,10 @@ static int cmd_exe_race(const char* seconds, const char* stop) {
       n++;
     }
     if (d) closedir(d);
+    if (ready) {
+      close(open(ready, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+      ready = NULL;
+    }
     for (int i = 0; i < n; i++) {
       if (done[i]) continue;
       char self_fd[64];
@@ -433,7 +437,8 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "ids")) return cmd_ids();
   if (!strcmp(cmd, "open")) return cmd_open(argc, argv);
   if (!strcmp(cmd, "syscall") && argc > 2) return cmd_syscall(argv[2]);
-  if (!strcmp(cmd, "exe-race") && argc > 2) return cmd_exe_race(argv[2], argc > 3 ? argv[3] : NULL);
+  if (!strcmp(cmd, "exe-race") && argc > 2)
+    return cmd_exe_race(argv[2], argc > 3 ? argv[3] : NULL, argc > 4 ? argv[4] : NULL);
   if (!strcmp(cmd, "exe-attack") && argc > 3) return cmd_exe_attack(argv[2], argv[3]);
   if (!strcmp(cmd, "memhog")) return cmd_memhog(argc, argv);
   if (!strcmp(cmd, "cpuburn")) return cmd_cpuburn(argc, argv);

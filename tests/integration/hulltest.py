@@ -352,7 +352,7 @@ class Friendly:
                 lines.append((stamp, i, n, rest))
         return "".join(rest for *_, rest in sorted(lines))
 
-    def wait_log(self, ref, text, timeout=10):
+    def wait_log(self, ref, text, timeout=30):
         deadline = time.time() + timeout
         while time.time() < deadline:
             out = self.log(ref)
@@ -361,7 +361,7 @@ class Friendly:
             time.sleep(0.02)
         raise AssertionError(f"{ref} never printed {text!r}; log: {self.log(ref)!r}")
 
-    def wait_state(self, ref, want, timeout=10):
+    def wait_state(self, ref, want, timeout=30):
         deadline = time.time() + timeout
         while time.time() < deadline:
             st = self.inspect(ref)

@@ -183,7 +183,7 @@ class NetNS:
         return left
 
 
-def wait_for(pred, timeout=5.0, step=0.02):
+def wait_for(pred, timeout=30.0, step=0.02):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if pred():

@@ -48,7 +48,7 @@ class Registry:
         cfg.write_text(self.config_text())
         self.proc = subprocess.Popen(["docker-registry", "serve", str(cfg)], stdout=subprocess.DEVNULL,
                                      stderr=open(self.dir / "registry.log", "ab"))
-        deadline = time.time() + 10
+        deadline = time.time() + 30
         while time.time() < deadline:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()

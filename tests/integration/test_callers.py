@@ -14,7 +14,7 @@ def test_foreground_run_forwards_signals(hull, bundle):
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert p.stdout.readline() == "ready\n"
     p.send_signal(signal.SIGTERM)
-    out, err = p.communicate(timeout=10)
+    out, err = p.communicate(timeout=30)
     assert (p.returncode, out) == (3, "got TERM\n"), err
 
 
@@ -26,7 +26,7 @@ def test_foreground_run_killed_by_signal_n_exits_128_plus_n(hull, bundle):
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert p.stdout.readline() == "ready\n"
     hull.oci("kill", cid, "KILL")
-    p.communicate(timeout=10)
+    p.communicate(timeout=30)
     assert p.returncode == 128 + 9
 
 
@@ -78,7 +78,7 @@ def test_state_answers_in_every_state(hull, bundle, tmp_path):
     creating = threading.Thread(target=lambda: seen.append(hull.oci("create", "--bundle", b.path, cid, files=True)))
     creating.start()
     statuses = set()
-    deadline = time.time() + 10
+    deadline = time.time() + 30
     while creating.is_alive() and time.time() < deadline:
         st = hull.state(cid, check=False)
         if st:

@@ -30,13 +30,16 @@ def need(condition, why):
 
 def remove_cgroups(*dirs):
     for d in dirs:
-        for _ in range(1000):
+        deadline = time.time() + 30
+        while True:
             try:
                 d.rmdir()
                 break
             except FileNotFoundError:
                 break
             except OSError:  # EBUSY while the last task is still exiting
+                if time.time() > deadline:
+                    break
                 time.sleep(0.01)
 
 

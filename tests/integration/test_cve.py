@@ -80,12 +80,11 @@ def test_cve_2019_5736_the_waiting_init_is_out_of_reach(hull, bundle, hull_copy)
     (attacker.rootfs / "tmp" / "target").write_text(str(ns_pid(v_pid)))
     # Its clock (4 s) runs from when it read the pid: a slow create (the emulated VM) no longer
     # ends it, and its PID namespace with the victim, before the start.
-    tmp = attacker.rootfs / "tmp"
-    wait_for(lambda: (tmp / "target.tried").exists() or (tmp / "result").read_text(),
-             "the attacker's first try")
+    # it has tried the waiting init's exe at least once before the start
+    wait_for(lambda: (attacker.rootfs / "tmp" / "target.tried").exists(), "the attacker's first try")
     # Start the victim: every hull process exits, so a held fd could now write the binary.
     hull.oci("start", v)
-    hull.wait_status(a, "stopped", timeout=15)
+    hull.wait_status(a, "stopped", timeout=30)
     result = (attacker.rootfs / "tmp" / "result").read_text().splitlines()
     # While the victim waited as hull, /proc/PID/exe was refused; what the attacker got after
     # the start (the sealed stub, or the container's own program) was never hull's binary,
@@ -117,7 +116,7 @@ def test_cve_2019_5736_the_container_process_exe_is_never_hull(hull, bundle, hul
     cid = hull.create(b)
     pid = hull.state(cid)["pid"]
     hull.oci("start", cid)
-    deadline = time.time() + 5
+    deadline = time.time() + 30
     while os.path.samefile(f"/proc/{pid}/exe", hull_copy) and time.time() < deadline:
         time.sleep(0.01)
     assert os.readlink(f"/proc/{pid}/exe").endswith("/bin/busybox")
@@ -151,13 +150,14 @@ def with_ptrace(b):
     return b
 
 
-RACE = "helper exe-race 120 /tmp/stop > /tmp/race"
+RACE = "helper exe-race 120 /tmp/stop /tmp/ready > /tmp/race"
 
 
 def start_attacker(hull, bundle):
     a = with_ptrace(bundle(["sh", "-c", RACE], readonly=False))
     cid = hull.create(a)
     hull.oci("start", cid)
+    wait_for(lambda: (a.rootfs / "tmp" / "ready").exists(), "the attacker's first scan of /proc")
     return a, cid
 
 
@@ -169,7 +169,7 @@ def race_result(hull, rootfs, cid=None):
     path = rootfs / "tmp" / "race"
     wait_for(lambda: path.exists() and path.read_text().endswith("done\n"), "the attacker's report", timeout=60)
     if cid:
-        hull.wait_status(cid, "stopped", timeout=15)
+        hull.wait_status(cid, "stopped", timeout=30)
     return path.read_text().splitlines()
 
 
@@ -229,7 +229,7 @@ def test_cve_2019_5736_ptrace_create_start_in_a_shared_pid_namespace(hull, bundl
         v = hull.new_id()
         attempt(hull, hull_copy, before, "create", "--bundle", victim.path, v)
         attempt(hull, hull_copy, before, "start", v)
-        hull.wait_status(v, "stopped", timeout=15)
+        hull.wait_status(v, "stopped", timeout=30)
         attempt(hull, hull_copy, before, "delete", v)
     assert_never_written(race_result(hull, a.rootfs, attacker), hull_copy, before)
     hull.oci("delete", attacker)
@@ -242,7 +242,7 @@ def test_cve_2019_5736_ptrace_create_start(hull, bundle, hull_copy):
     victim = bundle(["sleep", "600"], readonly=False)
     v = hull.create(victim)
     attempt(hull, hull_copy, before, "exec", "-d", "--cap", "CAP_SYS_PTRACE", v, "sh", "-c", RACE)
-    time.sleep(1)
+    wait_for(lambda: (victim.rootfs / "tmp" / "ready").exists(), "the attacker's first scan of /proc")
     attempt(hull, hull_copy, before, "start", v)
     assert_never_written(race_result(hull, victim.rootfs), hull_copy, before)
     hull.oci("delete", "--force", v)
@@ -287,7 +287,7 @@ def test_cve_2019_5736_a_writable_hull_switches_its_image_in_place(hull, bundle,
     cid = hull.create(bundle(["sleep", "600"]))
     assert_runs_a_read_only_image_in_place(hull.state(cid)["pid"], hull_copy)
     hull.oci("start", cid)
-    p = subprocess.Popen([str(hull.hull_oci), "--root", str(hull.root), "exec", cid, "sleep", "5"],
+    p = subprocess.Popen([str(hull.hull_oci), "--root", str(hull.root), "exec", cid, "sleep", "600"],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: len(json.loads(hull.oci("ps", "--format", "json", cid).stdout)) > 1, "the exec'd sleep")

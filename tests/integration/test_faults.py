@@ -72,7 +72,7 @@ def delete_force_leaves_nothing(hull, cid, tmp_path):
     assert not (hull.root / cid).exists()
     # An init killed with its parent before it was released exits by itself (its sync socket
     # closed); give it the moment it needs before the fixture looks.
-    wait_for(lambda: not processes_rooted_in(tmp_path), "the orphaned init to exit", timeout=10)
+    wait_for(lambda: not processes_rooted_in(tmp_path), "the orphaned init to exit", timeout=30)
 
 
 @pytest.mark.parametrize("custom", [False, True], ids=["default-cgroup", "custom-cgroup"])
@@ -132,6 +132,31 @@ def test_an_exec_into_a_paused_container_freezes_holding_nothing_of_hulls(hull, 
         raise
     wait_for(lambda: Path(f"/proc/{pid}/cmdline").read_text() == "sleep\0" "102\0", "the exec process to run")
     delete_force_leaves_nothing(hull, cid, tmp_path)
+
+
+def test_a_run_whose_process_runs_is_running_to_kill_even_when_run_is_late(hull, bundle, tmp_path):
+    """`run` saved "running" only once it had seen the exec: a process that printed before
+    then (a loaded machine wakes run late) could not be killed ("still being created"), as
+    test_foreground_run_killed_by_signal_n_exits_128_plus_n saw under CI's load. The fault
+    makes run 1 s late after the exec; kill must work at once."""
+    link = tmp_path / "fault-bin" / "hull-oci"
+    link.parent.mkdir()
+    link.symlink_to(FAULTY)
+    b = bundle(["sh", "-c", "echo ready; sleep 100"])
+    cid = hull.new_id()
+    p = subprocess.Popen([str(link), "--root", str(hull.root), "run", "--bundle", str(b.path), cid],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, HULL_FAULT_AT="run.started-late"))
+    try:
+        assert p.stdout.readline() == "ready\n"
+        assert hull.state(cid)["status"] == "running"
+        hull.oci("kill", cid, "KILL")
+        p.communicate(timeout=30)
+        assert p.returncode == 128 + 9, p.stderr
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 def test_where_the_in_place_image_switch_fails_hull_re_executes_from_the_read_only_image(hull, bundle, faulty):
@@ -285,8 +310,19 @@ def test_the_monitors_logger_is_a_process_when_no_thread_can_be_started(friendly
     text = friendly("inspect", "one").stdout
     assert f"hull's monitor said ({st['monitorLog']}):" in text, text
     assert re.search(rf"^ +\S+ warning: {warning}$", text, re.M), text
-    deadline = time.time() + 5
+    deadline = time.time() + 30
     while friendly.monitors() and time.time() < deadline:
         time.sleep(0.05)
     assert friendly.monitors() == []  # the logger reaped by the monitor, both gone
     friendly("rm", cid)
+
+
+def test_wait_reads_the_code_of_a_rm_container_whose_directory_is_going(friendly, faulty_friendly):
+    """`wait` on a --rm container read its status while its directory was being removed
+    (meta.json gone, the directory not yet) and failed with "no such container", as
+    test_rename_and_wait saw under CI's load. The fault holds the removal half way for 1 s."""
+    p = faulty_friendly("release.half-removed", "run", "-d", "--rm", "--name", "going", "host", "sh", "-c",
+                        "sleep 0.3; exit 5")
+    assert p.returncode == 0, p.stderr
+    assert friendly("wait", "going", timeout=30).stdout == "5\n"
+    wait_for(lambda: not friendly.monitors(), "the monitor to finish the removal")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hulltest import HULL
+from hulltest import HULL, wait_for
 
 
 # 1. `hull`, `hull --version`, `hull version`, unknown verbs.
@@ -350,8 +350,8 @@ def test_rename_and_wait(friendly):
     # the old name is free again
     friendly.detach("--name", "old", "host", "true")
     t = time.time()
-    assert friendly("wait", "new", "old", timeout=20).stdout == "7\n0\n"
-    assert time.time() - t < 5
+    assert friendly("wait", "new", "old", timeout=30).stdout == "7\n0\n"
+    assert time.time() - t < 10
     # --rm: gone by the time it exits, its code is still known (from its "die" event)
     friendly("run", "-d", "--rm", "--name", "brief", "host", "sh", "-c", "sleep 0.5; exit 5")
     assert friendly("wait", "brief", timeout=20).stdout == "5\n"
@@ -384,11 +384,28 @@ def test_events_stream_create_start_die_oom_destroy(friendly):
     assert re.fullmatch(STAMP + r" container create [0-9a-f]{64} \(image=host, name=ev, k=v\)\n", p.stdout), p.stdout
     # live: started before the container, it sees it
     ev = subprocess.Popen([str(HULL), "events", "--format", "{{.Action}}", "--filter", "container=live",
-                           "--until", f"{time.time() + 6:.3f}"], stdout=subprocess.PIPE, text=True, env=friendly.env)
-    time.sleep(0.5)
-    friendly.run("--name", "live", "host", "true")
-    out, _ = ev.communicate(timeout=20)
-    assert out.split() == ["create", "start", "die", "destroy"]
+                           "--until", f"{time.time() + 30:.3f}"], stdout=subprocess.PIPE, text=True, env=friendly.env)
+    try:
+        # it has the log open, at its end (what it reads from there is live), before the run
+        log = friendly.state / "events.log"
+
+        def watching():
+            for fd in os.listdir(f"/proc/{ev.pid}/fd"):
+                try:
+                    if os.readlink(f"/proc/{ev.pid}/fd/{fd}") == str(log):
+                        pos = int(Path(f"/proc/{ev.pid}/fdinfo/{fd}").read_text().split()[1])
+                        return pos == log.stat().st_size
+                except OSError:
+                    pass
+            return False
+        wait_for(watching, "hull events to open events.log")
+        friendly.run("--name", "live", "host", "true")
+        # the four lines, then it is stopped (its --until is only there to end it if not)
+        out = [ev.stdout.readline() for _ in range(4)]
+    finally:
+        ev.terminate()
+        ev.communicate(timeout=30)
+    assert [l.strip() for l in out] == ["create", "start", "die", "destroy"]
     p = friendly("events", "--filter", "bogus=1", check=False)
     assert p.returncode == 1 and p.stderr.startswith('hull: --filter: "bogus=1" is not a filter')
 
@@ -434,7 +451,7 @@ def test_cp_both_ways_resolved_inside_the_containers_root(friendly, tmp_path):
                           "mkdir -p /tmp/d/sub && echo in > /tmp/d/sub/f && chmod 640 /tmp/d/sub/f && "
                           "ln -s /etc/shadow /tmp/d/esc && ln -s / /tmp/root && echo ready > /tmp/ready; "
                           "exec sleep 600")
-    deadline = time.time() + 10
+    deadline = time.time() + 30
     while friendly("exec", "box", "cat", "/tmp/ready", check=False).stdout != "ready\n":
         assert time.time() < deadline
         time.sleep(0.05)

@@ -2,18 +2,19 @@
 import json
 import os
 import re
+import select
 import subprocess
 import time
 from pathlib import Path
 
-from hulltest import HULL
+from hulltest import HULL, wait_for
 
 NS_KINDS = ["pid", "mnt", "uts", "ipc", "net", "user", "cgroup", "time"]
 
 
 def test_inspect_json_agrees_with_proc(friendly):
     cid = friendly.detach("--name", "seen", "--memory", "64m", "host", "sh", "-c", "sleep 600 & sleep 601")
-    deadline = time.time() + 5
+    deadline = time.time() + 30
     while len(friendly.inspect("seen")["processes"]) < 3 and time.time() < deadline:
         time.sleep(0.05)
     st = friendly.inspect("seen")
@@ -90,7 +91,10 @@ def test_stats_no_stream_json_agrees_with_the_cgroup_files(friendly):
     busy = friendly.detach("--name", "busy", "--cpus", "0.5", "--memory", "128m", "--pids-limit", "50",
                            "host", "sh", "-c", "while :; do :; done")
     idle = friendly.detach("--name", "idle", "host", "sh", "-c", "sleep 600 & sleep 601")
-    time.sleep(0.5)
+    # both running what they were started for: the loop has used CPU, sh has forked its two sleeps
+    wait_for(lambda: int((friendly.cgroup_dir("cpuacct", busy) / "cpuacct.usage").read_text()) > 50_000_000,
+             "busy to use 50 ms of CPU")
+    wait_for(lambda: int((friendly.cgroup_dir("pids", idle) / "pids.current").read_text()) == 3, "idle's 3 processes")
     rows = {r["name"]: r for r in json.loads(friendly("stats", "--no-stream", "--format", "json").stdout)}
     assert sorted(rows) == ["busy", "idle"]
     b, i = rows["busy"], rows["idle"]
@@ -159,9 +163,11 @@ def test_stats_live_view_refreshes_every_second(friendly):
     friendly.detach("--name", "live", "host", "sleep", "600")
     p = subprocess.Popen([str(HULL), "stats", "live"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env=friendly.env)
+    # 3.5 s from its first table (a loaded machine may take seconds to start it)
+    assert select.select([p.stdout], [], [], 30)[0], "no table in 30 s"
     time.sleep(3.5)
     p.terminate()
-    out, err = p.communicate(timeout=10)
+    out, err = p.communicate(timeout=30)
     tables = [l for l in out.splitlines() if l.startswith("CONTAINER ID")]
     assert 2 <= len(tables) <= 4, out
     assert out.count("live") == len(tables)

@@ -289,7 +289,7 @@ def test_init_reaps_zombies_and_forwards_signals(friendly):
     assert p.stdout.split() == ["0", "hull-init"]
     cid = friendly.detach("--init", "host", "sleep", "600")
     assert friendly("top", cid).stdout.count("\n") == 3  # header, hull-init, sleep
-    friendly("stop", "-t", "30", cid, timeout=10)  # SIGTERM reaches sleep at once
+    friendly("stop", "-t", "30", cid, timeout=20)  # SIGTERM reaches sleep at once
     assert friendly.inspect(cid)["exitCode"] == 128 + 15
     friendly("rm", cid)
 
@@ -446,12 +446,12 @@ def test_a_foreground_rm_run_hands_a_pipe_through_and_keeps_no_log(friendly):
     r, w = os.pipe()
     ino = os.fstat(r).st_ino
     p = subprocess.Popen([str(HULL), "run", "--rm", "--name", "through", "host", "sh", "-c",
-                          "readlink /proc/self/fd/1; echo e1 >&2; sleep 1; exit 3"],
+                          "readlink /proc/self/fd/1; echo e1 >&2; until [ -e /tmp/go ]; do sleep 0.05; done; exit 3"],
                          stdout=w, stderr=subprocess.PIPE, env=friendly.env, text=True)
     os.close(w)
     try:
         link = friendly.state / "names" / "through"
-        deadline = time.time() + 10
+        deadline = time.time() + 30
         while not (link.is_symlink() and (friendly.state / "containers" / os.readlink(link) / "meta.json").exists()):
             assert p.poll() is None and time.time() < deadline, p.communicate()
             time.sleep(0.01)
@@ -461,6 +461,10 @@ def test_a_foreground_rm_run_hands_a_pipe_through_and_keeps_no_log(friendly):
         assert "hull-logger" not in [comm(q) for q in friendly.monitors()]
         assert friendly("logs", "through").stdout == ""  # nothing kept to show
     finally:
+        # it waits for this (a fixed sleep could end before a loaded machine got here)
+        if friendly("exec", "through", "touch", "/tmp/go", check=False).returncode != 0 and p.poll() is None:
+            p.kill()
+            friendly.force_cleanup()
         with os.fdopen(r) as out:
             text = out.read()
         err = p.communicate(timeout=30)[1]

@@ -39,7 +39,7 @@ def test_the_whole_tour_in_ci_mode(friendly):
     assert e["quota"] == "50000" and e["period"] == "100000"
     # two loops that want two CPUs, held to half of one: the quota's arithmetic bounds their
     # time, and cpu.stat shows the kernel stopping them (not the host's load slowing them)
-    assert 1.5 <= e["seconds"] <= 5 and e["loops"] == 2
+    assert 1.5 <= e["seconds"] <= 10.5 and e["loops"] == 2
     assert e["allowedPercent"] == pytest.approx((e["seconds"] * 0.5 + 0.05) / e["seconds"] * 100)
     assert 0 < e["measuredPercent"] <= e["allowedPercent"] + 5
     assert e["throttledPeriods"] > 0 and e["throttledMs"] > 0

@@ -3,11 +3,13 @@ values the kernel would misread, messages that name no field, the seccomp cache.
 checks after every test that no state, cgroup (in any hierarchy), mount or process is left."""
 import json
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from hulltest import cgroup_layout
+from hulltest import cgroup_layout, wait_for
 
 CG = Path("/sys/fs/cgroup")
 
@@ -77,6 +79,57 @@ def test_a_damaged_state_is_listed_and_delete_force_ends_everything(hull, bundle
     assert f"container {cid}" in p.stderr  # says what it did not trust
     assert not (hull.root / cid).exists()
     assert not alive(init)
+
+
+@pytest.mark.skipif(not (CG / "freezer").is_dir(), reason="needs the v1 freezer (a frozen v1 task ignores SIGKILL)")
+def test_delete_force_of_a_damaged_state_returns_only_once_the_init_has_exited(hull, bundle):
+    # A killed task leaves its cgroup before it has finished exiting, and a PID namespace's
+    # init then waits for the rest of its namespace to die: the empty (removed) cgroup said
+    # nothing about the init, and delete --force returned with it still alive (under CI's load
+    # test_a_damaged_state_is_listed_and_delete_force_ends_everything saw it). Forced here: the
+    # init's child is moved out of the container's cgroups into a frozen one, so the init's
+    # exit waits for it until the thaw, a second after the delete began.
+    b = bundle(["sh", "-c", "sleep 1000 & sleep 1000"])
+    cid = hull.create(b)
+    hull.oci("start", cid)
+    init = hull.state(cid)["pid"]
+    procs = CG / "pids" / "hull" / cid / "cgroup.procs"
+    wait_for(lambda: len(procs.read_text().split()) == 2, "the init's child")
+    [child] = [int(p) for p in procs.read_text().split() if int(p) != init]
+    hull.pids.add(child)
+    outside = [h / f"{hull.prefix}-outside" for h in hierarchies()]
+    freezer = CG / "freezer" / f"{hull.prefix}-outside" / "freezer.state"
+    thaw = threading.Timer(1.0, lambda: freezer.write_text("THAWED"))
+    try:
+        for d in outside:
+            d.mkdir()
+            if (d / "cpuset.cpus").exists():  # a v1 cpuset starts empty
+                for f in ("cpuset.cpus", "cpuset.mems"):
+                    (d / f).write_text((d.parent / f).read_text())
+            (d / "cgroup.procs").write_text(str(child))
+        freezer.write_text("FROZEN")
+        wait_for(lambda: freezer.read_text().strip() == "FROZEN", "the child frozen")
+        (hull.root / cid / "state.json").write_text("{")
+        thaw.start()
+        t = time.monotonic()
+        hull.oci("delete", "--force", cid)
+        assert not alive(init), "delete --force returned while the init was still exiting"
+        assert time.monotonic() - t >= 0.9  # it waited for the thaw
+        thaw.join()
+        assert not (hull.root / cid).exists()
+    finally:
+        thaw.cancel()
+        if freezer.exists():
+            freezer.write_text("THAWED")
+        try:
+            os.kill(child, 9)
+        except ProcessLookupError:
+            pass
+        wait_for(lambda: not alive(child), "the child gone")
+        for d in outside:
+            wait_for(lambda: not d.exists() or not (d / "cgroup.procs").read_text().strip(), f"{d} empty")
+            if d.exists():
+                d.rmdir()
 
 
 def test_a_damaged_state_without_a_record_falls_back_to_the_default_cgroup(hull, bundle):

@@ -165,7 +165,7 @@ def test_delete_after_a_killed_create_ends_its_init_and_cgroup(hull, bundle, tmp
     hull.pids.add(init)
     assert os.path.exists(f"/proc/{init}")
     hull.oci("delete", cid)
-    deadline = time.time() + 5
+    deadline = time.time() + 30
     while os.path.exists(f"/proc/{init}") and time.time() < deadline:
         time.sleep(0.05)
     assert not os.path.exists(f"/proc/{init}")

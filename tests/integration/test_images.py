@@ -91,7 +91,7 @@ def test_writable_layer_survives_stop_start_and_goes_with_rm(loaded):
     info = loaded.inspect("keeper")
     upper = Path(info["upperDir"])
     assert info["image"] == IMG and len(info["layers"]) == 2
-    deadline = time.time() + 10
+    deadline = time.time() + 30
     while not (upper / "root" / "f").exists() and time.time() < deadline:
         time.sleep(0.05)
     assert (upper / "root" / "f").read_text() == "kept\n"
@@ -410,7 +410,7 @@ def test_stats_and_system_df_count_the_writable_layer(loaded):
                   "head -c 3000000 /dev/urandom > /root/blob; touch /root/done; sleep 1000")
     loaded.detach("--name", "quiet", IMG, "sleep", "1000")
     upper = Path(loaded.inspect("writer")["upperDir"])
-    deadline = time.time() + 10
+    deadline = time.time() + 30
     while not (upper / "root" / "done").exists() and time.time() < deadline:
         time.sleep(0.05)
     rows = {r["name"]: r for r in json.loads(loaded("stats", "--no-stream", "--format", "json").stdout)}

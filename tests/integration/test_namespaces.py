@@ -4,7 +4,7 @@ import socket
 import subprocess
 
 
-from hulltest import userns_bundle
+from hulltest import userns_bundle, wait_for
 
 
 def test_pid_namespace_the_process_is_pid_1_and_ps_sees_only_the_container(hull, bundle):
@@ -86,11 +86,7 @@ def test_user_namespace_container_root_is_an_unprivileged_uid_on_the_host(hull, 
     assert open(f"/proc/{pid}/gid_map").read().split() == ["0", "100000", "65536"]
     hull.oci("start", cid)
     made = b.rootfs / "tmp" / "made-inside"
-    for _ in range(100):
-        if made.exists():
-            break
-        import time
-        time.sleep(0.05)
+    wait_for(made.exists, "the file made inside")
     st = made.stat()
     assert (st.st_uid, st.st_gid) == (100000, 100000)
     # The process runs as that uid on the host, not as root.

@@ -282,10 +282,16 @@ def test_pull_killed_then_again(hull, registry, tmp_path):
             time.sleep(0.02)
         while time.time() < deadline and proxy.blob_gets(big_digest) == 0:
             time.sleep(0.02)
-        time.sleep(0.3)  # the big layer is half way in
+        # the big layer is half way in: some of it written under tmp/
+        tmp = hull.state / "images" / "tmp"
+
+        def some_written():
+            return any(f.is_file() and f.stat().st_size > 0 for f in tmp.rglob("*"))
+        while time.time() < deadline and not some_written():
+            time.sleep(0.02)
+        assert p.poll() is None, "the pull ended before the kill"
         p.send_signal(signal.SIGKILL)
         p.wait()
-        tmp = hull.state / "images" / "tmp"
         assert len(list(layers.iterdir())) == 1 and list(tmp.iterdir()), "a half layer in tmp/ only"
         assert hull("images", "-q").stdout == ""
         proxy.slow.clear()

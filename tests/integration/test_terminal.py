@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from hulltest import HULL_OCI, userns_bundle
+from hulltest import HULL_OCI, userns_bundle, wait_for
 
 
 def listen(path):
@@ -43,7 +43,7 @@ def exec_on_console(hull, tmp_path, cid, proc, sock):
     return receive_master(sock)
 
 
-def read_until(fd, want, timeout=10):
+def read_until(fd, want, timeout=30):
     buf = b""
     deadline = time.time() + timeout
     while want.encode() not in buf:
@@ -66,6 +66,29 @@ def read_until(fd, want, timeout=10):
 
 def set_winsize(fd, rows, cols):
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def winsize(path):
+    """(rows, cols) of a terminal, opened by path (a container's /proc/PID/fd/0)."""
+    fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+    try:
+        return struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))[:2]
+    finally:
+        os.close(fd)
+
+
+def script_process(init, args):
+    """The host pid of the process running args in the PID namespace of init."""
+    want = ("\0".join(args) + "\0").encode()
+    ns = os.readlink(f"/proc/{init}/ns/pid")
+    for d in os.listdir("/proc"):
+        try:
+            if d.isdigit() and open(f"/proc/{d}/cmdline", "rb").read() == want and \
+                    os.readlink(f"/proc/{d}/ns/pid") == ns:
+                return int(d)
+        except OSError:
+            pass
+    raise AssertionError(f"no {args} in the PID namespace of {init}")
 
 
 def test_create_sends_the_pty_master_over_the_console_socket(hull, bundle, tmp_path):
@@ -159,7 +182,8 @@ def test_foreground_relay_raw_mode_window_size_and_restore(hull, bundle, verb):
     script = "stty size; tty; read x; stty size; echo got $x; exit 5"
     if verb == "run":
         b = bundle(["sh", "-c", script], terminal=True)
-        cmd = [str(HULL_OCI), "--root", str(hull.root), "run", "--bundle", str(b.path), hull.new_id()]
+        cid = hull.new_id()
+        cmd = [str(HULL_OCI), "--root", str(hull.root), "run", "--bundle", str(b.path), cid]
     else:
         b = bundle(["sleep", "1000"])
         cid = hull.create(b)
@@ -169,17 +193,19 @@ def test_foreground_relay_raw_mode_window_size_and_restore(hull, bundle, verb):
     try:
         read_until(master, "40 120")
         # While the relay runs, hull's side of the terminal is raw: no echo, no line editing.
-        deadline = time.time() + 5
+        deadline = time.time() + 30
         while termios.tcgetattr(slave)[3] & termios.ICANON and time.time() < deadline:
             time.sleep(0.02)
         assert not termios.tcgetattr(slave)[3] & termios.ECHO
         set_winsize(slave, 50, 150)
         p.send_signal(signal.SIGWINCH)
-        time.sleep(0.3)
+        # the container's terminal has the new size before the shell reads its line
+        inner = script_process(hull.state(cid)["pid"], ["sh", "-c", script])
+        wait_for(lambda: winsize(f"/proc/{inner}/fd/0") == (50, 150), "the new size in the container")
         os.write(master, b"hello\r")
         out = read_until(master, "got hello")
         assert "50 150" in out
-        assert p.wait(10) == 5
+        assert p.wait(30) == 5
         assert termios.tcgetattr(slave) == before
     finally:
         if p.poll() is None:

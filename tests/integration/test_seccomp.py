@@ -225,7 +225,11 @@ def test_the_cache_is_pruned_to_its_most_recently_used_entries(hull, bundle):
     CACHE.mkdir(parents=True, exist_ok=True)
     # Stale entries of another age: older than a week goes whatever the count.
     stale = CACHE / "0000000000000000-1.bpf"
-    stale.write_bytes(b"x")
+    # 0600 as hull's own: another worker's test_a_repeated_profile_is_read_from_the_cache
+    # checks every entry's mode meanwhile.
+    fd = os.open(stale, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, b"x")
+    os.close(fd)
     os.utime(stale, (time.time() - 8 * 86400,) * 2)
     for _ in range(3):
         b = bundle(["true"])

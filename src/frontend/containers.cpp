@@ -1084,6 +1084,7 @@ void rename(const Env& env, const std::string& ref, const std::string& name) {
 int wait(const Env& env, const std::string& ref) {
   Store store(env);
   std::string id = store.resolve(ref);
+  int64_t going_since = 0;
   for (;;) {
     Status s;
     try {
@@ -1091,10 +1092,13 @@ int wait(const Env& env, const std::string& ref) {
     } catch (const Error&) {
       // Gone while we waited (--rm), or going (its directory without meta.json, Store::release
       // under way): its "die" event, recorded before the removal, still has the code.
-      bool going = path_exists(store.dir(id)) && !path_exists(store.dir(id) + "/meta.json");
-      if (path_exists(store.dir(id)) && !going) throw;
+      // A release that crashed half way leaves such a directory for good: not waited for long.
+      bool exists = path_exists(store.dir(id));
+      bool going = exists && !path_exists(store.meta_path(id));
+      if (exists && !going) throw;
       if (auto code = last_exit_code(env, id)) return *code;
-      if (going) {
+      if (going && going_since == 0) going_since = monotonic_ms();
+      if (going && monotonic_ms() - going_since < 10000) {
         sleep_ms(50);
         continue;
       }

@@ -131,7 +131,7 @@ void Store::release(const std::string& id, const std::string& name) const {
   if (!name.empty() && ::readlink(link.c_str(), target, sizeof target - 1) > 0 && id == target)
     ::unlink(link.c_str());
   // meta.json first: a directory without it is one going away (what `wait` looks for).
-  ::unlink((dir(id) + "/meta.json").c_str());
+  ::unlink((meta_path(id)).c_str());
   if (fault_at("release.half-removed")) sleep_ms(1000);
   remove_all(dir(id));
 }
@@ -192,13 +192,13 @@ std::vector<std::string> Store::list() const {
 }
 
 Meta Store::load(const std::string& id) const {
-  auto text = read_file_if_exists(dir(id) + "/meta.json");
+  auto text = read_file_if_exists(meta_path(id));
   if (!text) fail_as(ErrorKind::not_found, "no such container: {}", id.substr(0, 12));
-  return with_context(dir(id) + "/meta.json", [&] { return meta_from_json(*text); });
+  return with_context(meta_path(id), [&] { return meta_from_json(*text); });
 }
 
 void Store::save(const Meta& meta) const {
-  atomic_write(dir(meta.id) + "/meta.json", meta_to_json(meta), 0644);
+  atomic_write(meta_path(meta.id), meta_to_json(meta), 0644);
 }
 
 std::string meta_to_json(const Meta& m) {

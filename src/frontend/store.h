@@ -72,6 +72,8 @@ class Store {
   std::string dir(const std::string& id) const;
   std::string log_path(const std::string& id) const { return dir(id) + "/container.log"; }
   std::string config_path(const std::string& id) const { return dir(id) + "/config.json"; }
+  // The container's record; Store::release removes it first (a directory without it is going).
+  std::string meta_path(const std::string& id) const { return dir(id) + "/meta.json"; }
   // Where a detached container's monitor writes its own warnings (logrus lines, with times).
   std::string monitor_log_path(const std::string& id) const { return dir(id) + "/monitor.log"; }
 

@@ -47,8 +47,10 @@ std::vector<std::string> child_dirs(const std::string& dir) {
 bool kill_all_and_wait(Manager& m, int timeout_ms) {
   // A pidfd of each before the signal: it becomes readable once the process has exited (a
   // zombie counts), whoever reaps it. One forked after this list is killed, not waited for.
+  std::vector<pid_t> pids = m.pids();
+  if (pids.empty()) return true;
   std::vector<Fd> pidfds;
-  for (pid_t p : m.pids())
+  for (pid_t p : pids)
     if (Fd fd(sys::pidfd_open(p)); fd) pidfds.push_back(std::move(fd));  // ESRCH: gone already
   m.kill_all(SIGKILL);
   int64_t deadline = monotonic_ms() + timeout_ms;

@@ -14,11 +14,11 @@ std::unique_ptr<Manager> make_v2_manager(const HostLayout& layout, const std::st
 
 // Shared helpers.
 std::vector<pid_t> read_pids(const std::string& procs_file);
-// SIGKILL to every process of the cgroup (Manager::kill_all), then waits up to timeout_ms for
-// each of them to have exited. A killed task leaves its cgroup (cgroup.procs, "populated", the
-// rmdir) before it has finished exiting: a PID namespace's init then still waits for the rest
-// of its namespace to die. A destroy that returned then would leave a live process behind it.
-// False if one is still exiting at the timeout.
+// SIGKILL to every process of the cgroup (Manager::kill_all; nothing if it has none), then waits up
+// to timeout_ms for each of them to have exited. A killed task leaves its cgroup (cgroup.procs,
+// "populated", the rmdir) before it has finished exiting: a PID namespace's init then still waits
+// for the rest of its namespace to die. A destroy that returned then would leave a live process
+// behind it. False if one is still exiting at the timeout.
 bool kill_all_and_wait(Manager& m, int timeout_ms);
 // rmdir, retrying while the kernel still counts exiting tasks (EBUSY). False if it stays busy.
 bool remove_cgroup_dir(const std::string& dir);

@@ -123,7 +123,7 @@ class V1Manager : public Manager {
   void destroy() override {
     std::optional<Error> first;
     try {
-      if (!pids().empty() && !kill_all_and_wait(*this, 10000))
+      if (!kill_all_and_wait(*this, 10000))
         log::debug("a process of cgroup {} was still exiting after 10 s", path());
     } catch (const Error& e) {
       first = e;

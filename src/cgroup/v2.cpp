@@ -106,7 +106,7 @@ class V2Manager : public Manager {
       remove_made_parents(h_);  // a delete killed between the two
       return;
     }
-    if (!pids().empty() && !kill_all_and_wait(*this, 10000))
+    if (!kill_all_and_wait(*this, 10000))
       log::debug("a process of cgroup {} was still exiting after 10 s", d);
     // Killed tasks take a while to exit, longer on a loaded or emulated machine than the
     // rmdir retries below allow: wait for the kernel to say the cgroup is empty.

@@ -59,16 +59,14 @@ struct Stream {
 
 [[noreturn]] void relay_main(std::vector<Stream> streams) {
   char buf[65536];
+  // Done when every output is (the container has nothing more to say: what it did not read of
+  // its stdin it never will), or with the input when there is no output to copy.
+  const bool outputs =
+      std::any_of(streams.begin(), streams.end(), [](auto& s) { return !s.input; });
   for (;;) {
-    bool outputs = false, open = false;
-    for (const auto& s : streams) {
-      if (!s.done && !s.input) outputs = true;
-      if (!s.done) open = true;
-    }
-    // Once every output is done the container has nothing more to say: what it did not read
-    // of its stdin it never will.
-    bool any_output = std::any_of(streams.begin(), streams.end(), [](auto& s) { return !s.input; });
-    if (!open || (any_output && !outputs)) ::_exit(0);
+    if (std::all_of(streams.begin(), streams.end(),
+                    [&](auto& s) { return s.done || (outputs && s.input); }))
+      ::_exit(0);
     std::vector<pollfd> fds;
     std::vector<Stream*> of;
     for (auto& s : streams) {
